@@ -1,0 +1,155 @@
+"""The ``edgesim`` command: validate, run, sweep, plot, profiles.
+
+Problems with input exit with status 2 and one message per problem, never a
+traceback; an interrupted command exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from edgesim.errors import InputError
+from edgesim.progress import describe_time
+from edgesim.scenario import Scenario, apply_edits, expand_sweep, read_raw, validate
+
+EXIT_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _add_edit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", help="scenario YAML file")
+    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a scenario key, e.g. --set fleet.groups.0.count=20 (repeatable)")
+    parser.add_argument("--seed", type=int, help="override the scenario's root seed")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edgesim", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("validate", help="check a scenario (and every sweep variant) without running it")
+    _add_edit_options(p)
+
+    p = commands.add_parser("run", help="run a scenario and write its run directory")
+    _add_edit_options(p)
+    p.add_argument("--out", type=Path, help="run directory (default runs/<name>-<timestamp>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = commands.add_parser("sweep", help="run every variant of the scenario's sweep: block")
+    _add_edit_options(p)
+    p.add_argument("--out", type=Path, help="sweep directory (default runs/<name>-sweep-<timestamp>); "
+                                            "re-using one skips completed variants")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    p.add_argument("--executor", choices=["local"], default="local", help="where variants run")
+
+    p = commands.add_parser("plot", help="draw PNG figures for a run or sweep directory")
+    p.add_argument("directory", type=Path)
+
+    p = commands.add_parser("profiles", help="list hardware and network profiles with their sources")
+    p.add_argument("scenario", nargs="?", help="also list the profiles this scenario defines")
+    return parser
+
+
+def _one_line(scenario: Scenario) -> str:
+    groups = scenario.fleet.groups
+    stop = scenario.stop
+    target = f", target accuracy {stop.target_accuracy}" if stop.target_accuracy else ""
+    return (f"{scenario.name}: {scenario.device_count} devices in {len(groups)} groups, "
+            f"{scenario.algorithm.name} on {scenario.dataset.name} ({scenario.dataset.partition.kind}), "
+            f"{scenario.server.clients_per_round} clients/round, horizon {describe_time(stop.horizon_s)}{target}")
+
+
+def _stamp() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def cmd_validate(args, console: Console) -> int:
+    data = apply_edits(read_raw(args.scenario), args.assignments, args.seed)
+    scenario = validate(data)
+    line = f"ok: {_one_line(scenario)}"
+    if scenario.sweep:
+        line += f"; sweep of {len(expand_sweep(data))} variants"
+    console.print(line, highlight=False)
+    return 0
+
+
+def cmd_run(args, console: Console) -> int:
+    from edgesim.results.run_dir import default_run_dir
+    from edgesim.runner import run_scenario
+
+    scenario = validate(apply_edits(read_raw(args.scenario), args.assignments, args.seed))
+    run_dir = args.out or default_run_dir(scenario)
+    result = run_scenario(scenario, run_dir, Console(stderr=True), show_progress=not args.quiet)
+    s = result.summary
+    reached = ("not reached" if s["time_to_target_s"] is None
+               else f"reached in {describe_time(s['time_to_target_s'])} simulated")
+    target = f"; target {s['target_accuracy']} {reached}" if s["target_accuracy"] else ""
+    print(f"final accuracy {s['final_accuracy']:.4f} after {s['rounds']} rounds, "
+          f"{describe_time(s['sim_time_s'])} simulated{target}", file=sys.stderr)
+    console.print(str(run_dir), highlight=False, soft_wrap=True)
+    return 0
+
+
+def cmd_sweep(args, console: Console) -> int:
+    from edgesim.sweep import run_sweep
+
+    data = apply_edits(read_raw(args.scenario), args.assignments, args.seed)
+    variants = expand_sweep(data)
+    if args.workers < 1:
+        raise InputError("--workers: must be at least 1")
+    sweep_dir = args.out or Path("runs") / f"{variants[0].scenario.name}-sweep-{_stamp()}"
+    run_sweep(variants, sweep_dir, args.workers, Console(stderr=True))
+    console.print(str(sweep_dir), highlight=False, soft_wrap=True)
+    return 0
+
+
+def cmd_plot(args, console: Console) -> int:
+    from edgesim.plots import plot_any
+
+    for path in plot_any(args.directory):
+        console.print(str(path), highlight=False, soft_wrap=True)
+    return 0
+
+
+def cmd_profiles(args, console: Console) -> int:
+    from edgesim.profiles.listing import render_profiles
+    from edgesim.scenario.checks import device_profiles, network_profiles
+
+    if args.scenario:
+        scenario = validate(read_raw(args.scenario))
+        devices, networks = device_profiles(scenario), network_profiles(scenario)
+    else:
+        from edgesim.profiles import builtin_devices, builtin_networks
+
+        devices, networks = builtin_devices(), builtin_networks()
+    render_profiles(devices, networks, console)
+    return 0
+
+
+COMMANDS = {"validate": cmd_validate, "run": cmd_run, "sweep": cmd_sweep, "plot": cmd_plot,
+            "profiles": cmd_profiles}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console()
+    errors = Console(stderr=True, highlight=False)
+    try:
+        return COMMANDS[args.command](args, console)
+    except InputError as exc:
+        for problem in exc.problems:
+            errors.print(f"[red]error:[/red] {escape(problem)}", soft_wrap=True)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        errors.print("interrupted; files written so far are kept")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

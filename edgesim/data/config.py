@@ -1,0 +1,96 @@
+"""Dataset configuration: which data to load, where it lives, and how to split it over clients."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IidPartition(_Frozen):
+    """Shuffle the train set and split it evenly across clients."""
+
+    kind: Literal["iid"] = "iid"
+
+
+class ShardsPartition(_Frozen):
+    """Each client holds ``classes_per_client`` classes x ``samples_per_class`` samples (MPT-FL: 2 x 20)."""
+
+    kind: Literal["shards"] = "shards"
+    classes_per_client: PositiveInt = 2
+    samples_per_class: PositiveInt = 20
+
+
+class DirichletPartition(_Frozen):
+    """Label skew: each class is split over clients by Dirichlet(alpha) proportions."""
+
+    kind: Literal["dirichlet"] = "dirichlet"
+    alpha: float = Field(gt=0, description="concentration; small values give few classes per client")
+    min_samples: int = Field(1, ge=0, description="every client gets at least this many samples")
+
+
+class AkaflPartition(_Frozen):
+    """AKAFL-style: each client independently draws a few classes and a random number of samples.
+
+    A client draws its class count uniformly from ``classes``, that many distinct
+    classes, and ``n ~ U{samples_min..samples_max}`` samples split among them by
+    random proportions (each class at least one). Clients may share samples.
+    """
+
+    kind: Literal["akafl"] = "akafl"
+    classes: tuple[PositiveInt, ...] = Field((1, 2), min_length=1)
+    samples_min: PositiveInt = 10
+    samples_max: PositiveInt = 49
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> AkaflPartition:
+        if self.samples_max < self.samples_min:
+            raise ValueError(f"samples_max ({self.samples_max}) is below samples_min ({self.samples_min})")
+        if self.samples_min < max(self.classes):
+            raise ValueError(
+                f"samples_min ({self.samples_min}) must be at least the largest class count "
+                f"in classes ({max(self.classes)}), so every drawn class gets a sample"
+            )
+        return self
+
+
+PartitionConfig = Annotated[
+    Union[IidPartition, ShardsPartition, DirichletPartition, AkaflPartition],
+    Field(discriminator="kind"),
+]
+
+
+class SyntheticConfig(_Frozen):
+    """A learnable stand-in for MNIST: one smooth random prototype image per class plus Gaussian noise."""
+
+    train_size: PositiveInt = 2000
+    test_size: PositiveInt = 500
+    num_classes: int = Field(10, ge=2)
+    shape: tuple[PositiveInt, PositiveInt, PositiveInt] = (1, 28, 28)
+    noise: float = Field(1.0, ge=0, description="per-pixel noise std; prototypes have unit pixel std")
+
+
+class DatasetConfig(_Frozen):
+    """The ``dataset:`` section of a scenario."""
+
+    name: Literal["mnist", "synthetic"] = "mnist"
+    data_dir: str | None = Field(None, description="default: $EDGESIM_DATA, else ~/.cache/edgesim/data")
+    download: bool = True
+    partition: PartitionConfig = IidPartition()
+    synthetic: SyntheticConfig = SyntheticConfig()
+    test_subset: PositiveInt | None = Field(
+        None, description="in-run evaluation uses this many fixed random test samples; final evaluation uses all"
+    )
+    validation_size: int = Field(0, ge=0, description="server-held validation samples carved from the train set")
+
+
+def resolve_data_dir(config: DatasetConfig) -> Path:
+    """Where dataset files live: ``config.data_dir``, else ``$EDGESIM_DATA``, else ``~/.cache/edgesim/data``."""
+    chosen = config.data_dir or os.environ.get("EDGESIM_DATA") or "~/.cache/edgesim/data"
+    return Path(chosen).expanduser()

@@ -1,0 +1,1 @@
+"""Federated-learning algorithms: pure torch, no clock. The simulation calls them."""

@@ -1,0 +1,67 @@
+"""FedAvg (McMahan et al., 2017): local SGD, then the sample-weighted average of client models."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from edgesim.fl.aggregate import weighted_average_states
+from edgesim.fl.algorithm import Algorithm, AlgorithmSetup, LocalSGDConfig
+from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, clone_state, evaluate_classifier
+from edgesim.models import build_model
+from edgesim.models.cost import measure_cost
+
+
+class FedAvgConfig(LocalSGDConfig):
+    name: Literal["fedavg"] = "fedavg"
+
+
+class FedAvg(Algorithm):
+    metric_columns = ("train_loss",)
+
+    def __init__(self, config: FedAvgConfig, setup: AlgorithmSetup):
+        self.config = config
+        self.setup = setup
+        data = setup.dataset
+        self.model = build_model(setup.model, data.input_shape, data.num_classes, setup.streams.seed("model-init"))
+        self.cost = measure_cost(self.model, data.input_shape)
+        self.optimizer = OptimizerSettings(config.lr, config.momentum, config.weight_decay)
+        self.trainer = LocalTrainer(self.model, data.train_x, data.train_y, self.optimizer)
+        self.state = clone_state(self.model)
+
+    def download_bytes(self, round):
+        return self.cost.param_bytes
+
+    def upload_bytes(self, round):
+        return self.cost.param_bytes
+
+    def task_flops(self, client, round):
+        samples = len(self.setup.client_indices[client])
+        return self.cost.train_flops_per_sample * samples * self.config.local_epochs
+
+    def footprint_bytes(self, round):
+        return self.cost.footprint_bytes(self.config.batch_size, self.optimizer.state_slots)
+
+    def has_work(self, client, round):
+        return len(self.setup.client_indices[client]) > 0
+
+    def jobs(self, round: int, version: int, clients: list[int]) -> list[TrainJob]:
+        streams = self.setup.streams
+        return [
+            TrainJob(client, version, self.setup.client_indices[client], self.config.local_epochs,
+                     self.config.batch_size, streams.seed("train", round, client))
+            for client in clients
+        ]
+
+    def run_round(self, round, version, clients):
+        updates = self.trainer.run(self.jobs(round, version, clients), {version: self.state})
+        self.state = weighted_average_states([u.state for u in updates], [u.num_samples for u in updates])
+        train_loss = sum(u.mean_loss * u.num_samples for u in updates) / sum(u.num_samples for u in updates)
+        return {"train_loss": train_loss}
+
+    def evaluate(self, x, y):
+        self.model.load_state_dict(self.state)
+        return evaluate_classifier(self.model, x, y)
+
+    def describe(self):
+        return {"parameters": self.cost.parameters, "model_bytes": self.cost.param_bytes,
+                "train_flops_per_sample": self.cost.train_flops_per_sample}

@@ -1,0 +1,64 @@
+"""What one training sample costs: counted FLOPs and the memory footprint.
+
+FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode`` over one
+forward and backward pass of a single sample (convolutions and matrix
+products; element-wise work is ignored, as is usual). The training
+footprint is an estimate:
+
+    parameters x 4 B x (weights + gradients + optimiser slots)
+    + activations saved for backward x batch size x 4 B
+
+where the activations are the outputs of every leaf module for one sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    parameters: int
+    train_flops_per_sample: float
+    activation_bytes_per_sample: int
+
+    @property
+    def param_bytes(self) -> int:
+        return self.parameters * 4
+
+    def footprint_bytes(self, batch_size: int, optimizer_slots: int = 1) -> int:
+        """Memory to train with ``batch_size`` and an optimiser keeping ``optimizer_slots`` tensors per parameter."""
+        return self.param_bytes * (2 + optimizer_slots) + self.activation_bytes_per_sample * batch_size
+
+
+def measure_cost(model: nn.Module, input_shape) -> ModelCost:
+    """Count parameters, training FLOPs per sample and activation bytes per sample."""
+    activation_elements = 0
+
+    def count(_module, _inputs, output):
+        nonlocal activation_elements
+        if isinstance(output, torch.Tensor):
+            activation_elements += output.numel()
+
+    leaves = [m for m in model.modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(count) for m in leaves]
+    was_training = model.training
+    model.train()
+    sample = torch.zeros((1, *input_shape))
+    try:
+        with FlopCounterMode(display=False) as counter:
+            model(sample).sum().backward()
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+    return ModelCost(
+        parameters=sum(p.numel() for p in model.parameters()),
+        train_flops_per_sample=float(counter.get_total_flops()),
+        activation_bytes_per_sample=activation_elements * 4,
+    )

@@ -1,0 +1,56 @@
+"""Name -> builder registry; builds on the meta device, then initialises from a seed.
+
+Modules are created on ``meta`` so construction draws nothing from torch's
+global generator; every parameter is then initialised from a private
+``torch.Generator`` seeded by the caller (PyTorch's default schemes).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from edgesim.models import cnn
+from edgesim.models.config import ModelConfig
+
+_BUILDERS = {
+    "small_cnn": cnn.small_cnn,
+    "wkafl_cnn": cnn.wkafl_cnn,
+    "mlp": cnn.mlp,
+}
+
+
+def model_names() -> list[str]:
+    return sorted(_BUILDERS)
+
+
+def register_model(name: str, builder) -> None:
+    """Add a builder ``(input_shape, num_classes, width) -> nn.Module``."""
+    _BUILDERS[name] = builder
+
+
+def _default_init(module: nn.Module, generator: torch.Generator) -> None:
+    """PyTorch's default init for conv/linear layers, drawn from ``generator``."""
+    if isinstance(module, (nn.Conv2d, nn.Linear)):
+        nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
+        if module.bias is not None:
+            fan_in = module.weight[0].numel()
+            bound = 1 / math.sqrt(fan_in)
+            nn.init.uniform_(module.bias, -bound, bound, generator=generator)
+    elif isinstance(module, nn.modules.batchnorm._NormBase):
+        module.reset_parameters()  # constant start values, no randomness
+    elif hasattr(module, "reset_parameters_from"):
+        module.reset_parameters_from(generator)  # edgesim's own layers
+
+
+def build_model(config: ModelConfig, input_shape, num_classes: int, seed: int) -> nn.Module:
+    """Build ``config.name`` for ``input_shape`` (C, H, W) with deterministic weights."""
+    with torch.device("meta"):
+        model = _BUILDERS[config.name](tuple(input_shape), num_classes, config.width)
+    model = model.to_empty(device="cpu")
+    generator = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        _default_init(module, generator)
+    return model

@@ -1,0 +1,1 @@
+"""The run directory: resolved scenario, event and metric tables, summary."""

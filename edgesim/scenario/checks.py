@@ -1,0 +1,49 @@
+"""Checks that need more than one key: names that must exist, counts that must fit."""
+
+from __future__ import annotations
+
+from edgesim.data import check_dataset
+from edgesim.models import model_names
+from edgesim.profiles import builtin_devices, builtin_networks
+from edgesim.scenario.schema import Scenario
+
+
+def _unknown(kind: str, name: str, known) -> str:
+    return f"unknown {kind} '{name}'; known: {', '.join(sorted(known))}"
+
+
+def device_profiles(scenario: Scenario) -> dict:
+    return {**builtin_devices(), **scenario.profiles.devices}
+
+
+def network_profiles(scenario: Scenario) -> dict:
+    return {**builtin_networks(), **scenario.profiles.networks}
+
+
+def scenario_problems(scenario: Scenario) -> list[str]:
+    problems = []
+    devices, networks = device_profiles(scenario), network_profiles(scenario)
+    seen = set()
+    for i, group in enumerate(scenario.fleet.groups):
+        where = f"fleet.groups[{i}]"
+        if group.profile not in devices:
+            problems.append(f"{where}.profile: {_unknown('device profile', group.profile, devices)}")
+        if group.network not in networks:
+            problems.append(f"{where}.network: {_unknown('network profile', group.network, networks)}")
+        if group.link is not None and group.link not in scenario.links:
+            problems.append(f"{where}.link: {_unknown('link', group.link, scenario.links) if scenario.links else 'no links are defined under links:'}")
+        if group.name in seen:
+            problems.append(f"{where}.name: '{group.name}' is used by an earlier group; names must be unique")
+        seen.add(group.name)
+    if scenario.model.name not in model_names():
+        problems.append(f"model.name: {_unknown('model', scenario.model.name, model_names())}")
+    fleet_size = scenario.device_count
+    server = scenario.server
+    if server.clients_per_round > fleet_size:
+        problems.append(
+            f"server.clients_per_round: {server.clients_per_round} is more than the fleet's {fleet_size} devices"
+        )
+    if server.min_clients is not None and server.min_clients > fleet_size:
+        problems.append(f"server.min_clients: {server.min_clients} is more than the fleet's {fleet_size} devices")
+    problems.extend(check_dataset(scenario.dataset))
+    return problems

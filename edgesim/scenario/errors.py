@@ -1,0 +1,99 @@
+"""Turn pydantic validation errors into one line per problem, named by YAML path.
+
+Paths follow the user's file (``fleet.groups[0].count``): location parts that
+pydantic adds for its own bookkeeping (the tag of a tagged union, validator
+names) are dropped because they do not exist in the file. Unknown keys list
+the keys that are allowed at that place.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, Sequence
+
+from pydantic import BaseModel, ValidationError
+
+
+def yaml_path(parts: Sequence[Any]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _user_path(loc: Sequence[Any], data: Any) -> list[Any]:
+    """Keep the parts of ``loc`` that exist in ``data`` (and the last one, which may be missing)."""
+    kept, node = [], data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            kept.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            kept.append(part)
+            node = node[part]
+        elif i == len(loc) - 1:
+            kept.append(part)
+    return kept
+
+
+def _unwrap(annotation, node):
+    """Strip Annotated/Optional/Union down to the member that fits ``node``."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+            chosen = None
+            for model in models:  # tagged unions: the member whose tag the data names
+                for field_name in ("kind", "name"):
+                    field = model.model_fields.get(field_name)
+                    args = typing.get_args(field.annotation) if field else ()
+                    if isinstance(node, dict) and node.get(field_name) in args:
+                        chosen = model
+            annotation = chosen or (models[0] if models else members[0])
+        else:
+            return annotation
+
+
+def allowed_keys(model: type[BaseModel], path: Sequence[Any], data: Any) -> list[str] | None:
+    """The keys the schema accepts in the mapping at ``path``, or None if it cannot tell."""
+    annotation: Any = model
+    node = data
+    for part in path:
+        annotation = _unwrap(annotation, node)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = next((f for n, f in annotation.model_fields.items() if (f.alias or n) == part), None)
+            if field is None:
+                return None
+            annotation = field.annotation
+        elif typing.get_origin(annotation) in (list, tuple, dict):
+            annotation = typing.get_args(annotation)[-1] if typing.get_args(annotation) else Any
+        else:
+            return None
+        node = node[part] if isinstance(node, (dict, list)) else None
+    annotation = _unwrap(annotation, node)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [f.alias or n for n, f in annotation.model_fields.items()]
+    return None
+
+
+def format_validation_error(exc: ValidationError, model: type[BaseModel], data: Any, prefix: str = "") -> list[str]:
+    """One message per problem: ``<yaml path>: <what is wrong>``."""
+    problems = []
+    for error in exc.errors():
+        path = _user_path(error["loc"], data)
+        where = prefix + yaml_path(path)
+        if error["type"] == "extra_forbidden":
+            keys = allowed_keys(model, path[:-1], data)
+            hint = f"; allowed keys: {', '.join(keys)}" if keys else ""
+            problems.append(f"{where}: unknown key{hint}")
+        elif error["type"] == "missing":
+            problems.append(f"{where}: required key is missing")
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}: {message} (got {error['input']!r})" if error["type"] != "union_tag_invalid"
+                            else f"{where}: {message}")
+    return problems

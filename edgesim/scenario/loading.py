@@ -1,0 +1,93 @@
+"""Read a scenario file, apply command-line edits, validate, and expand sweeps."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+from pydantic import ValidationError
+
+from edgesim.errors import InputError
+from edgesim.scenario.checks import scenario_problems
+from edgesim.scenario.errors import format_validation_error
+from edgesim.scenario.overrides import parse_assignment, set_dotted
+from edgesim.scenario.schema import Scenario
+
+
+def read_raw(path: str | Path) -> dict:
+    """The file's mapping, with ``name`` defaulting to the file's stem."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: scenario file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise InputError(f"{where}: YAML syntax error: {getattr(exc, 'problem', None) or exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: the top level must be a mapping of keys (name:, fleet:, ...)")
+    data.setdefault("name", path.stem)
+    return data
+
+
+def apply_edits(data: dict, assignments: Sequence[str] = (), seed: int | None = None) -> dict:
+    for text in assignments:
+        data = set_dotted(data, *parse_assignment(text))
+    if seed is not None:
+        data = set_dotted(data, "seed", seed)
+    return data
+
+
+def validate(data: dict, prefix: str = "") -> Scenario:
+    """A ``Scenario`` from a raw mapping, or ``InputError`` listing every problem."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(format_validation_error(exc, Scenario, data, prefix)) from None
+    problems = scenario_problems(scenario)
+    if problems:
+        raise InputError([prefix + p for p in problems])
+    return scenario
+
+
+def load_scenario(path: str | Path, assignments: Sequence[str] = (), seed: int | None = None) -> Scenario:
+    return validate(apply_edits(read_raw(path), assignments, seed))
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One point of a sweep: its parameters (dotted key -> value, plus seed) and its scenario."""
+
+    index: int
+    params: dict[str, Any]
+    scenario: Scenario
+
+
+def expand_sweep(data: dict) -> list[Variant]:
+    """Every combination of the ``sweep:`` grid and seeds, each validated as its own scenario."""
+    base = {k: v for k, v in data.items() if k != "sweep"}
+    sweep = validate(data).sweep
+    grid = dict(sweep.grid) if sweep else {}
+    seeds = list(sweep.seeds) if sweep and sweep.seeds else [base.get("seed", 0)]
+    keys = list(grid)
+    variants, problems = [], []
+    for values in itertools.product(*(grid[k] for k in keys)):
+        for seed in seeds:
+            params = dict(zip(keys, values)) | {"seed": seed}
+            variant_data = base
+            for key, value in params.items():
+                variant_data = set_dotted(variant_data, key, value)
+            label = ", ".join(f"{k}={v}" for k, v in params.items())
+            try:
+                variants.append(Variant(len(variants), params, validate(variant_data, prefix=f"sweep variant ({label}): ")))
+            except InputError as exc:
+                problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return variants

@@ -1,0 +1,121 @@
+"""The typed scenario: every key a scenario file may hold, with defaults.
+
+Unknown keys are errors. Cross-references (profile, network and link names,
+counts against the fleet size) are checked in ``checks.py`` after this
+schema has parsed the file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from edgesim.data.config import DatasetConfig
+from edgesim.distributions import Distribution
+from edgesim.fl.fedavg import FedAvgConfig
+from edgesim.fl.registry import AlgorithmConfigUnion
+from edgesim.models import ModelConfig
+from edgesim.profiles import DeviceProfile, NetworkProfile
+from edgesim.sim.availability import AlwaysAvailable, AvailabilityConfig
+from edgesim.sim.failures import FailureConfig, NoFailures
+from edgesim.sim.stragglers import NoStragglers, StragglerConfig
+from edgesim.units import Duration
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProfileOverrides(_Section):
+    """Per-group replacements for profile figures."""
+
+    train_gflops: float | None = Field(None, gt=0)
+    ram_mb: float | None = Field(None, gt=0)
+    down_mbps: Distribution | None = None
+    up_mbps: Distribution | None = None
+    latency_ms: Distribution | None = None
+
+
+class FleetGroup(_Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.]+$", description="device ids are <name>-<i>")
+    profile: str
+    count: int = Field(ge=1)
+    network: str
+    link: str | None = Field(None, description="a shared link from `links:` that this group's traffic crosses")
+    overrides: ProfileOverrides = ProfileOverrides()
+    availability: AvailabilityConfig | None = Field(None, description="replaces fleet.availability")
+    stragglers: StragglerConfig | None = Field(None, description="replaces fleet.stragglers")
+
+
+class FleetConfig(_Section):
+    groups: list[FleetGroup] = Field(min_length=1)
+    stragglers: StragglerConfig = NoStragglers()
+    availability: AvailabilityConfig = AlwaysAvailable()
+    failures: FailureConfig = NoFailures()
+    memory_fraction: float = Field(0.5, gt=0, le=1, description="share of RAM a training task may use")
+
+
+class LinkConfig(_Section):
+    description: str = ""
+    down_mbps: float | None = Field(None, gt=0, description="capacity towards the devices; null = unlimited")
+    up_mbps: float | None = Field(None, gt=0, description="capacity towards the server; null = unlimited")
+
+
+class ServerConfig(_Section):
+    clients_per_round: int = Field(10, ge=1)
+    min_clients: int | None = Field(None, ge=1, description="devices that must be ready to start a round")
+    over_selection: float = Field(0.0, ge=0, le=10)
+    deadline_s: Duration | None = Field(None, gt=0)
+    down_mbps: float | None = Field(None, gt=0, description="server egress shared by all downloads")
+    up_mbps: float | None = Field(None, gt=0, description="server ingress shared by all uploads")
+
+
+class EvaluationConfig(_Section):
+    every_rounds: int = Field(1, ge=1)
+    every_s: Duration | None = Field(None, gt=0, description="also evaluate once this much simulated time passed")
+
+
+class StopConfig(_Section):
+    horizon_s: Duration = Field(7 * 86400.0, gt=0)
+    target_accuracy: float | None = Field(None, gt=0, le=1)
+    max_rounds: int | None = Field(None, ge=1)
+    stop_at_target: bool = True
+
+
+class SweepConfig(_Section):
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted key -> values")
+    seeds: list[int] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self):
+        for key, values in self.grid.items():
+            if not values:
+                raise ValueError(f"grid key '{key}' has no values")
+        return self
+
+
+class ProfilesConfig(_Section):
+    devices: dict[str, DeviceProfile] = Field(default_factory=dict)
+    networks: dict[str, NetworkProfile] = Field(default_factory=dict)
+
+
+class Scenario(_Section):
+    name: str
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    start_hour: float = Field(0.0, ge=0, lt=24, description="local time of day at simulated time 0")
+    profiles: ProfilesConfig = ProfilesConfig()
+    fleet: FleetConfig
+    links: dict[str, LinkConfig] = Field(default_factory=dict)
+    server: ServerConfig = ServerConfig()
+    dataset: DatasetConfig = DatasetConfig()
+    model: ModelConfig = ModelConfig()
+    algorithm: AlgorithmConfigUnion = FedAvgConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    stop: StopConfig = StopConfig()
+    sweep: SweepConfig | None = None
+
+    @property
+    def device_count(self) -> int:
+        return sum(group.count for group in self.fleet.groups)

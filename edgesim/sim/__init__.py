@@ -1,0 +1,1 @@
+"""The simulation layer: the only code that touches the SimPy clock."""

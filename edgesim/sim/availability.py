@@ -1,0 +1,96 @@
+"""When devices are willing to work (plugged in, idle, on Wi-Fi).
+
+- ``always``.
+- ``windows``: daily windows in local hours, e.g. ``[[22, 7]]`` for 22:00-07:00
+  (a window may wrap midnight); each device's windows are shifted by a
+  uniform offset in ``±jitter_h`` so a fleet does not switch in lockstep.
+- ``hourly``: 24 probabilities; at every hour boundary each device is
+  available with the probability of that hour, drawn independently.
+
+The local time at simulated time 0 is the scenario's ``start_hour``. Leaving
+availability interrupts work in flight, like a failure: that work is lost.
+Each function yields ``(time_of_change, available)`` pairs forever.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Iterator, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+
+
+class _Availability(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AlwaysAvailable(_Availability):
+    kind: Literal["always"] = "always"
+
+    def changes(self, rng: np.random.Generator, start_hour: float) -> Iterator[tuple[float, bool]]:
+        yield 0.0, True
+
+
+class WindowAvailability(_Availability):
+    kind: Literal["windows"] = "windows"
+    windows: list[tuple[float, float]] = Field(min_length=1, description="[start_hour, end_hour] pairs, 0-24")
+    jitter_h: float = Field(default=0.0, ge=0, le=12)
+
+    @field_validator("windows")
+    @classmethod
+    def _hours(cls, windows):
+        for start, end in windows:
+            if not (0 <= start <= 24 and 0 <= end <= 24) or start == end:
+                raise ValueError(f"window [{start}, {end}]: hours must lie in 0..24 and differ")
+        return windows
+
+    def _available_at(self, hour_of_day: float) -> bool:
+        for start, end in self.windows:
+            if (start <= hour_of_day < end) if start < end else (hour_of_day >= start or hour_of_day < end):
+                return True
+        return False
+
+    def changes(self, rng, start_hour):
+        shift = rng.uniform(-self.jitter_h, self.jitter_h) if self.jitter_h else 0.0
+        edges = sorted({(h - shift) % 24 for window in self.windows for h in window})
+        local0 = start_hour % 24
+        state = self._available_at((local0 + shift) % 24)
+        yield 0.0, state
+        day = 0
+        while True:
+            for edge in edges:
+                t = (day * 24 + edge - local0) * HOUR
+                if t <= 0:
+                    continue
+                new_state = self._available_at((edge + shift + 1e-9) % 24)
+                if new_state != state:
+                    state = new_state
+                    yield t, state
+            day += 1
+
+
+class HourlyAvailability(_Availability):
+    kind: Literal["hourly"] = "hourly"
+    probability: list[Annotated[float, Field(ge=0, le=1)]] = Field(min_length=24, max_length=24)
+
+    def changes(self, rng, start_hour):
+        local0 = start_hour % 24
+        hour_index = int(local0)
+        state = bool(rng.random() < self.probability[hour_index])
+        yield 0.0, state
+        t = (hour_index + 1 - local0) * HOUR
+        while True:
+            hour_index = (hour_index + 1) % 24
+            new_state = bool(rng.random() < self.probability[hour_index])
+            if new_state != state:
+                state = new_state
+                yield t, state
+            t += HOUR
+
+
+AvailabilityConfig = Annotated[
+    Union[AlwaysAvailable, WindowAvailability, HourlyAvailability], Field(discriminator="kind")
+]

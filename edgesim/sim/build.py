@@ -1,0 +1,74 @@
+"""Build the simulated fleet (devices, shared links, on/off schedules) from a scenario.
+
+Every device draws from its own random streams (``device``, ``availability``
+and ``failures`` with its index), so adding a group never changes what the
+devices before it draw. Access bandwidth is drawn once per device; latency
+and task slowdowns per transfer and per task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from edgesim.scenario.checks import device_profiles, network_profiles
+from edgesim.scenario.schema import Scenario
+from edgesim.seeding import Streams
+from edgesim.sim.device import Device
+from edgesim.sim.links import Link
+
+MIN_BANDWIDTH_MBPS = 1e-3
+
+
+@dataclass
+class FleetPlan:
+    devices: list[Device]
+    availability: list[Iterator[tuple[float, bool]]]
+    outages: list[Iterator[tuple[float, float]]]
+
+
+def _links(scenario: Scenario) -> tuple[dict[str, tuple[Link | None, Link | None]], tuple, tuple]:
+    def pair(name, down, up):
+        return (Link(f"{name}.down", down * 1e6) if down else None, Link(f"{name}.up", up * 1e6) if up else None)
+
+    shared = {name: pair(name, cfg.down_mbps, cfg.up_mbps) for name, cfg in scenario.links.items()}
+    server_down, server_up = pair("server", scenario.server.down_mbps, scenario.server.up_mbps)
+    return shared, (server_down,), (server_up,)
+
+
+def build_fleet(scenario: Scenario, streams: Streams) -> FleetPlan:
+    profiles, networks = device_profiles(scenario), network_profiles(scenario)
+    shared, server_down, server_up = _links(scenario)
+    fleet = scenario.fleet
+    plan = FleetPlan([], [], [])
+    for group in fleet.groups:
+        profile = profiles[group.profile]
+        network = networks[group.network]
+        over = group.overrides
+        stragglers = group.stragglers or fleet.stragglers
+        availability = group.availability or fleet.availability
+        group_down, group_up = shared.get(group.link, (None, None)) if group.link else (None, None)
+        for i in range(group.count):
+            index = len(plan.devices)
+            rng = streams.rng("device", index)
+            down = (over.down_mbps or network.down_mbps).sample(rng)
+            up = (over.up_mbps or network.up_mbps).sample(rng)
+            device = Device(
+                id=f"{group.name}-{i}",
+                index=index,
+                group=group.name,
+                flops_per_s=(over.train_gflops or profile.train_gflops) * 1e9,
+                memory_bytes=(over.ram_mb or profile.ram_mb) * 1e6 * fleet.memory_fraction,
+                down_bps=max(MIN_BANDWIDTH_MBPS, down) * 1e6,
+                up_bps=max(MIN_BANDWIDTH_MBPS, up) * 1e6,
+                latency_ms=over.latency_ms or network.latency_ms,
+                links_down=tuple(link for link in (group_down, *server_down) if link is not None),
+                links_up=tuple(link for link in (group_up, *server_up) if link is not None),
+                stragglers=stragglers,
+                rng=rng,
+            )
+            device.slowdown = stragglers.device_factor(rng)
+            plan.devices.append(device)
+            plan.availability.append(availability.changes(streams.rng("availability", index), scenario.start_hour))
+            plan.outages.append(fleet.failures.outages(device.id, streams.rng("failures", index)))
+    return plan

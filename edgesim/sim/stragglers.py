@@ -1,0 +1,96 @@
+"""Straggler slowdowns: factors >= 1 (mostly) that stretch a device's compute time.
+
+Each model draws either once per device (a slow device stays slow) or once per
+task (``per: task``, transient slowness). Models:
+
+- ``none``: factor 1.
+- ``lognormal``: ``median * exp(N(0, sigma))``.
+- ``pareto``: ``1 + Lomax(alpha)`` — Pareto with minimum 1; heavy tail for small alpha.
+- ``exponential``: ``1 + Exp(mean)``.
+- ``bimodal``: a ``fraction`` of devices is ``factor`` times slower (per device by default).
+- ``empirical``: a value drawn uniformly from ``values`` (e.g. measured slowdowns).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+Per = Literal["task", "device"]
+
+
+class _Straggler(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    per: Per = "task"
+
+    def draw(self, rng: np.random.Generator) -> float:
+        raise NotImplementedError
+
+    def device_factor(self, rng: np.random.Generator) -> float:
+        """The part fixed for a device's whole life."""
+        return self.draw(rng) if self.per == "device" else 1.0
+
+    def task_factor(self, rng: np.random.Generator) -> float:
+        """The part drawn anew for each task."""
+        return self.draw(rng) if self.per == "task" else 1.0
+
+
+class NoStragglers(_Straggler):
+    kind: Literal["none"] = "none"
+
+    def draw(self, rng):
+        return 1.0
+
+
+class LogNormalStragglers(_Straggler):
+    kind: Literal["lognormal"] = "lognormal"
+    sigma: float = Field(gt=0)
+    median: float = Field(default=1.0, gt=0)
+
+    def draw(self, rng):
+        return float(self.median * np.exp(rng.normal(0.0, self.sigma)))
+
+
+class ParetoStragglers(_Straggler):
+    kind: Literal["pareto"] = "pareto"
+    alpha: float = Field(gt=0)
+
+    def draw(self, rng):
+        return float(1.0 + rng.pareto(self.alpha))
+
+
+class ExponentialStragglers(_Straggler):
+    kind: Literal["exponential"] = "exponential"
+    mean: float = Field(default=1.0, gt=0, description="mean extra slowdown on top of 1")
+
+    def draw(self, rng):
+        return float(1.0 + rng.exponential(self.mean))
+
+
+class BimodalStragglers(_Straggler):
+    kind: Literal["bimodal"] = "bimodal"
+    per: Per = "device"
+    fraction: float = Field(ge=0, le=1)
+    factor: float = Field(gt=0)
+
+    def draw(self, rng):
+        return float(self.factor) if rng.random() < self.fraction else 1.0
+
+
+class EmpiricalStragglers(_Straggler):
+    kind: Literal["empirical"] = "empirical"
+    values: list[Annotated[float, Field(gt=0)]] = Field(min_length=1)
+
+    def draw(self, rng):
+        return float(self.values[rng.integers(len(self.values))])
+
+
+StragglerConfig = Annotated[
+    Union[
+        NoStragglers, LogNormalStragglers, ParetoStragglers, ExponentialStragglers, BimodalStragglers,
+        EmpiricalStragglers,
+    ],
+    Field(discriminator="kind"),
+]

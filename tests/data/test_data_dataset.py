@@ -1,0 +1,88 @@
+"""Config models, data-dir resolution, synthetic data, validation carve and test subset."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from pydantic import ValidationError
+
+from edgesim.data import DatasetConfig, SyntheticConfig, check_dataset, load_dataset, resolve_data_dir
+from edgesim.data.config import IidPartition, ShardsPartition
+from edgesim.errors import InputError
+from edgesim.seeding import Streams
+
+
+def synthetic(**kw):
+    return DatasetConfig(name="synthetic", **kw)
+
+
+def test_config_defaults_and_parsing():
+    config = DatasetConfig()
+    assert config.name == "mnist" and config.partition == IidPartition() and config.validation_size == 0
+    parsed = DatasetConfig.model_validate({"partition": {"kind": "shards", "samples_per_class": 5}})
+    assert parsed.partition == ShardsPartition(samples_per_class=5)
+    for bad in ({"partition": {"kind": "nope"}}, {"name": "cifar"}, {"extra": 1}, {"test_subset": 0},
+                {"synthetic": {"train_size": 0}}, {"validation_size": -1}):
+        with pytest.raises(ValidationError):
+            DatasetConfig.model_validate(bad)
+
+
+def test_resolve_data_dir(monkeypatch):
+    monkeypatch.setenv("EDGESIM_DATA", "/from/env")
+    assert resolve_data_dir(DatasetConfig(data_dir="/explicit")) == Path("/explicit")
+    assert resolve_data_dir(DatasetConfig()) == Path("/from/env")
+    monkeypatch.delenv("EDGESIM_DATA")
+    assert resolve_data_dir(DatasetConfig()) == Path.home() / ".cache/edgesim/data"
+
+
+def test_synthetic_shapes_determinism_balance():
+    config = synthetic(synthetic=SyntheticConfig(train_size=300, test_size=50, num_classes=3, shape=(2, 9, 7)))
+    a = load_dataset(config, Streams(5).rng("data"))
+    b = load_dataset(config, Streams(5).rng("data"))
+    c = load_dataset(config, Streams(6).rng("data"))
+    assert a.train_x.shape == (300, 2, 9, 7) and a.test_x.shape == (50, 2, 9, 7) and a.input_shape == (2, 9, 7)
+    assert a.train_x.dtype == torch.float32 and a.train_y.dtype == torch.int64 and a.num_classes == 3
+    assert torch.equal(a.train_x, b.train_x) and torch.equal(a.test_y, b.test_y)
+    assert not torch.equal(a.train_x, c.train_x)
+    assert torch.bincount(a.train_y).tolist() == [100, 100, 100]
+
+
+def test_synthetic_is_learnable():
+    """Full-batch softmax regression (zero init, so no torch RNG) beats 80% quickly."""
+    ds = load_dataset(synthetic(), Streams(0).rng("data"))
+    x, xt = ds.train_x.flatten(1), ds.test_x.flatten(1)
+    w = torch.zeros(x.shape[1], ds.num_classes, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.01)
+    for _ in range(20):
+        loss = torch.nn.functional.cross_entropy(x @ w, ds.train_y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    accuracy = ((xt @ w).argmax(1) == ds.test_y).float().mean().item()
+    assert accuracy > 0.8
+
+
+def test_validation_carve_and_test_subset():
+    config = synthetic(synthetic=SyntheticConfig(train_size=200, test_size=100), validation_size=30, test_subset=40)
+    full = load_dataset(synthetic(synthetic=config.synthetic), Streams(1).rng("data"))
+    ds = load_dataset(config, Streams(1).rng("data"))
+    assert len(ds.train_y) == 170 and len(ds.val_y) == 30
+    # train + validation is exactly the original train set, with no sample in both
+    merged = torch.cat([ds.train_x, ds.val_x]).flatten(1)
+    assert len(torch.unique(merged, dim=0)) == 200
+    assert torch.equal(torch.sort(merged, dim=0).values, torch.sort(full.train_x.flatten(1), dim=0).values)
+    assert len(ds.eval_idx) == 40 and np.all(np.diff(ds.eval_idx) > 0) and ds.eval_idx.max() < 100
+    assert torch.equal(ds.test_x, full.test_x), "the full test set is kept"
+    # the subset does not depend on the validation size
+    other = load_dataset(config.model_copy(update={"validation_size": 10}), Streams(1).rng("data"))
+    assert np.array_equal(other.eval_idx, ds.eval_idx)
+
+
+def test_size_problems():
+    config = synthetic(synthetic=SyntheticConfig(train_size=50, test_size=20), validation_size=50, test_subset=21)
+    problems = check_dataset(config)
+    assert [p.split(":")[0] for p in problems] == ["dataset.validation_size", "dataset.test_subset"]
+    with pytest.raises(InputError) as err:
+        load_dataset(config, Streams(0).rng("data"))
+    assert err.value.problems == problems
