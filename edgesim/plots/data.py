@@ -1,0 +1,88 @@
+"""Read and validate the files of a run directory and of a sweep directory.
+
+Everything the figures show comes from these files; a missing or malformed
+file is reported as an ``InputError`` naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from pathlib import Path
+
+import pandas as pd
+
+from edgesim.errors import InputError
+
+EVENTS_FILE = "events.csv"
+METRICS_FILE = "metrics.csv"
+SUMMARY_FILE = "summary.json"
+SWEEP_FILE = "sweep.csv"
+
+EVENT_COLUMNS = ("sim_time_s", "device", "kind", "round", "model_version", "staleness", "bytes", "duration_s")
+METRIC_COLUMNS = ("sim_time_s", "round", "model_version", "accuracy", "loss")
+SUMMARY_FIELDS = (
+    "scenario", "algorithm", "seed", "sim_time_s", "rounds", "final_accuracy", "best_accuracy",
+    "target_accuracy", "time_to_target_s", "bytes_up", "bytes_down", "updates_applied",
+    "updates_discarded", "failures", "wall_time_s",
+)
+SWEEP_COLUMNS = ("run_dir", "sim_time_s", "time_to_target_s")
+
+
+def _read_csv(path: Path, required: Collection[str], **read_kw) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    try:
+        frame = pd.read_csv(path, **read_kw)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable CSV file ({exc})") from exc
+    missing = [column for column in required if column not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+    return frame
+
+
+def read_events(run_dir: Path, columns: Collection[str] = EVENT_COLUMNS) -> pd.DataFrame:
+    """The ``columns`` of ``events.csv`` (all contract columns by default)."""
+    return _read_csv(
+        Path(run_dir) / EVENTS_FILE,
+        columns,
+        usecols=lambda column: column in columns,
+        dtype={"device": str, "kind": str},
+    )
+
+
+def read_metrics(run_dir: Path) -> pd.DataFrame | None:
+    """``metrics.csv`` sorted by simulated time, or None when the run has none."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.exists():
+        return None
+    return _read_csv(path, METRIC_COLUMNS).sort_values("sim_time_s", kind="stable").reset_index(drop=True)
+
+
+def read_summary(run_dir: Path) -> dict:
+    """``summary.json`` as a dict, or an empty dict when the run has none."""
+    path = Path(run_dir) / SUMMARY_FILE
+    if not path.exists():
+        return {}
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(summary, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    return summary
+
+
+def read_sweep(sweep_dir: Path) -> pd.DataFrame:
+    """``sweep.csv``: one row per run, parameter columns plus summary fields."""
+    return _read_csv(Path(sweep_dir) / SWEEP_FILE, SWEEP_COLUMNS)
+
+
+def parameter_columns(sweep: pd.DataFrame) -> list[str]:
+    """The parameter columns of ``sweep.csv`` whose value varies, ``seed`` excluded, in file order."""
+    not_parameters = set(SUMMARY_FIELDS) | {"run_dir", "status"}
+    return [
+        column for column in sweep.columns
+        if column not in not_parameters and sweep[column].nunique(dropna=False) > 1
+    ]

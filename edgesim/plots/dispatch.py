@@ -1,0 +1,22 @@
+"""``plot_any``: plot a sweep directory or a run directory, whichever ``path`` is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgesim.errors import InputError
+from edgesim.plots.data import EVENTS_FILE, SWEEP_FILE
+from edgesim.plots.run import plot_run
+from edgesim.plots.sweep_figures import plot_sweep
+
+
+def plot_any(path: Path | str) -> list[Path]:
+    """Plot ``path`` as a sweep (it holds ``sweep.csv``) or a run (it holds ``events.csv``)."""
+    path = Path(path)
+    if (path / SWEEP_FILE).is_file():
+        return plot_sweep(path)
+    if (path / EVENTS_FILE).is_file():
+        return plot_run(path)
+    if not path.is_dir():
+        raise InputError(f"{path}: not a directory (expected a run or sweep directory)")
+    raise InputError(f"{path}: neither a sweep directory (no {SWEEP_FILE}) nor a run directory (no {EVENTS_FILE})")

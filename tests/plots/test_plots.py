@@ -1,0 +1,113 @@
+"""Figures are written from run and sweep directories, optional ones only when their data exists."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from plot_fixtures import EVENT_COLUMNS, write_run
+
+from edgesim.errors import InputError
+from edgesim.plots import plot_any, plot_run, plot_sweep
+from edgesim.plots.units import time_scale
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+RUN_FIGURES = {"accuracy.png", "staleness.png", "timeline.png"}
+ASYNC_FIGURES = {"k.png", "lr.png", "iteration_time.png", "dominance.png"}
+
+
+def assert_pngs(paths: list[Path], expected: set[str]) -> None:
+    assert {path.name for path in paths} == expected
+    for path in paths:
+        data = path.read_bytes()
+        assert data[:8] == PNG_SIGNATURE, path
+        assert len(data) > 5_000, path
+
+
+def test_sync_run_writes_core_figures_only(sync_run: Path) -> None:
+    written = plot_run(sync_run)
+    assert_pngs(written, RUN_FIGURES)
+    assert all(path.parent == sync_run for path in written)
+    assert not any((sync_run / name).exists() for name in ASYNC_FIGURES)
+
+
+def test_async_run_writes_async_figures(async_run: Path) -> None:
+    assert_pngs(plot_run(async_run), RUN_FIGURES | ASYNC_FIGURES)
+
+
+def test_each_async_figure_keys_on_its_column(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "run", asynchronous=True)
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    metrics.drop(columns=["k", "max_weight"]).to_csv(run_dir / "metrics.csv", index=False)
+    assert_pngs(plot_run(run_dir), RUN_FIGURES | {"lr.png"})
+
+
+def test_figures_are_deterministic(sync_run: Path) -> None:
+    first = {path: path.read_bytes() for path in plot_run(sync_run)}
+    second = {path: path.read_bytes() for path in plot_run(sync_run)}
+    assert first == second
+
+
+def test_run_without_metrics_or_summary(sync_run: Path) -> None:
+    (sync_run / "metrics.csv").unlink()
+    (sync_run / "summary.json").unlink()
+    assert_pngs(plot_run(sync_run), {"staleness.png", "timeline.png"})
+
+
+def test_run_with_header_only_files(tmp_path: Path) -> None:
+    pd.DataFrame(columns=EVENT_COLUMNS).to_csv(tmp_path / "events.csv", index=False)
+    pd.DataFrame(columns=["sim_time_s", "round", "model_version", "accuracy", "loss", "k"]).to_csv(
+        tmp_path / "metrics.csv", index=False)
+    assert_pngs(plot_run(tmp_path), RUN_FIGURES)
+
+
+def test_target_never_reached(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "run", target=0.99)
+    assert json.loads((run_dir / "summary.json").read_text())["time_to_target_s"] is None
+    assert_pngs(plot_run(run_dir), RUN_FIGURES)
+
+
+def test_sweep_figures(sweep_dir: Path) -> None:
+    assert_pngs(plot_sweep(sweep_dir), {"sweep_accuracy.png", "sweep_time_to_target.png", "sweep_staleness.png"})
+
+
+def test_sweep_without_run_files_writes_time_to_target_only(sweep_dir: Path) -> None:
+    for run_dir in pd.read_csv(sweep_dir / "sweep.csv")["run_dir"]:
+        (sweep_dir / run_dir / "events.csv").unlink()
+        (sweep_dir / run_dir / "metrics.csv").unlink()
+    assert_pngs(plot_sweep(sweep_dir), {"sweep_time_to_target.png"})
+
+
+def test_plot_any_dispatches(sync_run: Path, sweep_dir: Path) -> None:
+    assert {path.name for path in plot_any(sync_run)} == RUN_FIGURES
+    assert "sweep_accuracy.png" in {path.name for path in plot_any(str(sweep_dir))}
+
+
+def test_plot_any_rejects_other_directories(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="neither a sweep directory"):
+        plot_any(tmp_path)
+    with pytest.raises(InputError, match="not a directory"):
+        plot_any(tmp_path / "missing")
+
+
+def test_missing_event_columns_is_an_input_error(sync_run: Path) -> None:
+    pd.read_csv(sync_run / "events.csv").drop(columns=["duration_s"]).to_csv(sync_run / "events.csv", index=False)
+    with pytest.raises(InputError, match="duration_s"):
+        plot_run(sync_run)
+
+
+def test_large_timeline_is_fast(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "big", devices=150, rounds=300, per_round=50)
+    assert len(pd.read_csv(run_dir / "events.csv")) > 100_000
+    start = time.perf_counter()
+    written = plot_run(run_dir)
+    assert time.perf_counter() - start < 10
+    assert "timeline.png" in {path.name for path in written}
+
+
+@pytest.mark.parametrize(("span_s", "unit"), [(0, "s"), (90, "s"), (300, "min"), (3 * 3600, "h"), (5 * 86400, "days")])
+def test_time_scale_picks_unit(span_s: float, unit: str) -> None:
+    assert time_scale(span_s).unit == unit
