@@ -3,12 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/iot_home.yaml
+# Datasets: $EDGESIM_DATA if set, else a ../shared/data folder beside the checkout if there is one,
+# else edgesim's default (~/.cache/edgesim/data, downloaded on first use).
+EDGESIM_DATA ?= $(abspath $(wildcard ../shared/data))
+export EDGESIM_DATA
 
 .PHONY: run test install clean
 
 $(BIN)/edgesim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 

@@ -28,6 +28,8 @@ def weighted_average_states(
     states: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float]
 ) -> dict[str, torch.Tensor]:
     """Average every floating entry of several state dicts; integer entries (counters) take the max."""
+    if len(states) != len(weights) or not states:
+        raise ValueError("need one weight per state and at least one state")
     averaged = {}
     for key, first in states[0].items():
         column = [state[key] for state in states]

@@ -1,7 +1,7 @@
 """What one training sample costs: counted FLOPs and the memory footprint.
 
 FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode`` over one
-forward and backward pass of a single sample (convolutions and matrix
+forward and backward pass (per sample) (convolutions and matrix
 products; element-wise work is ignored, as is usual). The training
 footprint is an estimate:
 
@@ -13,6 +13,7 @@ where the activations are the outputs of every leaf module for one sample.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -36,7 +37,11 @@ class ModelCost:
 
 
 def measure_cost(model: nn.Module, input_shape) -> ModelCost:
-    """Count parameters, training FLOPs per sample and activation bytes per sample."""
+    """Count parameters, training FLOPs per sample and activation bytes per sample.
+
+    Works on a copy, so the model's weights, gradients and running statistics stay as they were.
+    """
+    model = copy.deepcopy(model)
     activation_elements = 0
 
     def count(_module, _inputs, output):
@@ -45,20 +50,14 @@ def measure_cost(model: nn.Module, input_shape) -> ModelCost:
             activation_elements += output.numel()
 
     leaves = [m for m in model.modules() if not list(m.children())]
-    hooks = [m.register_forward_hook(count) for m in leaves]
-    was_training = model.training
+    for module in leaves:
+        module.register_forward_hook(count)
     model.train()
-    sample = torch.zeros((1, *input_shape))
-    try:
-        with FlopCounterMode(display=False) as counter:
-            model(sample).sum().backward()
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.zero_grad(set_to_none=True)
-        model.train(was_training)
+    sample = torch.zeros((2, *input_shape))  # two samples: batch-norm layers need more than one
+    with FlopCounterMode(display=False) as counter:
+        model(sample).sum().backward()
     return ModelCost(
         parameters=sum(p.numel() for p in model.parameters()),
-        train_flops_per_sample=float(counter.get_total_flops()),
-        activation_bytes_per_sample=activation_elements * 4,
+        train_flops_per_sample=float(counter.get_total_flops()) / 2,
+        activation_bytes_per_sample=activation_elements * 4 // 2,
     )

@@ -43,6 +43,8 @@ def _default_init(module: nn.Module, generator: torch.Generator) -> None:
         module.reset_parameters()  # constant start values, no randomness
     elif hasattr(module, "reset_parameters_from"):
         module.reset_parameters_from(generator)  # edgesim's own layers
+    elif any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False)):
+        raise TypeError(f"build_model does not know how to initialise {type(module).__name__}")
 
 
 def build_model(config: ModelConfig, input_shape, num_classes: int, seed: int) -> nn.Module:

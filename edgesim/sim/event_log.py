@@ -37,6 +37,7 @@ class EventLog:
         if path is not None:
             self._file = open(path, "w", encoding="utf-8", newline="")
             self._file.write(",".join(EVENT_COLUMNS) + "\n")
+            self._file.flush()
 
     def emit(self, time, device, kind, round=None, version=None, staleness=None, nbytes=None, duration=None):
         self.counts[kind] += 1

@@ -1,0 +1,137 @@
+"""Local training jobs: determinism, seeds, optimiser state between jobs, evaluation."""
+
+import math
+from collections import defaultdict
+
+import pytest
+import torch
+from torch import nn
+
+from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, clone_state, evaluate_classifier
+from edgesim.models import ModelConfig, build_model
+
+SHAPE, CLASSES = (1, 4, 4), 3
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models train much faster on one thread than with intra-op threads contending."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def data():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(60, *SHAPE, generator=g)
+    y = torch.randint(0, CLASSES, (60,), generator=g)
+    return x, y
+
+
+def trainer(momentum=0.9, seed=11):
+    model = build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, seed)
+    x, y = data()
+    return LocalTrainer(model, x, y, OptimizerSettings(lr=0.1, momentum=momentum, weight_decay=1e-3))
+
+
+def base_state(seed=11):
+    return clone_state(build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, seed))
+
+
+def job(client=0, seed=5, indices=None, version=0, epochs=2, batch_size=7):
+    indices = torch.arange(0, 30) if indices is None else indices
+    return TrainJob(client, version, indices, epochs, batch_size, seed)
+
+
+def states_equal(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_same_job_twice_is_bit_identical():
+    t = trainer()
+    bases = {0: base_state()}
+    first = t.run([job()], bases)[0]
+    second = t.run([job()], bases)[0]
+    again = trainer().run([job()], bases)[0]
+    assert states_equal(first.state, second.state)
+    assert states_equal(first.state, again.state)
+    assert first.mean_loss == second.mean_loss
+    assert not states_equal(first.state, bases[0]), "training changed the weights"
+
+
+def test_different_seeds_differ():
+    t = trainer()
+    bases = {0: base_state()}
+    a, b = t.run([job(seed=1), job(seed=2)], bases)
+    assert not states_equal(a.state, b.state)
+
+
+def test_optimizer_state_is_cleared_between_jobs():
+    bases = {0: base_state()}
+    job_a = job(client=0, seed=1, indices=torch.arange(0, 30))
+    job_b = job(client=1, seed=2, indices=torch.arange(30, 60))
+    after_a = trainer().run([job_a, job_b], bases)[1]
+    alone = trainer().run([job_b], bases)[0]
+    assert states_equal(after_a.state, alone.state)
+    assert after_a.mean_loss == alone.mean_loss
+
+
+class _KeepingState(defaultdict):
+    """An optimiser state dict whose ``clear`` does nothing (simulates the bug the test guards)."""
+
+    def clear(self):
+        pass
+
+
+def test_the_clearing_check_would_catch_leaked_momentum():
+    bases = {0: base_state()}
+    job_a = job(client=0, seed=1, indices=torch.arange(0, 30))
+    job_b = job(client=1, seed=2, indices=torch.arange(30, 60))
+    leaky = trainer()
+    leaky.optimizer.state = _KeepingState(dict)
+    after_a = leaky.run([job_a, job_b], bases)[1]
+    alone = trainer().run([job_b], bases)[0]
+    assert not states_equal(after_a.state, alone.state)
+
+
+def test_updates_are_in_job_order_and_carry_job_fields():
+    bases = {0: base_state(), 4: base_state(seed=12)}
+    updates = trainer().run([job(client=7, version=4, indices=torch.arange(5)), job(client=2)], bases)
+    assert [(u.client, u.version, u.num_samples) for u in updates] == [(7, 4, 5), (2, 0, 30)]
+    assert all(math.isfinite(u.mean_loss) and u.mean_loss > 0 for u in updates)
+    # each job starts from its own base: version 4 from seed 12, not the trainer's current weights
+    fresh = trainer().run([job(client=7, version=4, indices=torch.arange(5))], {4: bases[4]})[0]
+    assert states_equal(updates[0].state, fresh.state)
+
+
+def test_one_sgd_step_by_hand():
+    # A 2->2 linear model without bias, one sample, lr 0.5: w <- w - lr * (softmax(z) - onehot) x^T
+    model = nn.Sequential(nn.Linear(2, 2, bias=False))
+    with torch.no_grad():
+        model[0].weight.zero_()
+    x = torch.tensor([[1.0, 2.0]])
+    y = torch.tensor([0])
+    t = LocalTrainer(model, x, y, OptimizerSettings(lr=0.5))
+    update = t.run([TrainJob(0, 0, torch.tensor([0]), 1, 1, 0)], {0: clone_state(model)})[0]
+    # logits 0 -> p = [0.5, 0.5]; grad = [[-0.5], [0.5]] @ [[1, 2]]
+    expected = torch.tensor([[0.25, 0.5], [-0.25, -0.5]])
+    assert torch.allclose(update.state["0.weight"], expected)
+    assert update.mean_loss == pytest.approx(math.log(2))
+
+
+def test_evaluate_classifier_on_a_hand_made_linear_model():
+    model = nn.Linear(2, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.eye(2))
+        model.bias.zero_()
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [3.0, 1.0]])
+    y = torch.tensor([0, 1, 1, 0])
+    # logits = x: predictions 0, 1, 0, 0 -> 3 of 4 right.
+    # losses: log(1 + e^-1), log(1 + e^-1), log(1 + e^1), log(1 + e^-2)
+    expected_loss = (2 * math.log1p(math.exp(-1)) + math.log1p(math.exp(1)) + math.log1p(math.exp(-2))) / 4
+    for batch_size in (2000, 3):  # batching must not change the result
+        result = evaluate_classifier(model, x, y, batch_size=batch_size)
+        assert result["accuracy"] == 0.75
+        assert result["loss"] == pytest.approx(expected_loss, rel=1e-6)
+    assert not model.training

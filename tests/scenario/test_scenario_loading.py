@@ -1,0 +1,146 @@
+"""Scenario files: every kind of bad input gives one message per problem, naming its YAML path."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from edgesim.errors import InputError
+from edgesim.scenario import expand_sweep, load_scenario, read_raw
+from edgesim.scenario.overrides import parse_assignment, set_dotted
+from edgesim.units import parse_duration
+
+GOOD = """
+name: tiny
+fleet:
+  groups:
+    - {name: pi, profile: raspberry_pi_4, count: 3, network: wifi5}
+dataset: {name: synthetic}
+server: {clients_per_round: 2}
+"""
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "scenario.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def problems(tmp_path, text: str, edits=()) -> list[str]:
+    with pytest.raises(InputError) as caught:
+        load_scenario(write(tmp_path, text), edits)
+    return caught.value.problems
+
+
+def test_good_scenario_fills_defaults(tmp_path):
+    scenario = load_scenario(write(tmp_path, GOOD))
+    assert scenario.name == "tiny"
+    assert scenario.algorithm.name == "fedavg"
+    assert scenario.stop.horizon_s == 7 * 86400
+    assert scenario.device_count == 3
+
+
+def test_missing_file_and_yaml_syntax(tmp_path):
+    with pytest.raises(InputError, match="scenario file not found"):
+        read_raw(tmp_path / "nope.yaml")
+    found = problems(tmp_path, "fleet: {groups: [\n")
+    assert len(found) == 1 and "YAML syntax error" in found[0] and "scenario.yaml:" in found[0]
+
+
+def test_unknown_key_lists_allowed_keys(tmp_path):
+    [message] = problems(tmp_path, GOOD + "server2: {}\n")
+    assert message.startswith("server2: unknown key; allowed keys: name, description, seed")
+    [message] = problems(tmp_path, GOOD.replace("count: 3", "count: 3, colour: red"))
+    assert message.startswith("fleet.groups[0].colour: unknown key; allowed keys: name, profile, count")
+
+
+def test_nested_union_paths_drop_pydantic_tags(tmp_path):
+    text = GOOD.replace("dataset: {name: synthetic}", "dataset: {name: synthetic, partition: {kind: shards, samples_per_class: 0}}")
+    [message] = problems(tmp_path, text)
+    assert message.startswith("dataset.partition.samples_per_class: Input should be greater than 0")
+
+
+def test_wrong_types_and_impossible_values(tmp_path):
+    text = GOOD + textwrap.dedent("""
+        stop: {target_accuracy: 1.5, horizon_s: soon}
+        links: {router: {up_mbps: -5}}
+    """)
+    found = problems(tmp_path, text)
+    assert any(p.startswith("stop.target_accuracy: Input should be less than or equal to 1") for p in found)
+    assert any(p.startswith("stop.horizon_s: 'soon' is not a duration") for p in found)
+    assert any(p.startswith("links.router.up_mbps: Input should be greater than 0") for p in found)
+
+
+def test_allowed_values_are_named(tmp_path):
+    [message] = problems(tmp_path, GOOD.replace("dataset: {name: synthetic}", "dataset: {name: cifar}"))
+    assert message.startswith("dataset.name:") and "'mnist'" in message and "'synthetic'" in message
+    found = problems(tmp_path, GOOD + "algorithm: {name: fedsgd}\n")
+    assert "'fedavg'" in found[0]
+
+
+def test_cross_references(tmp_path):
+    text = GOOD.replace("raspberry_pi_4", "raspberry_pi_9").replace("wifi5", "wifi9")
+    text = text.replace("clients_per_round: 2", "clients_per_round: 4")
+    found = problems(tmp_path, text)
+    assert any(p.startswith("fleet.groups[0].profile: unknown device profile 'raspberry_pi_9'; known:") and
+               "raspberry_pi_4" in p for p in found)
+    assert any(p.startswith("fleet.groups[0].network: unknown network profile 'wifi9'") for p in found)
+    assert any(p.startswith("server.clients_per_round: 4 is more than the fleet's 3 devices") for p in found)
+
+
+def test_missing_dataset_files(tmp_path):
+    text = GOOD.replace("dataset: {name: synthetic}", f"dataset: {{name: mnist, download: false, data_dir: {tmp_path}}}")
+    [message] = problems(tmp_path, text)
+    assert message.startswith("dataset.data_dir: MNIST files not found")
+
+
+def test_scenario_defined_profiles(tmp_path):
+    text = GOOD.replace("raspberry_pi_4", "my_board") + textwrap.dedent("""
+        profiles:
+          devices:
+            my_board: {train_gflops: 3, ram_mb: 512, power_idle_w: 1, power_active_w: 2, source: measured}
+    """)
+    scenario = load_scenario(write(tmp_path, text))
+    assert scenario.profiles.devices["my_board"].train_gflops == 3
+
+
+def test_set_overrides_and_seed(tmp_path):
+    scenario = load_scenario(write(tmp_path, GOOD), ["fleet.groups.0.count=5", "stop.horizon_s=2h", "seed=9"])
+    assert scenario.device_count == 5 and scenario.stop.horizon_s == 7200 and scenario.seed == 9
+    with pytest.raises(InputError, match="expected dotted.key=value"):
+        parse_assignment("fleet.groups")
+    with pytest.raises(InputError, match="index '4' is not in a list of 1 items"):
+        set_dotted({"a": [1]}, "a.4", 2)
+    assert set_dotted({}, "a.b", {"c": 1}) == {"a": {"b": {"c": 1}}}
+    found = problems(tmp_path, GOOD, ["fleet.groups.0.count=many"])
+    assert found[0].startswith("fleet.groups[0].count: Input should be a valid integer")
+
+
+@pytest.mark.parametrize("text, seconds", [(90, 90), ("45s", 45), ("30m", 1800), ("1.5h", 5400), ("7d", 604800)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+def test_sweep_expansion(tmp_path):
+    text = GOOD + textwrap.dedent("""
+        sweep:
+          grid:
+            fleet.stragglers: [{kind: none}, {kind: lognormal, sigma: 0.5}]
+            server.clients_per_round: [1, 2]
+          seeds: [1, 2]
+    """)
+    variants = expand_sweep(read_raw(write(tmp_path, text)))
+    assert len(variants) == 8
+    assert variants[0].params == {"fleet.stragglers": {"kind": "none"}, "server.clients_per_round": 1, "seed": 1}
+    assert variants[-1].scenario.fleet.stragglers.kind == "lognormal" and variants[-1].scenario.seed == 2
+    assert all(v.scenario.sweep is None for v in variants)
+
+
+def test_sweep_variant_errors_name_the_variant(tmp_path):
+    text = GOOD + "sweep: {grid: {server.clients_per_round: [2, 9]}}\n"
+    with pytest.raises(InputError) as caught:
+        expand_sweep(read_raw(write(tmp_path, text)))
+    assert caught.value.problems == [
+        "sweep variant (server.clients_per_round=9, seed=0): server.clients_per_round: 9 is more than the fleet's 3 devices"
+    ]

@@ -1,0 +1,107 @@
+"""Availability schedules: daily windows (wrapping midnight, jitter) and hourly probabilities."""
+
+import itertools
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from edgesim.sim.availability import HOUR, AlwaysAvailable, HourlyAvailability, WindowAvailability
+
+
+def first(changes, n):
+    return list(itertools.islice(changes, n))
+
+
+def test_always_available_is_one_change_at_zero():
+    assert list(AlwaysAvailable().changes(np.random.default_rng(0), 5.0)) == [(0.0, True)]
+
+
+def test_night_window_starting_in_the_evening():
+    # 22:00-07:00; local time at t=0 is 20:00 -> off; on at 22:00 (2 h), off at 07:00 (11 h), on again 26 h.
+    night = WindowAvailability(windows=[(22, 7)])
+    got = first(night.changes(np.random.default_rng(0), start_hour=20), 5)
+    assert got == [(0.0, False), (2 * HOUR, True), (11 * HOUR, False), (26 * HOUR, True), (35 * HOUR, False)]
+
+
+def test_night_window_starting_inside_it():
+    # 23:00 is inside 22-07: on at 0; off at 07:00 the next morning (8 h); on at 22:00 (23 h).
+    night = WindowAvailability(windows=[(22, 7)])
+    got = first(night.changes(np.random.default_rng(0), start_hour=23), 3)
+    assert got == [(0.0, True), (8 * HOUR, False), (23 * HOUR, True)]
+
+
+def test_window_starting_at_midnight_and_start_hour_offset():
+    # start 03:30, window 22-07: on; off at 07:00 = 3.5 h; on at 22:00 = 18.5 h; off at 31:00 = 27.5 h.
+    night = WindowAvailability(windows=[(22, 7)])
+    got = first(night.changes(np.random.default_rng(0), start_hour=3.5), 4)
+    assert got == [(0.0, True), (3.5 * HOUR, False), (18.5 * HOUR, True), (27.5 * HOUR, False)]
+
+
+def test_two_windows_and_a_window_ending_at_24():
+    # 09-12 and 20-24, start 10:00: on; off 12:00 (2 h); on 20:00 (10 h); off 24:00 (14 h); on 09:00 (23 h).
+    windows = WindowAvailability(windows=[(9, 12), (20, 24)])
+    got = first(windows.changes(np.random.default_rng(0), start_hour=10), 5)
+    assert got == [(0.0, True), (2 * HOUR, False), (10 * HOUR, True), (14 * HOUR, False), (23 * HOUR, True)]
+
+
+def test_adjacent_windows_do_not_produce_a_spurious_edge():
+    # 20-24 and 0-6 are one night 20:00-06:00 -> no change at midnight.
+    windows = WindowAvailability(windows=[(20, 24), (0, 6)])
+    got = first(windows.changes(np.random.default_rng(0), start_hour=12), 3)
+    assert got == [(0.0, False), (8 * HOUR, True), (18 * HOUR, False)]
+
+
+def test_jitter_shifts_every_edge_by_the_same_device_offset():
+    # The device's offset is the rng's first uniform draw in [-jitter, +jitter]; its windows
+    # become [22 - shift, 7 - shift] in local time.
+    night = WindowAvailability(windows=[(22, 7)], jitter_h=1.5)
+    shift = np.random.default_rng(42).uniform(-1.5, 1.5)
+    assert abs(shift) > 0.05
+    got = first(night.changes(np.random.default_rng(42), start_hour=12), 5)
+    expected = [0.0, 22 - shift - 12, 24 + 7 - shift - 12, 48 + 22 - shift - 12 - 24, 48 + 7 - shift - 12]
+    assert [t for t, _ in got] == pytest.approx([h * HOUR for h in expected])
+    assert [state for _, state in got] == [False, True, False, True, False]
+    # a different device draws a different offset, but its window length is still 9 h
+    other = first(night.changes(np.random.default_rng(7), start_hour=12), 3)
+    assert other[1][0] != pytest.approx(got[1][0])
+    assert other[2][0] - other[1][0] == pytest.approx(9 * HOUR)
+
+
+def test_jitter_can_move_the_state_at_time_zero():
+    # start 21:30 with a shift of +0.75 h: the device's window opens at 21:15 -> already on at 0.
+    night = WindowAvailability(windows=[(22, 7)], jitter_h=1.0)
+    seed = next(s for s in range(100) if np.random.default_rng(s).uniform(-1.0, 1.0) > 0.5)
+    shift = np.random.default_rng(seed).uniform(-1.0, 1.0)
+    got = first(night.changes(np.random.default_rng(seed), start_hour=21.5), 2)
+    assert got == [(0.0, True), (pytest.approx((31 - shift - 21.5) * HOUR), False)]
+
+
+def test_window_validation():
+    with pytest.raises(ValidationError):
+        WindowAvailability(windows=[(5, 5)])
+    with pytest.raises(ValidationError):
+        WindowAvailability(windows=[(22, 25)])
+    with pytest.raises(ValidationError):
+        WindowAvailability(windows=[])
+
+
+def test_hourly_zero_one_probabilities_switch_at_exact_hours():
+    # available 08:00-18:00 (p=1), otherwise never (p=0); t=0 is 06:30.
+    probability = [1.0 if 8 <= h < 18 else 0.0 for h in range(24)]
+    hourly = HourlyAvailability(probability=probability)
+    got = first(hourly.changes(np.random.default_rng(0), start_hour=6.5), 5)
+    assert got == [(0.0, False), (1.5 * HOUR, True), (11.5 * HOUR, False), (25.5 * HOUR, True),
+                   (35.5 * HOUR, False)]
+
+
+def test_hourly_starting_inside_the_on_hours():
+    probability = [1.0 if 8 <= h < 18 else 0.0 for h in range(24)]
+    hourly = HourlyAvailability(probability=probability)
+    got = first(hourly.changes(np.random.default_rng(0), start_hour=17), 3)
+    assert got == [(0.0, True), (1 * HOUR, False), (15 * HOUR, True)]
+
+
+def test_hourly_needs_24_probabilities():
+    with pytest.raises(ValidationError):
+        HourlyAvailability(probability=[0.5] * 23)

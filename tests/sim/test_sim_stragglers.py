@@ -1,0 +1,88 @@
+"""Straggler models: per-device vs per-task draws, value ranges, edge cases."""
+
+import numpy as np
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from edgesim.sim.stragglers import (
+    BimodalStragglers,
+    EmpiricalStragglers,
+    ExponentialStragglers,
+    LogNormalStragglers,
+    NoStragglers,
+    ParetoStragglers,
+    StragglerConfig,
+)
+
+
+def test_per_device_draws_once_for_the_device_and_never_per_task():
+    model = LogNormalStragglers(sigma=0.4, per="device")
+    rng = np.random.default_rng(3)
+    factor = model.device_factor(rng)
+    assert factor == pytest.approx(np.exp(np.random.default_rng(3).normal(0.0, 0.4)))
+    state = rng.bit_generator.state
+    assert [model.task_factor(rng) for _ in range(5)] == [1.0] * 5
+    assert rng.bit_generator.state == state, "task_factor of a per-device model draws nothing"
+
+
+def test_per_task_draws_every_task_and_not_for_the_device():
+    model = LogNormalStragglers(sigma=0.4)
+    assert model.per == "task"
+    rng = np.random.default_rng(3)
+    state = rng.bit_generator.state
+    assert model.device_factor(rng) == 1.0
+    assert rng.bit_generator.state == state
+    draws = [model.task_factor(rng) for _ in range(3)]
+    reference = np.random.default_rng(3)
+    assert draws == pytest.approx([np.exp(reference.normal(0.0, 0.4)) for _ in range(3)])
+    assert len(set(draws)) == 3
+
+
+def test_bimodal_defaults_to_per_device():
+    assert BimodalStragglers(fraction=0.5, factor=4).per == "device"
+
+
+def test_no_stragglers_is_one_either_way():
+    rng = np.random.default_rng(0)
+    assert NoStragglers().task_factor(rng) == 1.0
+    assert NoStragglers(per="device").device_factor(rng) == 1.0
+
+
+def test_pareto_is_at_least_one_and_matches_lomax_plus_one():
+    model = ParetoStragglers(alpha=1.5)
+    draws = [model.draw(np.random.default_rng(s)) for s in range(200)]
+    assert min(draws) >= 1.0
+    assert draws[0] == pytest.approx(1.0 + np.random.default_rng(0).pareto(1.5))
+
+
+def test_exponential_is_one_plus_exponential():
+    model = ExponentialStragglers(mean=2.0)
+    assert model.draw(np.random.default_rng(9)) == pytest.approx(1.0 + np.random.default_rng(9).exponential(2.0))
+
+
+def test_bimodal_fraction_edges():
+    rng = np.random.default_rng(0)
+    assert {BimodalStragglers(fraction=0.0, factor=5).draw(rng) for _ in range(200)} == {1.0}
+    assert {BimodalStragglers(fraction=1.0, factor=5).draw(rng) for _ in range(200)} == {5.0}
+    mixed = {BimodalStragglers(fraction=0.5, factor=5).draw(rng) for _ in range(200)}
+    assert mixed == {1.0, 5.0}
+
+
+def test_empirical_draws_only_from_values():
+    model = EmpiricalStragglers(values=[1.0, 2.5, 7.0])
+    rng = np.random.default_rng(1)
+    draws = [model.draw(rng) for _ in range(300)]
+    assert set(draws) == {1.0, 2.5, 7.0}
+    assert EmpiricalStragglers(values=[3.25]).draw(rng) == 3.25
+
+
+def test_config_union_and_validation():
+    adapter = TypeAdapter(StragglerConfig)
+    parsed = adapter.validate_python({"kind": "pareto", "alpha": 2, "per": "device"})
+    assert isinstance(parsed, ParetoStragglers) and parsed.per == "device"
+    with pytest.raises(ValidationError):
+        adapter.validate_python({"kind": "lognormal", "sigma": 0})
+    with pytest.raises(ValidationError):
+        adapter.validate_python({"kind": "bimodal", "fraction": 1.5, "factor": 2})
+    with pytest.raises(ValidationError):
+        adapter.validate_python({"kind": "empirical", "values": []})

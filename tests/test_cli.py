@@ -1,0 +1,47 @@
+"""The command line: exit codes, messages without tracebacks, and the last line of ``run``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from run_inputs import SCENARIOS, data_options
+
+from edgesim.cli import main
+
+
+def test_validate_ok(capsys):
+    assert main(["validate", str(SCENARIOS / "smoke.yaml"), *data_options()]) == 0
+    assert capsys.readouterr().out.startswith("ok: smoke: 8 devices in 2 groups, fedavg on ")
+
+
+def test_validate_bad_input_exits_2_with_one_line_per_problem(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("fleet: {groups: [{name: a, profile: toaster, count: 0, network: wifi5}]}\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "error: fleet.groups[0].count: Input should be greater than or equal to 1" in err
+    assert "Traceback" not in err
+
+
+def test_missing_scenario_file_runs_without_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "edgesim", "run", str(tmp_path / "missing.yaml")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "scenario file not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_set_value(capsys):
+    assert main(["validate", str(SCENARIOS / "smoke.yaml"), "--set", "server.clients_per_round=100"]) == 2
+    assert "server.clients_per_round: 100 is more than the fleet's 8 devices" in capsys.readouterr().err
+
+
+def test_profiles_lists_every_builtin(capsys):
+    assert main(["profiles"]) == 0
+    out = capsys.readouterr().out
+    assert "raspberry_pi_4" in out and "wifi5" in out
+
+
+def test_plot_rejects_a_directory_without_results(tmp_path, capsys):
+    assert main(["plot", str(tmp_path)]) == 2
+    assert "neither a sweep directory" in capsys.readouterr().err
