@@ -15,14 +15,6 @@ from edgesim.seeding import Streams
 SHAPE, CLASSES = (1, 4, 4), 3
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models train much faster on one thread than with intra-op threads contending."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def dataset():
     g = torch.Generator().manual_seed(0)
