@@ -6,9 +6,11 @@ from typing import Literal
 
 from edgesim.fl.aggregate import weighted_average_states
 from edgesim.fl.algorithm import Algorithm, AlgorithmSetup, LocalSGDConfig
-from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, clone_state, evaluate_classifier
+from edgesim.fl.trainer import (LocalTrainer, OptimizerSettings, TrainJob, Update, clone_state,
+                                evaluate_classifier)
 from edgesim.models import build_model
 from edgesim.models.cost import measure_cost
+from edgesim.models.kits import DENSE, LayerKit
 
 
 class FedAvgConfig(LocalSGDConfig):
@@ -22,17 +24,37 @@ class FedAvg(Algorithm):
         self.config = config
         self.setup = setup
         data = setup.dataset
-        self.model = build_model(setup.model, data.input_shape, data.num_classes, setup.streams.seed("model-init"))
+        self.model = build_model(setup.model, data.input_shape, data.num_classes, setup.streams.seed("model-init"),
+                                 self.layer_kit())
         self.cost = measure_cost(self.model, data.input_shape)
         self.optimizer = OptimizerSettings(config.lr, config.momentum, config.weight_decay)
         self.trainer = LocalTrainer(self.model, data.train_x, data.train_y, self.optimizer)
         self.state = clone_state(self.model)
 
+    def layer_kit(self) -> LayerKit:
+        """The layers the model is built from (dense for FedAvg)."""
+        return DENSE
+
+    def communicated(self, state: dict) -> dict:
+        """The part of a client's state that travels and is averaged (all of it for FedAvg)."""
+        return state
+
+    def aggregate(self, updates: list[Update]) -> None:
+        """Sample-weighted average of what the clients sent, folded into the global state."""
+        averaged = weighted_average_states([self.communicated(u.state) for u in updates],
+                                           [u.num_samples for u in updates])
+        self.state = {**self.state, **averaged}
+
+    def state_bytes(self) -> int:
+        """Bytes of the floating-point state that travels, at its stored precision."""
+        return sum(v.numel() * v.element_size() for v in self.communicated(self.state).values()
+                   if v.is_floating_point())
+
     def download_bytes(self, round):
-        return self.cost.param_bytes
+        return self.state_bytes()
 
     def upload_bytes(self, round):
-        return self.cost.param_bytes
+        return self.state_bytes()
 
     def task_flops(self, client, round):
         samples = len(self.setup.client_indices[client])
@@ -54,7 +76,7 @@ class FedAvg(Algorithm):
 
     def run_round(self, round, version, clients):
         updates = self.trainer.run(self.jobs(round, version, clients), {version: self.state})
-        self.state = weighted_average_states([u.state for u in updates], [u.num_samples for u in updates])
+        self.aggregate(updates)
         train_loss = sum(u.mean_loss * u.num_samples for u in updates) / sum(u.num_samples for u in updates)
         return {"train_loss": train_loss}
 

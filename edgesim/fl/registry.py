@@ -6,10 +6,14 @@ from typing import Annotated, Union
 
 from pydantic import Field
 
+from edgesim.fl.bnn_fl import BnnFl, BnnFlConfig
 from edgesim.fl.fedavg import FedAvg, FedAvgConfig
+from edgesim.fl.mpt_fl import MptFl, MptFlConfig
 
 ALGORITHMS = {
     "fedavg": (FedAvgConfig, FedAvg),
+    "mpt_fl": (MptFlConfig, MptFl),
+    "bnn_fl": (BnnFlConfig, BnnFl),
 }
 
 AlgorithmConfigUnion = Annotated[

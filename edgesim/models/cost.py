@@ -6,6 +6,7 @@ products; element-wise work is ignored, as is usual). The training
 footprint is an estimate:
 
     parameters x 4 B x (weights + gradients + optimiser slots)
+    + buffers (frozen weights, batch-norm statistics)
     + activations saved for backward x batch size x 4 B
 
 where the activations are the outputs of every leaf module for one sample.
@@ -26,6 +27,8 @@ class ModelCost:
     parameters: int
     train_flops_per_sample: float
     activation_bytes_per_sample: int
+    buffer_bytes: int = 0
+    """Non-trained state held in memory (frozen weights, batch-norm statistics)."""
 
     @property
     def param_bytes(self) -> int:
@@ -33,7 +36,8 @@ class ModelCost:
 
     def footprint_bytes(self, batch_size: int, optimizer_slots: int = 1) -> int:
         """Memory to train with ``batch_size`` and an optimiser keeping ``optimizer_slots`` tensors per parameter."""
-        return self.param_bytes * (2 + optimizer_slots) + self.activation_bytes_per_sample * batch_size
+        return (self.param_bytes * (2 + optimizer_slots) + self.buffer_bytes
+                + self.activation_bytes_per_sample * batch_size)
 
 
 def measure_cost(model: nn.Module, input_shape) -> ModelCost:
@@ -60,4 +64,5 @@ def measure_cost(model: nn.Module, input_shape) -> ModelCost:
         parameters=sum(p.numel() for p in model.parameters()),
         train_flops_per_sample=float(counter.get_total_flops()) / 2,
         activation_bytes_per_sample=activation_elements * 4 // 2,
+        buffer_bytes=sum(b.numel() * b.element_size() for b in model.buffers()),
     )

@@ -14,10 +14,12 @@ from torch import nn
 
 from edgesim.models import cnn
 from edgesim.models.config import ModelConfig
+from edgesim.models.kits import DENSE, LayerKit
 
 _BUILDERS = {
     "small_cnn": cnn.small_cnn,
     "wkafl_cnn": cnn.wkafl_cnn,
+    "conv4": cnn.conv4,
     "mlp": cnn.mlp,
 }
 
@@ -27,7 +29,7 @@ def model_names() -> list[str]:
 
 
 def register_model(name: str, builder) -> None:
-    """Add a builder ``(input_shape, num_classes, width) -> nn.Module``."""
+    """Add a builder ``(input_shape, num_classes, width, kit) -> nn.Module``."""
     _BUILDERS[name] = builder
 
 
@@ -47,10 +49,10 @@ def _default_init(module: nn.Module, generator: torch.Generator) -> None:
         raise TypeError(f"build_model does not know how to initialise {type(module).__name__}")
 
 
-def build_model(config: ModelConfig, input_shape, num_classes: int, seed: int) -> nn.Module:
-    """Build ``config.name`` for ``input_shape`` (C, H, W) with deterministic weights."""
+def build_model(config: ModelConfig, input_shape, num_classes: int, seed: int, kit: LayerKit = DENSE) -> nn.Module:
+    """Build ``config.name`` for ``input_shape`` (C, H, W) from ``kit``'s layers, with deterministic weights."""
     with torch.device("meta"):
-        model = _BUILDERS[config.name](tuple(input_shape), num_classes, config.width)
+        model = _BUILDERS[config.name](tuple(input_shape), num_classes, config.width, kit)
     model = model.to_empty(device="cpu")
     generator = torch.Generator().manual_seed(seed)
     for module in model.modules():

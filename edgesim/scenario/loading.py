@@ -70,24 +70,27 @@ class Variant:
 
 
 def expand_sweep(data: dict) -> list[Variant]:
-    """Every combination of the ``sweep:`` grid and seeds, each validated as its own scenario."""
+    """Every case x grid point x seed of the ``sweep:`` block, each validated as its own scenario.
+
+    A case's edits are applied first, then the grid's values, then the seed.
+    """
     base = {k: v for k, v in data.items() if k != "sweep"}
     sweep = validate(data).sweep
+    cases = dict(sweep.cases) if sweep and sweep.cases else {None: {}}
     grid = dict(sweep.grid) if sweep else {}
     seeds = list(sweep.seeds) if sweep and sweep.seeds else [base.get("seed", 0)]
     keys = list(grid)
     variants, problems = [], []
-    for values in itertools.product(*(grid[k] for k in keys)):
-        for seed in seeds:
-            params = dict(zip(keys, values)) | {"seed": seed}
-            variant_data = base
-            for key, value in params.items():
-                variant_data = set_dotted(variant_data, key, value)
-            label = ", ".join(f"{k}={v}" for k, v in params.items())
-            try:
-                variants.append(Variant(len(variants), params, validate(variant_data, prefix=f"sweep variant ({label}): ")))
-            except InputError as exc:
-                problems.extend(exc.problems)
+    for case, values, seed in itertools.product(cases, itertools.product(*(grid[k] for k in keys)), seeds):
+        params = ({"case": case} if case is not None else {}) | dict(zip(keys, values)) | {"seed": seed}
+        variant_data = base
+        for key, value in [*cases[case].items(), *zip(keys, values), ("seed", seed)]:
+            variant_data = set_dotted(variant_data, key, value)
+        label = ", ".join(f"{k}={v}" for k, v in params.items())
+        try:
+            variants.append(Variant(len(variants), params, validate(variant_data, f"sweep variant ({label}): ")))
+        except InputError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
     return variants

@@ -84,6 +84,9 @@ class StopConfig(_Section):
 
 
 class SweepConfig(_Section):
+    cases: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="named bundles of edits (dotted key -> value), e.g. one per method"
+    )
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted key -> values")
     seeds: list[int] = Field(default_factory=list)
 

@@ -4,7 +4,9 @@ Each variant runs in its own process with its own run directory
 (``<sweep dir>/run-<index>``). A variant whose directory already holds a
 completed summary for the same resolved scenario is skipped, so re-running
 an interrupted sweep only runs what is missing. A variant that fails is
-recorded with its error in ``sweep.csv``; the others still run.
+recorded with its error in ``sweep.csv``; the others still run. ``sweep.csv``
+is rewritten whenever a variant ends (``pending`` marks those still to come),
+so an interrupted sweep keeps its table.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ def run_variant(scenario_data: dict, run_dir: str, torch_threads: int) -> dict:
 def run_sweep(variants: list[Variant], sweep_dir: Path, workers: int = 1, console: Console | None = None) -> Path:
     console = console or Console(stderr=True)
     sweep_dir.mkdir(parents=True, exist_ok=True)
+    table = sweep_dir / "sweep.csv"
     run_dirs = [f"run-{v.index:03d}" for v in variants]
     summaries: list[dict | None] = [_completed_summary(v.scenario, sweep_dir / d) for v, d in zip(variants, run_dirs)]
     todo = [i for i, s in enumerate(summaries) if s is None]
@@ -66,8 +69,9 @@ def run_sweep(variants: list[Variant], sweep_dir: Path, workers: int = 1, consol
                         str(sweep_dir / run_dirs[i]), threads): i
             for i in todo
         }
+        write_sweep_table(table, variants, run_dirs, summaries)
         for future in as_completed(futures):
             summaries[futures[future]] = future.result()
+            write_sweep_table(table, variants, run_dirs, summaries)
             bar.advance(task)
-    write_sweep_table(sweep_dir / "sweep.csv", variants, run_dirs, summaries)
     return sweep_dir

@@ -21,12 +21,16 @@ def param_cell(value) -> str:
     return "" if value is None else str(value)
 
 
-def write_sweep_table(path: Path, variants: list[Variant], run_dirs: list[str], summaries: list[dict]) -> None:
+def write_sweep_table(path: Path, variants: list[Variant], run_dirs: list[str], summaries: list[dict | None]) -> None:
+    """Write the table atomically; a variant without a summary yet is ``pending``."""
     param_keys = list(variants[0].params) if variants else []
     columns = ["variant", "run_dir", *param_keys, *SUMMARY_COLUMNS]
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+    summaries = [summary or {"status": "pending"} for summary in summaries]
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(columns)
         for variant, run_dir, summary in zip(variants, run_dirs, summaries):
             writer.writerow([variant.index, run_dir, *(param_cell(variant.params[k]) for k in param_keys),
                              *(param_cell(summary.get(c)) for c in SUMMARY_COLUMNS)])
+    tmp.replace(path)

@@ -85,7 +85,7 @@ def test_batchnorm_and_custom_layers_are_initialised():
             with torch.no_grad():
                 self.scale.uniform_(2.0, 3.0, generator=generator)
 
-    def builder(input_shape, num_classes, width):
+    def builder(input_shape, num_classes, width, kit):
         return nn.Sequential(nn.BatchNorm1d(3), Custom())
 
     register_model("_test_custom", builder)

@@ -144,3 +144,19 @@ def test_sweep_variant_errors_name_the_variant(tmp_path):
     assert caught.value.problems == [
         "sweep variant (server.clients_per_round=9, seed=0): server.clients_per_round: 9 is more than the fleet's 3 devices"
     ]
+
+
+def test_sweep_cases_bundle_edits(tmp_path):
+    text = GOOD + textwrap.dedent("""
+        sweep:
+          cases:
+            small: {server.clients_per_round: 1, stop.max_rounds: 2}
+            wide: {server.clients_per_round: 3}
+          grid: {seed: [5]}
+          seeds: [1, 2]
+    """).replace("grid: {seed: [5]}", "grid: {fleet.failures: [{kind: none}]}")
+    variants = expand_sweep(read_raw(write(tmp_path, text)))
+    assert [(v.params["case"], v.params["seed"]) for v in variants] == [("small", 1), ("small", 2), ("wide", 1), ("wide", 2)]
+    assert variants[0].scenario.server.clients_per_round == 1 and variants[0].scenario.stop.max_rounds == 2
+    assert variants[2].scenario.server.clients_per_round == 3 and variants[2].scenario.stop.max_rounds is None
+    assert list(variants[0].params) == ["case", "fleet.failures", "seed"]

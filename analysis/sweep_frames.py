@@ -1,0 +1,54 @@
+"""Load a sweep directory into tidy pandas frames (shared by the reproduction reports)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+
+def runs(sweep_dir: Path) -> pd.DataFrame:
+    """``sweep.csv`` with each run's ``summary.json`` model facts merged in (prefixed ``model.``)."""
+    table = pd.read_csv(sweep_dir / "sweep.csv")
+    facts = []
+    for run_dir in table["run_dir"]:
+        path = sweep_dir / run_dir / "summary.json"
+        summary = json.loads(path.read_text()) if path.is_file() else {}
+        facts.append({f"model.{k}": v for k, v in (summary.get("model") or {}).items()})
+    return pd.concat([table, pd.DataFrame(facts)], axis=1)
+
+
+def metrics(sweep_dir: Path, table: pd.DataFrame) -> pd.DataFrame:
+    """Every run's ``metrics.csv`` stacked, with the run's parameters as columns."""
+    frames = []
+    for _, row in table.iterrows():
+        path = sweep_dir / row["run_dir"] / "metrics.csv"
+        if path.is_file():
+            frame = pd.read_csv(path)
+            for column in table.columns:
+                if column in ("case", "seed", "variant") or column.startswith(("algorithm.", "fleet.")):
+                    frame[column] = row[column]
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def mean_std(values: pd.Series, scale: float = 100.0) -> str:
+    """``mean ± std (n)`` in percent; std needs two seeds."""
+    values = values.dropna() * scale
+    if values.empty:
+        return "–"
+    if len(values) == 1:
+        return f"{values.iloc[0]:.2f} (n=1)"
+    return f"{values.mean():.2f} ± {values.std(ddof=1):.2f} (n={len(values)})"
+
+
+def markdown_table(frame: pd.DataFrame, floatfmt: str = ".4f") -> str:
+    """A GitHub-flavoured markdown table of ``frame``."""
+    def cell(value):
+        return format(value, floatfmt) if isinstance(value, float) else str(value)
+
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])

@@ -1,0 +1,97 @@
+"""MPT-FL and BNN-FL: what travels, how scores and masks are averaged, model sizes, and that it learns."""
+
+import json
+import math
+
+import numpy as np
+import torch
+
+from edgesim.cli import main
+from edgesim.data import Dataset
+from edgesim.fl.algorithm import AlgorithmSetup
+from edgesim.fl.bnn_fl import BnnFl, BnnFlConfig
+from edgesim.fl.mpt_fl import MptFl, MptFlConfig
+from edgesim.fl.trainer import Update
+from edgesim.models import ModelConfig
+from edgesim.seeding import Streams
+
+SHAPE, CLASSES = (1, 4, 4), 3
+MLP_WEIGHTS = 16 * 200 + 200 * 3  # scored layers carry no bias
+
+
+def setup(seed=1, model="mlp"):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(40, *SHAPE, generator=g), torch.randint(0, CLASSES, (40,), generator=g)
+    data = Dataset("tiny", x, y, x[:0], y[:0], x[:10], y[:10], np.arange(10), CLASSES, SHAPE)
+    clients = [torch.arange(0, 10), torch.arange(10, 40)]
+    return AlgorithmSetup(data, clients, ModelConfig(name=model), Streams(seed))
+
+
+def mpt(**config):
+    return MptFl(MptFlConfig(**{"local_epochs": 1, "batch_size": 5, **config}), setup())
+
+
+def test_only_scores_travel_and_weights_come_from_the_seed():
+    a, b = mpt(), mpt()
+    assert a.cost.parameters == MLP_WEIGHTS
+    assert set(a.communicated(a.state)) == {"1.scores", "3.scores"}
+    assert a.download_bytes(1) == a.upload_bytes(1) == 4 * MLP_WEIGHTS
+    assert torch.equal(a.state["1.weight"], b.state["1.weight"])  # same seed, same frozen weights
+
+
+def test_mask_upload_sends_one_bit_per_weight():
+    assert mpt(upload="mask").upload_bytes(1) == math.ceil(MLP_WEIGHTS / 8)
+    assert mpt(upload="mask").download_bytes(1) == 4 * MLP_WEIGHTS
+
+
+def test_one_by_one_variant_also_sends_batch_norm_statistics():
+    algo = mpt(variant="1/1")
+    norm_floats = 2 * 200  # running mean and variance of the hidden BatchNorm1d
+    assert algo.download_bytes(1) == 4 * (MLP_WEIGHTS + norm_floats)
+
+
+def test_scores_are_averaged_by_sample_count_and_weights_stay_frozen():
+    algo = mpt()
+    frozen = algo.state["1.weight"].clone()
+    states = []
+    for fill in (1.0, 4.0):
+        state = {k: v.clone() for k, v in algo.state.items()}
+        state["1.scores"].fill_(fill)
+        state["1.weight"].fill_(99.0)  # a client cannot change the frozen weights
+        states.append(state)
+    algo.aggregate([Update(0, 0, 10, states[0], 0.0), Update(1, 0, 30, states[1], 0.0)])
+    assert torch.allclose(algo.state["1.scores"], torch.full_like(frozen, (1.0 * 10 + 4.0 * 30) / 40))
+    assert torch.equal(algo.state["1.weight"], frozen)
+
+
+def test_mask_upload_averages_votes_and_breaks_ties_below_one_vote():
+    algo = mpt(upload="mask", keep=0.5)
+    previous = algo.state["3.scores"].clone()
+    states = []
+    for chosen in (slice(0, 300), slice(300, 600)):  # two clients keep disjoint halves of layer 3
+        state = {k: v.clone() for k, v in algo.state.items()}
+        scores = torch.zeros(600)
+        scores[chosen] = 1.0
+        state["3.scores"] = scores.reshape(3, 200)
+        states.append(state)
+    algo.aggregate([Update(0, 0, 10, states[0], 0.0), Update(1, 0, 30, states[1], 0.0)])
+    votes = torch.cat([torch.full((300,), 0.25), torch.full((300,), 0.75)]).reshape(3, 200)
+    tie_break = 0.25 * previous.abs() / previous.abs().max()
+    assert torch.allclose(algo.state["3.scores"], votes + tie_break)
+
+
+def test_model_sizes_match_the_paper_for_conv4():
+    x, y = torch.zeros(4, 1, 28, 28), torch.zeros(4, dtype=torch.long)
+    data = Dataset("mnist-shaped", x, y, x[:0], y[:0], x[:2], y[:2], np.arange(2), 10, (1, 28, 28))
+    algo = MptFl(MptFlConfig(), AlgorithmSetup(data, [torch.arange(4)], ModelConfig(name="conv4"), Streams(0)))
+    facts = algo.describe()
+    assert facts["parameters"] == 1_932_352
+    assert facts["model_bytes_fp32"] == 7_729_408
+    assert facts["model_bytes_1bit"] == 241_544
+    assert facts["model_bytes_with_mask"] == 483_088
+    assert abs(facts["sparsity"] - 0.8) < 1e-3
+
+
+def test_bnn_fl_averages_latent_weights():
+    algo = BnnFl(BnnFlConfig(local_epochs=1, batch_size=5), setup())
+    assert algo.download_bytes(1) == 4 * MLP_WEIGHTS and algo.describe()["model_bytes_1bit"] == math.ceil(MLP_WEIGHTS / 8)
