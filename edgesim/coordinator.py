@@ -1,10 +1,14 @@
-"""Connects synchronous rounds in simulated time to an algorithm's real training.
+"""Connects the simulated protocols to an algorithm's real training.
 
-The sync server (simulation layer) calls ``plan_round`` before selecting
-devices and ``close_round`` with the updates that arrived in time. Here those
-become FLOPs, payloads and eligibility, then training, aggregation,
-evaluation on the cadence of the scenario, a ``metrics.csv`` row, and the
-decision to stop (target reached, or the last round done).
+The protocol servers (simulation layer) call in here when they need a
+decision; here those become FLOPs, payloads and eligibility, then training
+and aggregation, evaluation on the scenario's cadence, ``metrics.csv`` rows,
+and the decision to stop (target reached, or the last round done).
+
+- ``SyncCoordinator`` serves synchronous rounds: one metrics row per evaluation.
+- ``AsyncCoordinator`` serves the K-async server: one metrics row per
+  iteration (K, learning rate, staleness, ...), with test accuracy filled in
+  on the evaluation cadence (``evaluation.every_rounds`` counts iterations).
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from typing import Callable
 
 from edgesim.data import Dataset
 from edgesim.fl.algorithm import Algorithm
+from edgesim.fl.async_algorithm import AsyncAlgorithm, Contribution
 from edgesim.results.run_dir import METRIC_COLUMNS
 from edgesim.results.tables import CsvTable
 from edgesim.scenario import Scenario
 from edgesim.sim.device import Device
+from edgesim.sim.kasync import AggregationOutcome, Arrival, TaskCost
 from edgesim.sim.sync_rounds import RoundPlan
 from edgesim.sim.task import TaskResult
 
@@ -36,8 +42,10 @@ class Progress:
     history: list[tuple[float, float]] = field(default_factory=list)
 
 
-class SyncCoordinator:
-    def __init__(self, scenario: Scenario, algorithm: Algorithm, dataset: Dataset, metrics: CsvTable,
+class _Coordinator:
+    """Evaluation cadence, metric rows, target tracking and stop rules, for any protocol."""
+
+    def __init__(self, scenario: Scenario, algorithm, dataset: Dataset, metrics: CsvTable,
                  on_progress: Callable[[float, Progress], None] = lambda now, progress: None):
         self.scenario = scenario
         self.algorithm = algorithm
@@ -48,31 +56,19 @@ class SyncCoordinator:
         self.progress = Progress()
         self._last_eval_time = 0.0
 
-    def plan_round(self, round: int) -> RoundPlan:
-        algorithm = self.algorithm
-        footprint = algorithm.footprint_bytes(round)
-        return RoundPlan(
-            download_bytes=algorithm.download_bytes(round),
-            upload_bytes=algorithm.upload_bytes(round),
-            flops=lambda device: algorithm.task_flops(device.index, round),
-            eligible=lambda device: device.memory_bytes >= footprint and algorithm.has_work(device.index, round),
-        )
-
-    def close_round(self, round: int, version: int, accepted: list[TaskResult], now: float) -> bool:
+    def record(self, round: int, now: float, row: dict, write_every_round: bool) -> bool:
+        """Evaluate if due, write the row, report progress; True when the run should stop."""
         progress = self.progress
         progress.rounds = round
-        row = {"sim_time_s": now, "round": round, "updates": len(accepted)}
-        if accepted:
-            row.update(self.algorithm.run_round(round, version, [r.device.index for r in accepted]))
-            progress.version = version + 1
-        row["model_version"] = progress.version
         stop_rules = self.scenario.stop
         last_round = stop_rules.max_rounds is not None and round >= stop_rules.max_rounds
-        if self._evaluation_due(round, now) or last_round:
+        due = self._evaluation_due(round, now) or last_round
+        if due:
             self._evaluate(now, row)
-        reached = progress.time_to_target_s is not None
+        if due or write_every_round:
+            self.metrics.append({"sim_time_s": now, "round": round, "model_version": progress.version, **row})
         self.on_progress(now, progress)
-        if reached and stop_rules.stop_at_target:
+        if progress.time_to_target_s is not None and stop_rules.stop_at_target:
             progress.stop_reason = "target"
             return True
         if last_round:
@@ -88,7 +84,6 @@ class SyncCoordinator:
     def _evaluate(self, now: float, row: dict) -> None:
         progress = self.progress
         row.update(self.algorithm.evaluate(self.eval_x, self.eval_y))
-        self.metrics.append(row)
         self._last_eval_time = now
         accuracy = row["accuracy"]
         progress.evaluations += 1
@@ -100,7 +95,50 @@ class SyncCoordinator:
             progress.time_to_target_s = now
 
 
-def metric_columns(algorithm: Algorithm) -> tuple[str, ...]:
+class SyncCoordinator(_Coordinator):
+    algorithm: Algorithm
+
+    def plan_round(self, round: int) -> RoundPlan:
+        algorithm = self.algorithm
+        footprint = algorithm.footprint_bytes(round)
+        return RoundPlan(
+            download_bytes=algorithm.download_bytes(round),
+            upload_bytes=algorithm.upload_bytes(round),
+            flops=lambda device: algorithm.task_flops(device.index, round),
+            eligible=lambda device: device.memory_bytes >= footprint and algorithm.has_work(device.index, round),
+        )
+
+    def close_round(self, round: int, version: int, accepted: list[TaskResult], now: float) -> bool:
+        row = {"updates": len(accepted)}
+        if accepted:
+            row.update(self.algorithm.run_round(round, version, [r.device.index for r in accepted]))
+            self.progress.version = version + 1
+        return self.record(round, now, row, write_every_round=False)
+
+
+class AsyncCoordinator(_Coordinator):
+    algorithm: AsyncAlgorithm
+
+    def __init__(self, *args, oldest_live_version: Callable[[], int] = lambda: 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.oldest_live_version = oldest_live_version
+
+    def eligible(self, device: Device) -> bool:
+        return device.memory_bytes >= self.algorithm.footprint_bytes(1) and self.algorithm.has_work(device.index)
+
+    def plan_task(self, device: Device) -> TaskCost:
+        return TaskCost(*self.algorithm.task_cost(device.index))
+
+    def aggregate(self, iteration: int, version: int, arrivals: list[Arrival], now: float) -> AggregationOutcome:
+        contributions = [Contribution(a.device.index, a.base_version, a.staleness) for a in arrivals]
+        outcome = self.algorithm.step(iteration, contributions)
+        self.progress.version = version + 1
+        stop = self.record(iteration, now, {"updates": len(arrivals), **outcome.metrics}, write_every_round=True)
+        self.algorithm.forget_versions_before(self.oldest_live_version())
+        return AggregationOutcome(outcome.next_k, outcome.remodel_staleness, stop)
+
+
+def metric_columns(algorithm) -> tuple[str, ...]:
     return METRIC_COLUMNS + ("updates",) + tuple(algorithm.metric_columns)
 
 

@@ -18,7 +18,7 @@ import simpy
 import torch
 from rich.console import Console
 
-from edgesim.coordinator import SyncCoordinator, ineligible, metric_columns
+from edgesim.coordinator import AsyncCoordinator, SyncCoordinator, ineligible, metric_columns
 from edgesim.data import load_dataset, partition
 from edgesim.errors import InputError
 from edgesim.fl.algorithm import AlgorithmSetup
@@ -31,6 +31,7 @@ from edgesim.seeding import Streams
 from edgesim.sim.build import build_fleet
 from edgesim.sim.event_log import EventLog
 from edgesim.sim.fleet import Fleet
+from edgesim.sim.kasync import AsyncSettings, KAsyncServer
 from edgesim.sim.links import FlowScheduler
 from edgesim.sim.sync_rounds import SyncServer, SyncSettings
 from edgesim.sim.task import TaskRunner
@@ -72,7 +73,8 @@ def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = No
     for device in excluded:
         log.emit(0.0, device.id, "excluded", nbytes=algorithm.footprint_bytes(1))
     _report_exclusions(console, excluded, len(fleet_plan.devices), algorithm.footprint_bytes(1))
-    if len(fleet_plan.devices) - len(excluded) < _sync_settings(scenario).min_clients:
+    needed = _sync_settings(scenario).min_clients if algorithm.protocol == "sync" else 1
+    if len(fleet_plan.devices) - len(excluded) < needed:
         log.close()
         metrics.close()
         raise InputError("fleet: too few devices can hold the training footprint to fill a round "
@@ -81,9 +83,15 @@ def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = No
     fleet = Fleet(env, fleet_plan.devices, log)
     fleet.start(fleet_plan.availability, fleet_plan.outages)
     bar = SimulatedTimeBar(scenario.name, scenario.stop.horizon_s, console, enabled=show_progress)
-    coordinator = SyncCoordinator(scenario, algorithm, dataset, metrics, on_progress=bar.update)
-    server = SyncServer(env, fleet, TaskRunner(env, FlowScheduler(env), log), log, coordinator,
-                        _sync_settings(scenario), streams.rng("selection"))
+    tasks = TaskRunner(env, FlowScheduler(env), log)
+    if algorithm.protocol == "sync":
+        coordinator = SyncCoordinator(scenario, algorithm, dataset, metrics, on_progress=bar.update)
+        server = SyncServer(env, fleet, tasks, log, coordinator, _sync_settings(scenario), streams.rng("selection"))
+    else:
+        coordinator = AsyncCoordinator(scenario, algorithm, dataset, metrics, on_progress=bar.update,
+                                       oldest_live_version=lambda: min(server.model_version_of.values(),
+                                                                       default=server.version))
+        server = KAsyncServer(env, fleet, tasks, log, coordinator, AsyncSettings(algorithm.initial_k()))
     env.process(server.process())
 
     progress = coordinator.progress

@@ -49,6 +49,8 @@ class AlgorithmSetup:
 class Algorithm(ABC):
     """A synchronous FL method (one instance per simulation)."""
 
+    protocol: ClassVar[str] = "sync"
+
     metric_columns: ClassVar[tuple[str, ...]] = ()
     """Extra ``metrics.csv`` columns this method reports (from ``run_round`` and ``evaluate``)."""
 

@@ -9,6 +9,7 @@ batched executor can replace the loop without changing callers.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -31,12 +32,15 @@ class OptimizerSettings:
 
 @dataclass(frozen=True)
 class TrainJob:
+    """Train ``epochs`` passes over the client's data, or exactly ``steps`` mini-batches when set."""
+
     client: int
     version: int
     indices: torch.Tensor
     epochs: int
     batch_size: int
     seed: int
+    steps: int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,17 +81,43 @@ class LocalTrainer:
         x, y = self.train_x[job.indices], self.train_y[job.indices]
         n = len(job.indices)
         loss_sum, seen = 0.0, 0
-        for _ in range(job.epochs):
-            order = torch.randperm(n, generator=generator)
-            for start in range(0, n, job.batch_size):
-                batch = order[start:start + job.batch_size]
-                optimizer.zero_grad(set_to_none=True)
-                loss = F.cross_entropy(model(x[batch]), y[batch])
-                loss.backward()
-                optimizer.step()
-                loss_sum += loss.item() * len(batch)
-                seen += len(batch)
+        for batch in _batches(n, job, generator):
+            optimizer.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x[batch]), y[batch])
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(batch)
+            seen += len(batch)
         return Update(job.client, job.version, n, clone_state(model), loss_sum / max(1, seen))
+
+    def gradient(self, job: TrainJob, base: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, float]:
+        """The loss gradient at ``base`` on one mini-batch drawn by ``job.seed``, flattened over the
+        trainable parameters, and that batch's loss."""
+        model = self.model
+        model.load_state_dict(base)
+        model.train()
+        generator = torch.Generator().manual_seed(job.seed)
+        batch = job.indices[torch.randperm(len(job.indices), generator=generator)[:job.batch_size]]
+        model.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(self.train_x[batch]), self.train_y[batch])
+        loss.backward()
+        grads = [p.grad.reshape(-1) for p in model.parameters() if p.requires_grad]
+        return torch.cat(grads).detach().clone(), loss.item()
+
+
+def _batches(n: int, job: TrainJob, generator: torch.Generator):
+    """Mini-batch index tensors: ``job.epochs`` shuffled passes, or exactly ``job.steps`` batches
+    drawn from as many shuffled passes as they need."""
+    taken = 0
+    for epoch in itertools.count():
+        if job.steps is None and epoch == job.epochs:
+            return
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n, job.batch_size):
+            if job.steps is not None and taken == job.steps:
+                return
+            taken += 1
+            yield order[start:start + job.batch_size]
 
 
 @torch.inference_mode()

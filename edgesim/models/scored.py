@@ -10,7 +10,8 @@ With ``keep`` the fraction of weights kept:
 - backward, straight through the mask: ``dL/d|S| = dL/dW_eff * W`` (so
   ``dL/dS = dL/dW_eff * W * sign(S)``).
 
-The k-th largest score is found by selection (``kthvalue``), not by sorting.
+The k-th largest score is found by selection (NumPy's ``partition`` on the CPU,
+``kthvalue`` elsewhere), never by sorting.
 Weight init: ``scaled_kaiming`` — N(0, 2 / (fan_in * keep)) — or
 ``signed_constant`` — ``sign(N(0,1)) * sqrt(2 / fan_in)``. Score init:
 ``kaiming_uniform`` — U(±1/sqrt(fan_in)) — or ``kaiming_normal`` — N(0, 2 / fan_in).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,7 +40,12 @@ def top_k_mask(magnitudes: torch.Tensor, keep: float) -> torch.Tensor:
     count = kept_count(flat.numel(), keep)
     if count == flat.numel():
         return torch.ones_like(magnitudes)
-    threshold = flat.kthvalue(flat.numel() - count + 1).values
+    position = flat.numel() - count  # the k-th largest is the (n - k)-th smallest, 0-based
+    if flat.device.type == "cpu":  # NumPy's introselect is ~30x faster than torch.kthvalue on a CPU
+        values = flat.detach().numpy()
+        threshold = torch.as_tensor(np.partition(values, position)[position])
+    else:
+        threshold = flat.kthvalue(position + 1).values
     return (magnitudes >= threshold).to(magnitudes.dtype)
 
 

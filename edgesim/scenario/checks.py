@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edgesim.data import check_dataset
+from edgesim.fl.registry import algorithm_class
 from edgesim.models import model_names
 from edgesim.profiles import builtin_devices, builtin_networks
 from edgesim.scenario.schema import Scenario
@@ -39,11 +40,15 @@ def scenario_problems(scenario: Scenario) -> list[str]:
         problems.append(f"model.name: {_unknown('model', scenario.model.name, model_names())}")
     fleet_size = scenario.device_count
     server = scenario.server
-    if server.clients_per_round > fleet_size:
+    synchronous = algorithm_class(scenario.algorithm.name).protocol == "sync"
+    if synchronous and server.clients_per_round > fleet_size:
         problems.append(
             f"server.clients_per_round: {server.clients_per_round} is more than the fleet's {fleet_size} devices"
         )
-    if server.min_clients is not None and server.min_clients > fleet_size:
+    if synchronous and server.min_clients is not None and server.min_clients > fleet_size:
         problems.append(f"server.min_clients: {server.min_clients} is more than the fleet's {fleet_size} devices")
+    if getattr(scenario.algorithm, "judgement", False) and scenario.dataset.validation_size == 0:
+        problems.append("dataset.validation_size: judgement validates every new model on a server-held "
+                        "validation set; set dataset.validation_size (e.g. 1000)")
     problems.extend(check_dataset(scenario.dataset))
     return problems

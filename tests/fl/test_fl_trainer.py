@@ -13,7 +13,6 @@ from edgesim.models import ModelConfig, build_model
 SHAPE, CLASSES = (1, 4, 4), 3
 
 
-
 def data():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(60, *SHAPE, generator=g)
@@ -127,3 +126,36 @@ def test_evaluate_classifier_on_a_hand_made_linear_model():
         assert result["accuracy"] == 0.75
         assert result["loss"] == pytest.approx(expected_loss, rel=1e-6)
     assert not model.training
+
+
+def test_steps_train_exactly_that_many_batches_across_epochs():
+    # 30 samples in batches of 7 make 5 batches an epoch; 8 steps = one epoch and 3 batches of the next.
+    plain = trainer(momentum=0.0)
+    plain.optimizer.param_groups[0]["weight_decay"] = 0.0
+    update = plain.run([TrainJob(0, 0, torch.arange(30), 1, 7, seed=3, steps=8)], {0: base_state()})[0]
+    model = build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 11)
+    x, y = data()
+    generator = torch.Generator().manual_seed(3)
+    first, second = torch.randperm(30, generator=generator), torch.randperm(30, generator=generator)
+    batches = [first[i:i + 7] for i in range(0, 30, 7)] + [second[i:i + 7] for i in range(0, 21, 7)]
+    for batch in batches:
+        model.zero_grad()
+        nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
+        with torch.no_grad():
+            for p in model.parameters():
+                p -= 0.1 * p.grad
+    assert all(torch.allclose(update.state[k], v, atol=1e-6) for k, v in model.state_dict().items())
+
+
+def test_gradient_is_the_mini_batch_loss_gradient_at_the_base():
+    t = trainer()
+    base = base_state()
+    gradient, loss = t.gradient(TrainJob(0, 0, torch.arange(10, 40), 1, 8, seed=4), base)
+    model = build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 11)
+    x, y = data()
+    batch = torch.arange(10, 40)[torch.randperm(30, generator=torch.Generator().manual_seed(4))[:8]]
+    expected_loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
+    expected_loss.backward()
+    expected = torch.cat([p.grad.reshape(-1) for p in model.parameters()])
+    assert loss == pytest.approx(expected_loss.item())
+    assert torch.allclose(gradient, expected)

@@ -1,0 +1,68 @@
+"""The asynchronous baselines users know, on the K-async protocol.
+
+- ``kasync_sgd``: plain K-async SGD (AKAFL-RJ paper, eq. 1):
+  ``w <- w - eta * mean_k g_k``.
+- ``fedbuff`` (Nguyen et al., 2022): clients run local steps; the server
+  averages the K buffered updates, each scaled by ``1/sqrt(1 + tau)``
+  (``staleness_scaling: none`` turns that off), and applies them with the
+  server learning rate ``lr``.
+- ``fedasync`` (Xie et al., 2019): each arriving client model is mixed in as
+  ``w <- (1 - a) w + a w_client`` with ``a = alpha (1 + tau)^-exponent``
+  (polynomial staleness function), arrivals in order; K defaults to 1.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import Field
+
+from edgesim.fl.async_algorithm import AsyncAlgorithm, AsyncConfig, StepOutcome
+
+
+class KAsyncSgdConfig(AsyncConfig):
+    name: Literal["kasync_sgd"] = "kasync_sgd"
+
+
+class KAsyncSgd(AsyncAlgorithm):
+    def combine(self, iteration, contributions, vectors, losses, current):
+        direction = sum(vectors) / len(vectors)
+        lr = self.config.lr
+        return current - lr * direction, StepOutcome({"k": self.config.k, "lr": lr}, self.config.k)
+
+
+class FedBuffConfig(AsyncConfig):
+    name: Literal["fedbuff"] = "fedbuff"
+    unit: Literal["gradient", "local_steps"] = "local_steps"
+    lr: float = Field(1.0, gt=0, description="server learning rate on the averaged client change")
+    staleness_scaling: Literal["sqrt", "none"] = "sqrt"
+
+
+class FedBuff(AsyncAlgorithm):
+    def combine(self, iteration, contributions, vectors, losses, current):
+        c = self.config
+        scale = [1 / math.sqrt(1 + item.staleness) if c.staleness_scaling == "sqrt" else 1.0
+                 for item in contributions]
+        change = sum(s * c.local_lr * v for s, v in zip(scale, vectors)) / len(vectors)
+        return current - c.lr * change, StepOutcome({"k": c.k, "lr": c.lr}, c.k)
+
+
+class FedAsyncConfig(AsyncConfig):
+    name: Literal["fedasync"] = "fedasync"
+    k: int = Field(1, ge=1)
+    unit: Literal["gradient", "local_steps"] = "local_steps"
+    alpha: float = Field(0.6, gt=0, le=1, description="mixing weight of a fresh client model")
+    exponent: float = Field(0.5, ge=0, description="a in the staleness function (1 + tau)^-a")
+
+
+class FedAsync(AsyncAlgorithm):
+    def combine(self, iteration, contributions, vectors, losses, current):
+        c = self.config
+        model, mixes = current, []
+        for item, vector in zip(contributions, vectors):
+            client_model = self.flat(self.versions[item.base_version]) - c.local_lr * vector
+            mix = c.alpha * (1 + item.staleness) ** -c.exponent
+            model = (1 - mix) * model + mix * client_model
+            mixes.append(mix)
+        return model, StepOutcome({"k": c.k, "lr": sum(mixes) / len(mixes)}, c.k)
