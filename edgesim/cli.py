@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_edit_options(p)
     p.add_argument("--out", type=Path, help="run directory (default runs/<name>-<timestamp>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=int, help="torch threads for training (default: torch's choice, one per "
+                                               "core); 1 is fastest for tiny models or on a busy machine")
 
     p = commands.add_parser("sweep", help="run every variant of the scenario's sweep: block")
     _add_edit_options(p)
@@ -84,6 +86,12 @@ def cmd_run(args, console: Console) -> int:
     from edgesim.runner import run_scenario
 
     scenario = validate(apply_edits(read_raw(args.scenario), args.assignments, args.seed))
+    if args.threads is not None:
+        if args.threads < 1:
+            raise InputError("--threads: must be at least 1")
+        import torch
+
+        torch.set_num_threads(args.threads)
     run_dir = args.out or default_run_dir(scenario)
     result = run_scenario(scenario, run_dir, Console(stderr=True), show_progress=not args.quiet)
     s = result.summary

@@ -9,9 +9,12 @@ Reconstructed choices, each an option: variant ``1/32`` (real activations)
 or ``1/1`` (BatchNorm without affine + sign activations; BatchNorm statistics
 are trained and averaged too); weight and score initialisations; upload of
 fp32 scores (the paper) or of the 1-bit top-k mask only (``upload: mask``,
-no paper here has it): the server then sets each score to the share of
-clients that kept that weight, plus its previous magnitude scaled below one
-vote (``|S| / max|S| / (2 * clients)``) to break ties.
+no paper here has it). With masks, the server sets each score's magnitude to
+the share of clients that kept that weight, on the previous scores' scale,
+plus its previous magnitude shrunk below one vote to break ties, and keeps its
+sign: ``S <- sign(S) * (max|S| * votes + |S| / (2 * clients))``. (Keeping the
+sign and scale matters: vote shares alone are all >= 0 and coarse, and local
+SGD then flips near-zero scores whose ``|S|`` grows and scrambles the mask.)
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+import torch
 from pydantic import Field
 
 from edgesim.fl.aggregate import weighted_average, weighted_average_states
@@ -78,8 +82,9 @@ class MptFl(FedAvg):
         for name, layer in self.scored.items():
             key = f"{name}.scores"
             votes = weighted_average([top_k_mask(u.state[key].abs(), layer.keep) for u in updates], weights)
-            previous = self.state[key].abs()
-            new_state[key] = votes + tie_break * previous / previous.max().clamp_min(1e-12)
+            previous = self.state[key]
+            scale = previous.abs().max().clamp_min(1e-12)
+            new_state[key] = torch.sign(previous) * (scale * votes + tie_break * previous.abs())
         self.state = new_state
 
     def sparsity(self) -> float:

@@ -45,7 +45,7 @@ class FleetGroup(_Section):
     link: str | None = Field(None, description="a shared link from `links:` that this group's traffic crosses")
     overrides: ProfileOverrides = ProfileOverrides()
     availability: AvailabilityConfig | None = Field(None, description="replaces fleet.availability")
-    stragglers: StragglerConfig | None = Field(None, description="replaces fleet.stragglers")
+    stragglers: StragglerConfig | None = Field(None, description="multiplies with fleet.stragglers")
 
 
 class FleetConfig(_Section):

@@ -16,6 +16,7 @@ from edgesim.scenario.schema import Scenario
 from edgesim.seeding import Streams
 from edgesim.sim.device import Device
 from edgesim.sim.links import Link
+from edgesim.sim.stragglers import CombinedStragglers
 
 MIN_BANDWIDTH_MBPS = 1e-3
 
@@ -45,7 +46,7 @@ def build_fleet(scenario: Scenario, streams: Streams) -> FleetPlan:
         profile = profiles[group.profile]
         network = networks[group.network]
         over = group.overrides
-        stragglers = group.stragglers or fleet.stragglers
+        stragglers = CombinedStragglers((fleet.stragglers, group.stragglers)) if group.stragglers else fleet.stragglers
         availability = group.availability or fleet.availability
         group_down, group_up = shared.get(group.link, (None, None)) if group.link else (None, None)
         for i in range(group.count):

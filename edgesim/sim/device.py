@@ -9,7 +9,7 @@ import simpy
 
 from edgesim.distributions import Distribution
 from edgesim.sim.links import Link
-from edgesim.sim.stragglers import _Straggler
+from edgesim.sim.stragglers import CombinedStragglers, _Straggler
 
 
 @dataclass(eq=False)
@@ -26,7 +26,7 @@ class Device:
     latency_ms: Distribution
     links_down: tuple[Link, ...]
     links_up: tuple[Link, ...]
-    stragglers: _Straggler
+    stragglers: _Straggler | CombinedStragglers
     rng: np.random.Generator
     slowdown: float = 1.0
     available: bool = True

@@ -7,8 +7,13 @@ task (``per: task``, transient slowness). Models:
 - ``lognormal``: ``median * exp(N(0, sigma))``.
 - ``pareto``: ``1 + Lomax(alpha)`` — Pareto with minimum 1; heavy tail for small alpha.
 - ``exponential``: ``1 + Exp(mean)``.
+- ``uniform``: ``U(low, high)``.
 - ``bimodal``: a ``fraction`` of devices is ``factor`` times slower (per device by default).
 - ``empirical``: a value drawn uniformly from ``values`` (e.g. measured slowdowns).
+
+A group's own model multiplies with the fleet's (``CombinedStragglers``), so a
+group can carry fixed per-device heterogeneity while a what-if study sweeps
+the fleet-wide distribution.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Per = Literal["task", "device"]
 
@@ -69,6 +74,21 @@ class ExponentialStragglers(_Straggler):
         return float(1.0 + rng.exponential(self.mean))
 
 
+class UniformStragglers(_Straggler):
+    kind: Literal["uniform"] = "uniform"
+    low: float = Field(gt=0)
+    high: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+    def draw(self, rng):
+        return float(rng.uniform(self.low, self.high))
+
+
 class BimodalStragglers(_Straggler):
     kind: Literal["bimodal"] = "bimodal"
     per: Per = "device"
@@ -89,8 +109,21 @@ class EmpiricalStragglers(_Straggler):
 
 StragglerConfig = Annotated[
     Union[
-        NoStragglers, LogNormalStragglers, ParetoStragglers, ExponentialStragglers, BimodalStragglers,
-        EmpiricalStragglers,
+        NoStragglers, LogNormalStragglers, ParetoStragglers, ExponentialStragglers, UniformStragglers,
+        BimodalStragglers, EmpiricalStragglers,
     ],
     Field(discriminator="kind"),
 ]
+
+
+class CombinedStragglers:
+    """Several models at once: their factors multiply (drawn in the order given)."""
+
+    def __init__(self, models: tuple[_Straggler, ...]):
+        self.models = models
+
+    def device_factor(self, rng: np.random.Generator) -> float:
+        return float(np.prod([m.device_factor(rng) for m in self.models]))
+
+    def task_factor(self, rng: np.random.Generator) -> float:
+        return float(np.prod([m.task_factor(rng) for m in self.models]))

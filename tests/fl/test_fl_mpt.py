@@ -13,6 +13,7 @@ from edgesim.fl.bnn_fl import BnnFl, BnnFlConfig
 from edgesim.fl.mpt_fl import MptFl, MptFlConfig
 from edgesim.fl.trainer import Update
 from edgesim.models import ModelConfig
+from edgesim.models.scored import top_k_mask
 from edgesim.seeding import Streams
 
 SHAPE, CLASSES = (1, 4, 4), 3
@@ -76,8 +77,11 @@ def test_mask_upload_averages_votes_and_breaks_ties_below_one_vote():
         states.append(state)
     algo.aggregate([Update(0, 0, 10, states[0], 0.0), Update(1, 0, 30, states[1], 0.0)])
     votes = torch.cat([torch.full((300,), 0.25), torch.full((300,), 0.75)]).reshape(3, 200)
-    tie_break = 0.25 * previous.abs() / previous.abs().max()
-    assert torch.allclose(algo.state["3.scores"], votes + tie_break)
+    # keep each score's sign and the scores' scale; ties broken by a quarter of the old magnitude
+    expected = torch.sign(previous) * (previous.abs().max() * votes + 0.25 * previous.abs())
+    assert torch.allclose(algo.state["3.scores"], expected)
+    kept = top_k_mask(algo.state["3.scores"].abs(), 0.5)
+    assert kept.reshape(-1)[300:].all() and not kept.reshape(-1)[:300].any()  # the majority's half wins
 
 
 def test_model_sizes_match_the_paper_for_conv4():

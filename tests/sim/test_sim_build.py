@@ -59,8 +59,10 @@ def test_profile_figures_and_overrides():
     assert ph.memory_bytes == pytest.approx(1000 * 1e6 * 0.25)
     assert (ph.down_bps, ph.up_bps) == (pytest.approx(7e6), pytest.approx(3e6))
     assert ph.latency_s() == pytest.approx(0.005)
-    # group stragglers replace the fleet's: bimodal per device with fraction 1 -> slowdown 2
-    assert isinstance(ph.stragglers, BimodalStragglers) and ph.slowdown == 2.0
+    # group stragglers multiply with the fleet's: bimodal per device with fraction 1 -> slowdown 2,
+    # times the fleet's lognormal, which is drawn per task (device part 1)
+    assert [type(m) for m in ph.stragglers.models] == [LogNormalStragglers, BimodalStragglers]
+    assert ph.slowdown == 2.0
     # fleet stragglers (lognormal, per task) leave the device slowdown at 1
     assert isinstance(pi.stragglers, LogNormalStragglers) and pi.slowdown == 1.0
 

@@ -86,3 +86,16 @@ def test_config_union_and_validation():
         adapter.validate_python({"kind": "bimodal", "fraction": 1.5, "factor": 2})
     with pytest.raises(ValidationError):
         adapter.validate_python({"kind": "empirical", "values": []})
+
+
+def test_uniform_and_combined_models_multiply_in_order():
+    from edgesim.sim.stragglers import CombinedStragglers, UniformStragglers
+
+    per_device = UniformStragglers(low=0.5, high=1.5, per="device")
+    per_task = UniformStragglers(low=2.0, high=2.0)
+    combined = CombinedStragglers((per_task, per_device))
+    rng, twin = np.random.default_rng(4), np.random.default_rng(4)
+    assert combined.device_factor(rng) == twin.uniform(0.5, 1.5)  # the per-task model draws nothing here
+    assert combined.task_factor(rng) == 2.0
+    with pytest.raises(ValueError):
+        UniformStragglers(low=2, high=1)

@@ -1,0 +1,107 @@
+"""Asynchronous methods: contributions from the right model version, and each combine rule by hand."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from edgesim.data import Dataset
+from edgesim.fl.akafl import Akafl, AkaflConfig
+from edgesim.fl.algorithm import AlgorithmSetup
+from edgesim.fl.async_algorithm import Contribution
+from edgesim.fl.async_baselines import FedAsync, FedAsyncConfig, FedBuff, FedBuffConfig, KAsyncSgd, KAsyncSgdConfig
+from edgesim.models import ModelConfig
+from edgesim.seeding import Streams
+
+SHAPE, CLASSES = (1, 4, 4), 3
+
+
+def setup(validation=0):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(60, *SHAPE, generator=g), torch.randint(0, CLASSES, (60,), generator=g)
+    data = Dataset("tiny", x[validation:], y[validation:], x[:validation], y[:validation], x[:10], y[:10],
+                   np.arange(10), CLASSES, SHAPE)
+    clients = [torch.arange(0, 20), torch.arange(20, 40), torch.arange(40, 60 - validation)]
+    return AlgorithmSetup(data, clients, ModelConfig(name="mlp"), Streams(3))
+
+
+def vectors(algo, *values):
+    n = algo.flat(algo.versions[0]).numel()
+    return [torch.full((n,), float(v)) for v in values]
+
+
+def test_contribution_is_computed_on_the_clients_version():
+    algo = KAsyncSgd(KAsyncSgdConfig(k=1, lr=0.1), setup())
+    algo.step(1, [Contribution(0, 0, 0)])
+    assert set(algo.versions) == {0, 1}
+    stale = algo.contribution(Contribution(1, 0, 1))
+    fresh_algo = KAsyncSgd(KAsyncSgdConfig(k=1, lr=0.1), setup())
+    assert torch.equal(stale[0], fresh_algo.contribution(Contribution(1, 0, 0))[0])  # same version, same job
+    algo.forget_versions_before(1)
+    assert set(algo.versions) == {1}
+
+
+def test_kasync_sgd_steps_by_the_mean_gradient():
+    algo = KAsyncSgd(KAsyncSgdConfig(k=2, lr=0.5), setup())
+    current = algo.flat(algo.versions[0])
+    new, outcome = algo.combine(1, [Contribution(0, 0, 0), Contribution(1, 0, 0)], vectors(algo, 1, 3), [0, 0],
+                                current)
+    assert torch.allclose(new, current - 0.5 * 2.0)
+    assert outcome.next_k == 2 and outcome.metrics == {"k": 2, "lr": 0.5}
+
+
+def test_fedbuff_scales_by_staleness_and_applies_the_server_lr():
+    algo = FedBuff(FedBuffConfig(k=2, lr=2.0, local_lr=0.1), setup())
+    current = algo.flat(algo.versions[0])
+    new, _ = algo.combine(1, [Contribution(0, 0, 0), Contribution(1, 0, 3)], vectors(algo, 1, 4), [0, 0], current)
+    change = (1.0 * 0.1 * 1 + 0.5 * 0.1 * 4) / 2  # 1/sqrt(1+0) and 1/sqrt(1+3)
+    assert torch.allclose(new, current - 2.0 * change)
+
+
+def test_fedasync_mixes_each_client_model_by_its_staleness():
+    algo = FedAsync(FedAsyncConfig(alpha=0.5, exponent=1.0, local_lr=0.1), setup())
+    current = algo.flat(algo.versions[0])
+    new, outcome = algo.combine(1, [Contribution(0, 0, 1)], vectors(algo, 2), [0], current)
+    mix = 0.5 * (1 + 1) ** -1.0
+    client_model = current - 0.1 * 2
+    assert torch.allclose(new, (1 - mix) * current + mix * client_model)
+    assert outcome.metrics["lr"] == pytest.approx(mix)
+
+
+def test_presets_switch_what_the_paper_names():
+    assert AkaflConfig(name="wkafl").momentum == 0.1 and AkaflConfig(name="wkafl").clip_norm == 100
+    assert not AkaflConfig(name="wkafl").adaptive_k
+    akafl_r = AkaflConfig(name="akafl_r")
+    assert akafl_r.adaptive_k and akafl_r.remodel and not akafl_r.judgement and akafl_r.momentum == 0
+    assert AkaflConfig(name="akafl_rj").judgement
+    assert not AkaflConfig(name="akafl_rj", remodel=False).remodel  # an explicit key wins over the preset
+
+
+def test_akafl_uses_wkafl_staleness_and_decays_k():
+    algo = Akafl(AkaflConfig(name="akafl", k=4, k_min=2, eps_k=1.0, k_decay=math.log(2), lr=0.1), setup())
+    current = algo.flat(algo.versions[0])
+    items = [Contribution(0, 0, 0), Contribution(1, 0, 2)]
+    new, outcome = algo.combine(1, items, vectors(algo, 1, 1), [0.5, 0.5], current)
+    # equal gradients: every weighting gives the same direction; lr = eta0 * tau_min^-1 with tau_min = 0 + 1
+    assert torch.allclose(new, current - 0.1)
+    assert outcome.metrics["lr"] == pytest.approx(0.1) and outcome.metrics["k"] == 4
+    assert outcome.next_k == 2  # loss 0.5 < eps_k: K~ = 4 * exp(-ln 2) = 2
+    assert outcome.remodel_staleness is None
+
+
+def test_judgement_keeps_the_previous_model_exactly_when_it_says_so():
+    config = AkaflConfig(name="akafl_rj", k=1, k_min=1, lr=0.05, eps_k=10.0, judgement_warmup=1, eps_m=1.0,
+                         theta0=0.0)
+    algo = Akafl(config, setup(validation=20))
+    keeps = 0
+    for iteration in range(1, 30):
+        before = algo.flat(algo.versions[algo.version])
+        outcome = algo.step(iteration, [Contribution(iteration % 2, algo.version, 0)])
+        after = algo.flat(algo.versions[algo.version])
+        if outcome.metrics["judgement_kept"]:
+            keeps += 1
+            assert torch.equal(after, before)
+        else:
+            assert not torch.equal(after, before)
+    assert keeps > 0 and algo.judge.keeps == keeps == algo.describe()["judgement_keeps"]
