@@ -85,6 +85,7 @@ def accuracy_figure(curves: pd.DataFrame, path: Path) -> None:
 
 
 def sparsity_figure(table: pd.DataFrame, fedavg_best: pd.Series, path: Path) -> pd.DataFrame:
+    table = table[table["status"] == "completed"]
     summary = (table.groupby("algorithm.keep")["best_accuracy"].agg(["mean", "std", "count"]).reset_index()
                .assign(pruned=lambda f: 100 * (1 - f["algorithm.keep"])))
     figure = Figure(figsize=(6, 4))
@@ -108,10 +109,15 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     table = runs(args.table2)
+    pending = table.loc[table["status"] != "completed", "case"].tolist()
+    table = table[table["status"] == "completed"]
     rows = table2(table)
     accuracy_figure(metrics(args.table2, table), args.out / "table2_accuracy.png")
     lines = ["# MPT-FL reproduction: Table 2" + (" and Fig. 1" if args.sparsity else ""), "",
-             markdown_table(rows), "", "![accuracy](table2_accuracy.png)", ""]
+             markdown_table(rows), ""]
+    if pending:
+        lines += [f"Not finished (no row): {', '.join(pending)}.", ""]
+    lines += ["![accuracy](table2_accuracy.png)", ""]
     if args.sparsity:
         fedavg_best = table.loc[table["case"] == "fedavg", "best_accuracy"]
         sparsity = sparsity_figure(runs(args.sparsity), fedavg_best, args.out / "fig1_sparsity.png")

@@ -19,7 +19,7 @@ from typing import Callable
 from edgesim.data import Dataset
 from edgesim.fl.algorithm import Algorithm
 from edgesim.fl.async_algorithm import AsyncAlgorithm, Contribution
-from edgesim.results.run_dir import METRIC_COLUMNS
+from edgesim.contract import METRIC_COLUMNS
 from edgesim.results.tables import CsvTable
 from edgesim.scenario import Scenario
 from edgesim.sim.device import Device

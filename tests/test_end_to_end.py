@@ -9,7 +9,7 @@ import pytest
 from run_inputs import SCENARIOS, data_options
 
 from edgesim.cli import main
-from edgesim.sim.event_log import EVENT_COLUMNS
+from edgesim.contract import EVENT_COLUMNS
 
 
 @pytest.fixture(scope="module")

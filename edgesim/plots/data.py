@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from edgesim.contract import EVENT_COLUMNS, METRIC_COLUMNS, SWEEP_ID_COLUMNS, SWEEP_SUMMARY_COLUMNS
 from edgesim.errors import InputError
 
 EVENTS_FILE = "events.csv"
@@ -19,13 +20,6 @@ METRICS_FILE = "metrics.csv"
 SUMMARY_FILE = "summary.json"
 SWEEP_FILE = "sweep.csv"
 
-EVENT_COLUMNS = ("sim_time_s", "device", "kind", "round", "model_version", "staleness", "bytes", "duration_s")
-METRIC_COLUMNS = ("sim_time_s", "round", "model_version", "accuracy", "loss")
-SUMMARY_FIELDS = (
-    "scenario", "algorithm", "seed", "sim_time_s", "rounds", "final_accuracy", "best_accuracy",
-    "target_accuracy", "time_to_target_s", "bytes_up", "bytes_down", "updates_applied",
-    "updates_discarded", "failures", "wall_time_s",
-)
 SWEEP_COLUMNS = ("run_dir", "sim_time_s", "time_to_target_s")
 
 
@@ -81,7 +75,7 @@ def read_sweep(sweep_dir: Path) -> pd.DataFrame:
 
 def parameter_columns(sweep: pd.DataFrame) -> list[str]:
     """The parameter columns of ``sweep.csv`` whose value varies, ``seed`` excluded, in file order."""
-    not_parameters = set(SUMMARY_FIELDS) | {"run_dir", "status"}
+    not_parameters = set(SWEEP_ID_COLUMNS) | set(SWEEP_SUMMARY_COLUMNS) | {"seed"}
     return [
         column for column in sweep.columns
         if column not in not_parameters and sweep[column].nunique(dropna=False) > 1

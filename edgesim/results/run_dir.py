@@ -10,8 +10,6 @@ import yaml
 
 from edgesim.scenario import Scenario
 
-METRIC_COLUMNS = ("sim_time_s", "round", "model_version", "accuracy", "loss")
-
 
 def default_run_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
     """``runs/<name>-<timestamp>``, made unique with a suffix if it exists."""

@@ -6,12 +6,9 @@ import csv
 import json
 from pathlib import Path
 
+from edgesim.contract import SWEEP_ID_COLUMNS, SWEEP_SUMMARY_COLUMNS
 from edgesim.scenario import Variant
 
-SUMMARY_COLUMNS = (
-    "status", "sim_time_s", "rounds", "final_accuracy", "best_accuracy", "target_accuracy", "time_to_target_s",
-    "bytes_up", "bytes_down", "updates_applied", "updates_discarded", "failures", "wall_time_s",
-)
 
 
 def param_cell(value) -> str:
@@ -24,7 +21,7 @@ def param_cell(value) -> str:
 def write_sweep_table(path: Path, variants: list[Variant], run_dirs: list[str], summaries: list[dict | None]) -> None:
     """Write the table atomically; a variant without a summary yet is ``pending``."""
     param_keys = list(variants[0].params) if variants else []
-    columns = ["variant", "run_dir", *param_keys, *SUMMARY_COLUMNS]
+    columns = [*SWEEP_ID_COLUMNS, *param_keys, *SWEEP_SUMMARY_COLUMNS]
     summaries = [summary or {"status": "pending"} for summary in summaries]
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", encoding="utf-8", newline="") as handle:
@@ -32,5 +29,5 @@ def write_sweep_table(path: Path, variants: list[Variant], run_dirs: list[str], 
         writer.writerow(columns)
         for variant, run_dir, summary in zip(variants, run_dirs, summaries):
             writer.writerow([variant.index, run_dir, *(param_cell(variant.params[k]) for k in param_keys),
-                             *(param_cell(summary.get(c)) for c in SUMMARY_COLUMNS)])
+                             *(param_cell(summary.get(c)) for c in SWEEP_SUMMARY_COLUMNS)])
     tmp.replace(path)

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-EVENT_COLUMNS = ["sim_time_s", "device", "kind", "round", "model_version", "staleness", "bytes", "duration_s"]
+from edgesim.contract import EVENT_COLUMNS, SWEEP_SUMMARY_COLUMNS
+
 PHASES = ("download", "compute", "upload")
 
 
@@ -80,7 +81,8 @@ def write_sweep(sweep_dir: Path, *, seeds: int = 2) -> Path:
                 target = 0.99 if (kind, size) == ("heavy", 8) else 0.6
                 write_run(sweep_dir / rel, devices=size, rounds=5, seed=seed, asynchronous=kind == "heavy", target=target)
                 summary = json.loads((sweep_dir / rel / "summary.json").read_text())
-                records.append({"fleet.stragglers.kind": kind, "fleet.size": size, "seed": seed, "run_dir": rel,
-                                "status": "ok", **{k: v for k, v in summary.items() if k != "seed"}})
+                records.append({"variant": len(records), "run_dir": rel, "fleet.stragglers.kind": kind,
+                                "fleet.size": size, "seed": seed, "status": "completed",
+                                **{k: v for k, v in summary.items() if k in SWEEP_SUMMARY_COLUMNS and k != "status"}})
     pd.DataFrame(records).to_csv(sweep_dir / "sweep.csv", index=False)
     return sweep_dir

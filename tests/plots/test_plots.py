@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from plot_fixtures import EVENT_COLUMNS, write_run
+from plot_fixtures import EVENT_COLUMNS, write_run, write_sweep
 
 from edgesim.errors import InputError
 from edgesim.plots import plot_any, plot_run, plot_sweep
@@ -111,3 +111,10 @@ def test_large_timeline_is_fast(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("span_s", "unit"), [(0, "s"), (90, "s"), (300, "min"), (3 * 3600, "h"), (5 * 86400, "days")])
 def test_time_scale_picks_unit(span_s: float, unit: str) -> None:
     assert time_scale(span_s).unit == unit
+
+
+def test_sweep_parameters_exclude_ids_and_summary(tmp_path):
+    from edgesim.plots.data import parameter_columns, read_sweep
+
+    sweep = read_sweep(write_sweep(tmp_path / "sweep"))
+    assert parameter_columns(sweep) == ["fleet.stragglers.kind", "fleet.size"]

@@ -1,6 +1,7 @@
 """The event table: columns, number formatting, counts, buffering."""
 
-from edgesim.sim.event_log import EVENT_COLUMNS, EventLog
+from edgesim.contract import EVENT_COLUMNS
+from edgesim.sim.event_log import EventLog
 
 
 def test_rows_are_formatted_explicitly(tmp_path):
