@@ -13,7 +13,7 @@ and the decision to stop (target reached, or the last round done).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from edgesim.data import Dataset
@@ -39,7 +39,6 @@ class Progress:
     best_accuracy: float | None = None
     time_to_target_s: float | None = None
     stop_reason: str = "horizon"
-    history: list[tuple[float, float]] = field(default_factory=list)
 
 
 class _Coordinator:
@@ -89,7 +88,6 @@ class _Coordinator:
         progress.evaluations += 1
         progress.last_accuracy = accuracy
         progress.best_accuracy = max(accuracy, progress.best_accuracy or 0.0)
-        progress.history.append((now, accuracy))
         target = self.scenario.stop.target_accuracy
         if target is not None and progress.time_to_target_s is None and accuracy >= target:
             progress.time_to_target_s = now

@@ -1,12 +1,10 @@
 """MPT-FL and BNN-FL: what travels, how scores and masks are averaged, model sizes, and that it learns."""
 
-import json
 import math
 
 import numpy as np
 import torch
 
-from edgesim.cli import main
 from edgesim.data import Dataset
 from edgesim.fl.algorithm import AlgorithmSetup
 from edgesim.fl.bnn_fl import BnnFl, BnnFlConfig

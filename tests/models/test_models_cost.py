@@ -6,7 +6,6 @@ and one backward pass; the input sample does not require grad, so the first laye
 input gradient.
 """
 
-import pytest
 from torch import nn
 
 from edgesim.models import ModelConfig, build_model
