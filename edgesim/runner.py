@@ -128,6 +128,7 @@ def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = No
             "devices_excluded": len(excluded),
             "model": algorithm.describe(),
             "wall_time_s": round(time.perf_counter() - started, 3),
+            "torch_threads": torch.get_num_threads(),
         })
         summary.setdefault("final_accuracy", None)
         write_summary(summary, run_dir)
