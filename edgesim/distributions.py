@@ -34,16 +34,19 @@ class Constant(_Dist):
         return float(self.value)
 
 
+def check_range(model):
+    """An after-validator for models with ``low`` and ``high``: ``high >= low``."""
+    if model.high < model.low:
+        raise ValueError(f"high ({model.high}) must be >= low ({model.low})")
+    return model
+
+
 class Uniform(_Dist):
     kind: Literal["uniform"] = "uniform"
     low: float
     high: float
 
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.high < self.low:
-            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
-        return self
+    _ordered = model_validator(mode="after")(check_range)
 
     def sample(self, rng):
         return float(rng.uniform(self.low, self.high))

@@ -69,11 +69,13 @@ def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = No
     log = EventLog(run_dir / "events.csv")
     metrics = CsvTable(run_dir / "metrics.csv", metric_columns(algorithm))
     fleet_plan = build_fleet(scenario, streams)
-    excluded = ineligible(fleet_plan.devices, algorithm.footprint_bytes(1))
+    footprint = algorithm.footprint_bytes(1)
+    excluded = ineligible(fleet_plan.devices, footprint)
     for device in excluded:
-        log.emit(0.0, device.id, "excluded", nbytes=algorithm.footprint_bytes(1))
-    _report_exclusions(console, excluded, len(fleet_plan.devices), algorithm.footprint_bytes(1))
-    needed = _sync_settings(scenario).min_clients if algorithm.protocol == "sync" else 1
+        log.emit(0.0, device.id, "excluded", nbytes=footprint)
+    _report_exclusions(console, excluded, len(fleet_plan.devices), footprint)
+    settings = _sync_settings(scenario)
+    needed = settings.min_clients if algorithm.protocol == "sync" else 1
     if len(fleet_plan.devices) - len(excluded) < needed:
         log.close()
         metrics.close()
@@ -86,7 +88,7 @@ def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = No
     tasks = TaskRunner(env, FlowScheduler(env), log)
     if algorithm.protocol == "sync":
         coordinator = SyncCoordinator(scenario, algorithm, dataset, metrics, on_progress=bar.update)
-        server = SyncServer(env, fleet, tasks, log, coordinator, _sync_settings(scenario), streams.rng("selection"))
+        server = SyncServer(env, fleet, tasks, log, coordinator, settings, streams.rng("selection"))
     else:
         coordinator = AsyncCoordinator(scenario, algorithm, dataset, metrics, on_progress=bar.update,
                                        oldest_live_version=lambda: min(server.model_version_of.values(),

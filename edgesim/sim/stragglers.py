@@ -23,6 +23,8 @@ from typing import Annotated, Literal, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edgesim.distributions import check_range
+
 Per = Literal["task", "device"]
 
 
@@ -79,11 +81,7 @@ class UniformStragglers(_Straggler):
     low: float = Field(gt=0)
     high: float = Field(gt=0)
 
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.high < self.low:
-            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
-        return self
+    _ordered = model_validator(mode="after")(check_range)
 
     def draw(self, rng):
         return float(rng.uniform(self.low, self.high))
