@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                                             "re-using one skips completed variants")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     p.add_argument("--executor", choices=["local"], default="local", help="where variants run")
+    p.add_argument("--threads", type=int, help="torch threads per worker (default: the cores divided among the "
+                                               "workers); results are byte-identical only for the same count")
 
     p = commands.add_parser("plot", help="draw PNG figures for a run or sweep directory")
     p.add_argument("directory", type=Path)
@@ -111,8 +113,10 @@ def cmd_sweep(args, console: Console) -> int:
     variants = expand_sweep(data)
     if args.workers < 1:
         raise InputError("--workers: must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        raise InputError("--threads: must be at least 1")
     sweep_dir = args.out or Path("runs") / f"{variants[0].scenario.name}-sweep-{_stamp()}"
-    run_sweep(variants, sweep_dir, args.workers, Console(stderr=True))
+    run_sweep(variants, sweep_dir, args.workers, Console(stderr=True), threads=args.threads)
     console.print(str(sweep_dir), highlight=False, soft_wrap=True)
     return 0
 

@@ -49,7 +49,9 @@ def run_variant(scenario_data: dict, run_dir: str, torch_threads: int) -> dict:
         return {"status": f"failed: {type(exc).__name__}: {exc}"}
 
 
-def run_sweep(variants: list[Variant], sweep_dir: Path, workers: int = 1, console: Console | None = None) -> Path:
+def run_sweep(variants: list[Variant], sweep_dir: Path, workers: int = 1, console: Console | None = None,
+              threads: int | None = None) -> Path:
+    """Run the variants not yet complete in ``sweep_dir``; ``threads`` is torch's count per worker."""
     console = console or Console(stderr=True)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     table = sweep_dir / "sweep.csv"
@@ -58,7 +60,7 @@ def run_sweep(variants: list[Variant], sweep_dir: Path, workers: int = 1, consol
     todo = [i for i, s in enumerate(summaries) if s is None]
     if len(todo) < len(variants):
         console.print(f"{len(variants) - len(todo)} of {len(variants)} variants already complete; skipping them")
-    threads = max(1, (multiprocessing.cpu_count() or 1) // max(1, workers))
+    threads = threads or max(1, (multiprocessing.cpu_count() or 1) // max(1, workers))
     columns = (TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar, ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("spawn")
