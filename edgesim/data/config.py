@@ -6,7 +6,10 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationInfo, field_validator, model_validator
+
+IMAGE_DATASETS = ("cifar100", "tiny_imagenet")
+_IMAGE_ONLY = f"{' and '.join(IMAGE_DATASETS)} only (an error for other datasets): "
 
 
 class _Frozen(BaseModel):
@@ -79,7 +82,7 @@ class SyntheticConfig(_Frozen):
 class DatasetConfig(_Frozen):
     """The ``dataset:`` section of a scenario."""
 
-    name: Literal["mnist", "synthetic"] = "mnist"
+    name: Literal["mnist", "synthetic", "cifar100", "tiny_imagenet"] = "mnist"
     data_dir: str | None = Field(None, description="default: $EDGESIM_DATA, else ~/.cache/edgesim/data")
     download: bool = True
     partition: PartitionConfig = IidPartition()
@@ -88,6 +91,24 @@ class DatasetConfig(_Frozen):
         None, description="in-run evaluation uses this many fixed random test samples; final evaluation uses all"
     )
     validation_size: int = Field(0, ge=0, description="server-held validation samples carved from the train set")
+    image_size: PositiveInt | None = Field(
+        None, description=_IMAGE_ONLY + "resize the square images to this side (PIL bilinear); "
+        "default: native, 32 for cifar100 and 64 for tiny_imagenet"
+    )
+    train_per_class: PositiveInt | None = Field(
+        None, description=_IMAGE_ONLY + "keep only the first n train images of each class, in file order; default: all"
+    )
+    test_per_class: PositiveInt | None = Field(
+        None, description=_IMAGE_ONLY + "keep only the first n test images of each class, in file order; default: all"
+    )
+
+    @field_validator("image_size", "train_per_class", "test_per_class")
+    @classmethod
+    def _image_datasets_only(cls, value: int | None, info: ValidationInfo) -> int | None:
+        name = info.data.get("name")  # absent when the name itself was invalid
+        if value is not None and name is not None and name not in IMAGE_DATASETS:
+            raise ValueError(f"applies only to the image datasets ({', '.join(IMAGE_DATASETS)}), not to {name}")
+        return value
 
 
 def resolve_data_dir(config: DatasetConfig) -> Path:

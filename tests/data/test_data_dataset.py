@@ -7,7 +7,8 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from edgesim.data import DatasetConfig, SyntheticConfig, check_dataset, load_dataset, resolve_data_dir
+from edgesim.data import (Dataset, DatasetConfig, SyntheticConfig, check_dataset, class_names, load_dataset,
+                          resolve_data_dir)
 from edgesim.data.config import IidPartition, ShardsPartition
 from edgesim.errors import InputError
 from edgesim.seeding import Streams
@@ -23,9 +24,24 @@ def test_config_defaults_and_parsing():
     parsed = DatasetConfig.model_validate({"partition": {"kind": "shards", "samples_per_class": 5}})
     assert parsed.partition == ShardsPartition(samples_per_class=5)
     for bad in ({"partition": {"kind": "nope"}}, {"name": "cifar"}, {"extra": 1}, {"test_subset": 0},
-                {"synthetic": {"train_size": 0}}, {"validation_size": -1}):
+                {"synthetic": {"train_size": 0}}, {"validation_size": -1}, {"name": "cifar100", "image_size": 0},
+                {"name": "tiny_imagenet", "train_per_class": 0}, {"name": "cifar100", "test_per_class": -1}):
         with pytest.raises(ValidationError):
             DatasetConfig.model_validate(bad)
+
+
+def test_image_options_only_for_image_datasets():
+    for name in ("cifar100", "tiny_imagenet"):
+        config = DatasetConfig(name=name, image_size=24, train_per_class=5, test_per_class=2)
+        assert (config.image_size, config.train_per_class, config.test_per_class) == (24, 5, 2)
+    assert DatasetConfig(name="tiny_imagenet").image_size is None
+    for name in ("mnist", "synthetic"):
+        for option in ("image_size", "train_per_class", "test_per_class"):
+            with pytest.raises(ValidationError) as err:
+                DatasetConfig.model_validate({"name": name, option: 8})
+            (error,) = err.value.errors()
+            assert error["loc"] == (option,)
+            assert error["msg"].endswith(f"applies only to the image datasets (cifar100, tiny_imagenet), not to {name}")
 
 
 def test_resolve_data_dir(monkeypatch):
@@ -46,6 +62,14 @@ def test_synthetic_shapes_determinism_balance():
     assert torch.equal(a.train_x, b.train_x) and torch.equal(a.test_y, b.test_y)
     assert not torch.equal(a.train_x, c.train_x)
     assert torch.bincount(a.train_y).tolist() == [100, 100, 100]
+    assert a.class_names == ("0", "1", "2") == class_names(config)
+
+
+def test_class_names_without_files(tmp_path):
+    assert class_names(DatasetConfig(data_dir=str(tmp_path), download=False)) == tuple("0123456789")
+    x, y = torch.zeros(2, 1, 2, 2), torch.zeros(2, dtype=torch.int64)
+    with pytest.raises(ValueError, match="2 class names for 3 classes"):
+        Dataset("t", x, y, x, y, x, y, np.arange(2), 3, (1, 2, 2), ("a", "b"))
 
 
 def test_synthetic_is_learnable():

@@ -21,7 +21,7 @@ def setup(validation=0):
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(60, *SHAPE, generator=g), torch.randint(0, CLASSES, (60,), generator=g)
     data = Dataset("tiny", x[validation:], y[validation:], x[:validation], y[:validation], x[:10], y[:10],
-                   np.arange(10), CLASSES, SHAPE)
+                   np.arange(10), CLASSES, SHAPE, tuple(map(str, range(CLASSES))))
     clients = [torch.arange(0, 20), torch.arange(20, 40), torch.arange(40, 60 - validation)]
     return AlgorithmSetup(data, clients, ModelConfig(name="mlp"), Streams(3))
 

@@ -21,7 +21,8 @@ def dataset():
     x = torch.randn(40, *SHAPE, generator=g)
     y = torch.randint(0, CLASSES, (40,), generator=g)
     empty_x, empty_y = x[:0], y[:0]
-    return Dataset("tiny", x, y, empty_x, empty_y, x[:10], y[:10], np.arange(10), CLASSES, SHAPE)
+    return Dataset("tiny", x, y, empty_x, empty_y, x[:10], y[:10], np.arange(10), CLASSES, SHAPE,
+                   tuple(map(str, range(CLASSES))))
 
 
 def fedavg(seed=1, **config):

@@ -21,7 +21,8 @@ MLP_WEIGHTS = 16 * 200 + 200 * 3  # scored layers carry no bias
 def setup(seed=1, model="mlp"):
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(40, *SHAPE, generator=g), torch.randint(0, CLASSES, (40,), generator=g)
-    data = Dataset("tiny", x, y, x[:0], y[:0], x[:10], y[:10], np.arange(10), CLASSES, SHAPE)
+    data = Dataset("tiny", x, y, x[:0], y[:0], x[:10], y[:10], np.arange(10), CLASSES, SHAPE,
+                   tuple(map(str, range(CLASSES))))
     clients = [torch.arange(0, 10), torch.arange(10, 40)]
     return AlgorithmSetup(data, clients, ModelConfig(name=model), Streams(seed))
 
@@ -84,7 +85,7 @@ def test_mask_upload_averages_votes_and_breaks_ties_below_one_vote():
 
 def test_model_sizes_match_the_paper_for_conv4():
     x, y = torch.zeros(4, 1, 28, 28), torch.zeros(4, dtype=torch.long)
-    data = Dataset("mnist-shaped", x, y, x[:0], y[:0], x[:2], y[:2], np.arange(2), 10, (1, 28, 28))
+    data = Dataset("mnist-shaped", x, y, x[:0], y[:0], x[:2], y[:2], np.arange(2), 10, (1, 28, 28), tuple("0123456789"))
     algo = MptFl(MptFlConfig(), AlgorithmSetup(data, [torch.arange(4)], ModelConfig(name="conv4"), Streams(0)))
     facts = algo.describe()
     assert facts["parameters"] == 1_932_352
