@@ -1,4 +1,4 @@
-"""The ``edgesim`` command: validate, run, sweep, plot, profiles.
+"""The ``edgesim`` command: validate, run, sweep, plot, taxonomy, profiles.
 
 Problems with input exit with status 2 and one message per problem, never a
 traceback; an interrupted command exits with 130.
@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("plot", help="draw PNG figures for a run or sweep directory")
     p.add_argument("directory", type=Path)
+
+    p = commands.add_parser("taxonomy", help="summarise (and draw) the class taxonomy of a scenario's dataset")
+    _add_edit_options(p)
+    p.add_argument("--draw", type=Path, metavar="PNG", help="also draw the tree to this PNG file")
 
     p = commands.add_parser("profiles", help="list hardware and network profiles with their sources")
     p.add_argument("scenario", nargs="?", help="also list the profiles this scenario defines")
@@ -129,6 +133,18 @@ def cmd_plot(args, console: Console) -> int:
     return 0
 
 
+def cmd_taxonomy(args, console: Console) -> int:
+    from edgesim.taxonomy import draw_taxonomy, render_summary
+    from edgesim.taxonomy.for_dataset import dataset_taxonomy
+
+    scenario = validate(apply_edits(read_raw(args.scenario), args.assignments, args.seed))
+    taxonomy = dataset_taxonomy(scenario.dataset)
+    render_summary(taxonomy, console, f"{scenario.dataset.name} taxonomy ({scenario.dataset.taxonomy.kind})")
+    if args.draw:
+        console.print(str(draw_taxonomy(taxonomy, args.draw)), highlight=False, soft_wrap=True)
+    return 0
+
+
 def cmd_profiles(args, console: Console) -> int:
     from edgesim.profiles.listing import render_profiles
     from edgesim.scenario.checks import device_profiles, network_profiles
@@ -145,7 +161,7 @@ def cmd_profiles(args, console: Console) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "sweep": cmd_sweep, "plot": cmd_plot,
-            "profiles": cmd_profiles}
+            "taxonomy": cmd_taxonomy, "profiles": cmd_profiles}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,3 +45,20 @@ def test_profiles_lists_every_builtin(capsys):
 def test_plot_rejects_a_directory_without_results(tmp_path, capsys):
     assert main(["plot", str(tmp_path)]) == 2
     assert "neither a sweep directory" in capsys.readouterr().err
+
+
+def test_taxonomy_prints_the_summary_and_draws_the_tree(tmp_path, capsys):
+    tree = tmp_path / "tree.txt"
+    tree.write_text("root low\nroot high\nlow 0\nlow 1\nlow 2\nlow 3\nlow 4\n"
+                    "high 5\nhigh 6\nhigh 7\nhigh 8\nhigh 9\n")
+    png = tmp_path / "tree.png"
+    options = ["--set", "dataset.taxonomy.kind=edgelist", "--set", f"dataset.taxonomy.path={tree}"]
+    assert main(["taxonomy", str(SCENARIOS / "smoke.yaml"), "--draw", str(png), *options]) == 0
+    out = capsys.readouterr().out
+    assert "experts" in out and "│     3 │" in out and str(png) in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_taxonomy_without_one_for_the_dataset_is_an_input_error(capsys):
+    assert main(["taxonomy", str(SCENARIOS / "smoke.yaml")]) == 2
+    assert "mnist has no built-in taxonomy" in capsys.readouterr().err

@@ -8,6 +8,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationInfo, field_validator, model_validator
 
+from edgesim.taxonomy.config import TaxonomyConfig
+
 IMAGE_DATASETS = ("cifar100", "tiny_imagenet")
 _IMAGE_ONLY = f"{' and '.join(IMAGE_DATASETS)} only (an error for other datasets): "
 
@@ -91,6 +93,9 @@ class DatasetConfig(_Frozen):
         None, description="in-run evaluation uses this many fixed random test samples; final evaluation uses all"
     )
     validation_size: int = Field(0, ge=0, description="server-held validation samples carved from the train set")
+    taxonomy: TaxonomyConfig = Field(
+        TaxonomyConfig(), description="the class hierarchy of hierarchical methods: built in (cifar100, "
+                                      "tiny_imagenet via WordNet) or an edge-list file")
     image_size: PositiveInt | None = Field(
         None, description=_IMAGE_ONLY + "resize the square images to this side (PIL bilinear); "
         "default: native, 32 for cifar100 and 64 for tiny_imagenet"
