@@ -22,7 +22,7 @@ from edgesim.coordinator import AsyncCoordinator, SyncCoordinator, ineligible, m
 from edgesim.data import load_dataset, partition
 from edgesim.errors import InputError
 from edgesim.fl.algorithm import AlgorithmSetup
-from edgesim.fl.registry import build_algorithm
+from edgesim.fl.registry import algorithm_class, build_algorithm
 from edgesim.progress import SimulatedTimeBar
 from edgesim.results.run_dir import write_scenario, write_summary
 from edgesim.results.tables import CsvTable
@@ -35,6 +35,7 @@ from edgesim.sim.kasync import AsyncSettings, KAsyncServer
 from edgesim.sim.links import FlowScheduler
 from edgesim.sim.sync_rounds import SyncServer, SyncSettings
 from edgesim.sim.task import TaskRunner
+from edgesim.taxonomy.for_dataset import dataset_taxonomy
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,16 @@ def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = No
     dataset = load_dataset(scenario.dataset, streams.rng("data"))
     parts = partition(dataset.train_y.numpy(), scenario.device_count, scenario.dataset.partition,
                       streams.rng("partition"))
-    setup = AlgorithmSetup(dataset, [torch.from_numpy(p) for p in parts], scenario.model, streams)
+    taxonomy = (dataset_taxonomy(scenario.dataset, dataset.class_names)
+                if algorithm_class(scenario.algorithm.name).needs_taxonomy else None)
+    setup = AlgorithmSetup(dataset, [torch.from_numpy(p) for p in parts], scenario.model, streams, taxonomy)
     algorithm = build_algorithm(scenario.algorithm, setup)
 
     env = simpy.Environment()
     log = EventLog(run_dir / "events.csv")
     metrics = CsvTable(run_dir / "metrics.csv", metric_columns(algorithm))
     fleet_plan = build_fleet(scenario, streams)
-    footprint = algorithm.footprint_bytes(1)
+    footprint = algorithm.min_footprint_bytes()
     excluded = ineligible(fleet_plan.devices, footprint)
     for device in excluded:
         log.emit(0.0, device.id, "excluded", nbytes=footprint)
@@ -104,6 +107,7 @@ def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = No
         summary["status"] = "completed"
         summary["final_accuracy"] = final["accuracy"]
         summary["final_loss"] = final["loss"]
+        summary["final_metrics"] = final
     except KeyboardInterrupt:
         summary["status"] = "interrupted"
         raise

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from edgesim.data import Dataset
 from edgesim.models import ModelConfig
 from edgesim.seeding import Streams
+from edgesim.taxonomy import Taxonomy
 
 
 class AlgorithmConfig(BaseModel):
@@ -44,12 +45,17 @@ class AlgorithmSetup:
     client_indices: list[torch.Tensor]
     model: ModelConfig
     streams: Streams
+    taxonomy: Taxonomy | None = None
+    """The class taxonomy, for methods with ``needs_taxonomy``."""
 
 
 class Algorithm(ABC):
     """A synchronous FL method (one instance per simulation)."""
 
     protocol: ClassVar[str] = "sync"
+
+    needs_taxonomy: ClassVar[bool] = False
+    """Whether the method works over the dataset's class taxonomy (``AlgorithmSetup.taxonomy``)."""
 
     metric_columns: ClassVar[tuple[str, ...]] = ()
     """Extra ``metrics.csv`` columns this method reports (from ``run_round`` and ``evaluate``)."""
@@ -69,6 +75,10 @@ class Algorithm(ABC):
     @abstractmethod
     def footprint_bytes(self, round: int) -> int:
         """Device memory a task needs."""
+
+    def min_footprint_bytes(self) -> int:
+        """The smallest memory any round's task needs: devices below it can never take part."""
+        return self.footprint_bytes(1)
 
     @abstractmethod
     def has_work(self, client: int, round: int) -> bool:

@@ -55,6 +55,7 @@ class AsyncAlgorithm(ABC):
     """A K-async FL method (one instance per simulation)."""
 
     protocol: ClassVar[str] = "kasync"
+    needs_taxonomy: ClassVar[bool] = False
     metric_columns: ClassVar[tuple[str, ...]] = ("k", "lr", "mean_staleness", "train_loss")
 
     def __init__(self, config: AsyncConfig, setup: AlgorithmSetup):
@@ -80,6 +81,10 @@ class AsyncAlgorithm(ABC):
 
     def footprint_bytes(self, round: int = 1) -> int:
         return self.cost.footprint_bytes(self.config.batch_size, 0)
+
+    def min_footprint_bytes(self) -> int:
+        """Every task needs the same memory."""
+        return self.footprint_bytes()
 
     def has_work(self, client: int) -> bool:
         return self._samples_held(client) > 0

@@ -1,0 +1,135 @@
+"""HMoE reproduction report: Table 1 of the paper beside what edgesim measured.
+
+Usage:
+    python analysis/hmoe_report.py SWEEP_DIR [--out analysis/hmoe]
+
+SWEEP_DIR comes from `edgesim sweep scenarios/paper/hmoe_tinyimagenet.yaml` (or the
+CIFAR-100 scenario); it must hold the cases ``flat_softmax`` and ``hmoe``. The
+per-round costs are measured here, now, from the resolved scenarios of those
+runs (see hmoe_costs.py). Writes REPORT-less TABLE.md, costs.csv and figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+import seaborn as sns
+import yaml
+from matplotlib.figure import Figure
+
+from hmoe_costs import cost_table
+from sweep_frames import markdown_table, metrics, runs
+
+from edgesim.scenario import Scenario
+
+# dataset -> method -> (Info-F1, ms / round, MB / round)
+PAPER = {
+    "cifar100": {"flat_softmax": ("0.54632", "97", "61.9"), "hmoe": ("0.43977", "72 / 3", "59.7 / 4.1")},
+    "tiny_imagenet": {"flat_softmax": ("0.37979", "681", "537.0"), "hmoe": ("0.31015", "649 / 5", "472.7 / 8.6")},
+}
+
+
+def _scenario(sweep_dir: Path, run_dir: str) -> Scenario:
+    return Scenario.model_validate(yaml.safe_load((sweep_dir / run_dir / "scenario.yaml").read_text()))
+
+
+def _summary(sweep_dir: Path, run_dir: str) -> dict:
+    return json.loads((sweep_dir / run_dir / "summary.json").read_text())
+
+
+def _ratio(value: float, reference: float) -> str:
+    return f"{value:.1f} ({100 * value / reference:.1f}%)"
+
+
+def table1(costs: pd.DataFrame, flat: dict, hmoe: dict, dataset: str) -> pd.DataFrame:
+    paper = PAPER.get(dataset, {})
+    experts, base = costs.iloc[1:], costs.iloc[0]
+    biggest, smallest = experts["peak_mb"].idxmax(), experts["peak_mb"].idxmin()
+    flat_final, hmoe_final = flat["final_metrics"], hmoe["final_metrics"]
+    rows = [
+        {"method": "Flat softmax", "paper Info-F1": paper.get("flat_softmax", ("–",))[0],
+         "Info-F1 (argmax leaf)": f"{flat_final['info_f1']:.4f}",
+         "leaf accuracy": f"{flat_final['accuracy']:.4f}",
+         "paper ms / round": paper.get("flat_softmax", ("", "–"))[1],
+         "host ms / round": f"{base['host_ms']:.1f} (100%)",
+         "paper MB / round": paper.get("flat_softmax", ("", "", "–"))[2],
+         "peak MB / round": f"{base['peak_mb']:.1f} (100%)",
+         "simulated s / task": f"{base['sim_s']:.2f}", "payload B": f"{int(base['payload_b']):,}"},
+        {"method": "HMoE, greedy (max / min over experts)", "paper Info-F1": paper.get("hmoe", ("–",))[0],
+         "Info-F1 (argmax leaf)": f"{hmoe_final['info_f1_greedy']:.4f}",
+         "leaf accuracy": f"{hmoe_final['accuracy_greedy']:.4f}",
+         "paper ms / round": paper.get("hmoe", ("", "–"))[1],
+         "host ms / round": f"{_ratio(experts['host_ms'].max(), base['host_ms'])} / "
+                            f"{_ratio(experts['host_ms'].min(), base['host_ms'])}",
+         "paper MB / round": paper.get("hmoe", ("", "", "–"))[2],
+         "peak MB / round": f"{_ratio(costs.loc[biggest, 'peak_mb'], base['peak_mb'])} / "
+                            f"{_ratio(costs.loc[smallest, 'peak_mb'], base['peak_mb'])}",
+         "simulated s / task": f"{experts['sim_s'].max():.2f} / {experts['sim_s'].min():.2f}",
+         "payload B": f"{int(experts['payload_b'].max()):,} / {int(experts['payload_b'].min()):,}"},
+        {"method": "HMoE, beam search (ours, no extra training)", "paper Info-F1": "–",
+         "Info-F1 (argmax leaf)": f"{hmoe_final['info_f1_beam']:.4f}",
+         "leaf accuracy": f"{hmoe_final['accuracy_beam']:.4f}",
+         "paper ms / round": "–", "host ms / round": "as above", "paper MB / round": "–",
+         "peak MB / round": "as above", "simulated s / task": "as above", "payload B": "as above"},
+        {"method": "Flat softmax, majority node (not a leaf)", "paper Info-F1": "–",
+         "Info-F1 (argmax leaf)": f"{flat_final['info_f1_majority']:.4f}", "leaf accuracy": "–",
+         "paper ms / round": "–", "host ms / round": "–", "paper MB / round": "–", "peak MB / round": "–",
+         "simulated s / task": "–", "payload B": "–"},
+    ]
+    return pd.DataFrame(rows)
+
+
+def curves_figure(frame: pd.DataFrame, path: Path) -> None:
+    figure = Figure(figsize=(7, 4))
+    axis = figure.subplots()
+    frame = frame.assign(hours=frame["sim_time_s"] / 3600)
+    sns.lineplot(frame, x="hours", y="info_f1", hue="case", marker="o", ax=axis)
+    axis.set(xlabel="simulated time (h)", ylabel="Info-F1 (greedy for HMoE)", xscale="log")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def costs_figure(costs: pd.DataFrame, path: Path) -> None:
+    figure = Figure(figsize=(7, 4))
+    axis = figure.subplots()
+    experts = costs.iloc[1:]
+    axis.scatter(experts["client_samples"], experts["host_ms"], label="experts", s=18)
+    axis.axhline(costs.iloc[0]["host_ms"], color="C3", label="flat model")
+    axis.set(xlabel="samples routed to the expert per client", ylabel="host ms per client task",
+             xscale="log", yscale="log")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sweep", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("analysis/hmoe"))
+    args = parser.parse_args()
+    table = runs(args.sweep)
+    run_of = dict(zip(table["case"], table["run_dir"]))
+    flat_scenario, hmoe_scenario = _scenario(args.sweep, run_of["flat_softmax"]), _scenario(args.sweep, run_of["hmoe"])
+    args.out.mkdir(parents=True, exist_ok=True)
+    costs = cost_table(flat_scenario, hmoe_scenario)
+    costs.to_csv(args.out / "costs.csv", index=False, float_format="%.4f")
+    flat, hmoe = _summary(args.sweep, run_of["flat_softmax"]), _summary(args.sweep, run_of["hmoe"])
+    summary = table1(costs, flat, hmoe, hmoe_scenario.dataset.name)
+    runs_table = pd.DataFrame([
+        {"case": case, "rounds": s["rounds"], "simulated time (h)": f"{s['sim_time_s'] / 3600:.2f}",
+         "wall time (s)": f"{s['wall_time_s']:.0f}", "experts": s["model"].get("experts", 1),
+         "model bytes": f"{s['model']['model_bytes']:,}"}
+        for case, s in (("flat_softmax", flat), ("hmoe", hmoe))])
+    (args.out / "TABLE.md").write_text(
+        f"# Table 1 ({hmoe_scenario.dataset.name}): paper vs edgesim\n\n{markdown_table(summary)}\n\n"
+        f"## The two runs\n\n{markdown_table(runs_table)}\n", encoding="utf-8")
+    curves_figure(metrics(args.sweep, table), args.out / "info_f1_over_time.png")
+    costs_figure(costs, args.out / "cost_per_expert.png")
+    print(args.out / "TABLE.md")
+
+
+if __name__ == "__main__":
+    main()

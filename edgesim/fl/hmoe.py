@@ -1,0 +1,184 @@
+"""Hierarchical mixture of experts trained one expert per round (spec: ALGORITHMS.md §3).
+
+Every internal node of the taxonomy with two or more children owns an
+expert: the scenario's model with one output per child. Each round the server
+picks one expert (``schedule: round_robin`` in breadth-first order, the
+default; or ``proportional`` to the training samples routed to it), sends
+only that expert, and the selected clients holding data under its node train
+it on their relabelled samples (target = the child on the path to the
+sample's leaf). The server averages the returned experts weighted by routed
+sample counts. Payload, FLOPs and memory of a round are that expert's alone,
+so a device too small for the largest expert still trains the small ones.
+
+Inference: top-down greedy descent (the paper) and a beam search over the
+experts' path probabilities (``beam_width``; no extra training). Both are
+scored every evaluation; ``inference`` says which one fills ``accuracy`` and
+``info_*``. ``loss`` is the hierarchical cross-entropy: minus the log of the
+true leaf's path probability.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import nn
+
+from edgesim.errors import InputError
+from edgesim.fl.aggregate import weighted_average_states
+from edgesim.fl.algorithm import Algorithm, AlgorithmSetup, LocalSGDConfig
+from edgesim.fl.hierarchy import ExpertOutputs, beam_predict, hierarchical_scores, path_loss
+from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, clone_state
+from edgesim.models import build_model
+from edgesim.models.cost import ModelCost, measure_cost
+from edgesim.taxonomy import InformationMetric
+
+_EVAL_BATCH = 2000
+
+
+class HmoeConfig(LocalSGDConfig):
+    name: Literal["hmoe"] = "hmoe"
+    schedule: Literal["round_robin", "proportional"] = Field(
+        "round_robin", description="which expert a round trains: breadth-first in turn, or drawn in proportion "
+                                   "to the training samples routed to it")
+    inference: Literal["greedy", "beam"] = Field(
+        "greedy", description="the prediction behind accuracy and info_*: greedy descent (the paper) or beam search")
+    beam_width: int | None = Field(5, ge=1, description="beam search width; null searches every path")
+
+
+class _Expert:
+    """One node's classifier, its relabelled targets, trainer and global state."""
+
+    def __init__(self, node: str, model: nn.Module, targets: torch.Tensor, trainer: LocalTrainer, cost: ModelCost):
+        self.node = node
+        self.model = model
+        self.targets = targets
+        self.trainer = trainer
+        self.cost = cost
+        self.state = clone_state(model)
+
+    @property
+    def state_bytes(self) -> int:
+        return sum(v.numel() * v.element_size() for v in self.state.values() if v.is_floating_point())
+
+
+class Hmoe(Algorithm):
+    needs_taxonomy = True
+    metric_columns = ("train_loss", "expert", "info_precision", "info_recall", "info_f1",
+                      "accuracy_greedy", "info_f1_greedy", "accuracy_beam", "info_f1_beam")
+
+    def __init__(self, config: HmoeConfig, setup: AlgorithmSetup):
+        self.config = config
+        self.setup = setup
+        self.taxonomy = taxonomy = setup.taxonomy
+        data = setup.dataset
+        self.metric = InformationMetric(taxonomy)
+        self.optimizer = OptimizerSettings(config.lr, config.momentum, config.weight_decay)
+        train_y = data.train_y.numpy()
+        self.experts: list[_Expert] = []
+        for i, node in enumerate(taxonomy.experts):
+            route = taxonomy.route(node)
+            model = build_model(setup.model, data.input_shape, len(taxonomy.children(node)),
+                                setup.streams.seed("model-init", i))
+            targets = torch.from_numpy(route[train_y])
+            trainer = LocalTrainer(model, data.train_x, targets, self.optimizer)
+            self.experts.append(_Expert(node, model, targets, trainer, measure_cost(model, data.input_shape)))
+        # routed[c, e]: client c's training samples under expert e
+        self.routed_indices = [[idx[(e.targets[idx] >= 0)] for e in self.experts] for idx in setup.client_indices]
+        self.routed = np.array([[len(r) for r in client] for client in self.routed_indices], dtype=np.int64)
+        if self.routed.sum(axis=0).min(initial=1) == 0:
+            empty = [e.node for e, n in zip(self.experts, self.routed.sum(axis=0)) if n == 0]
+            raise InputError(f"dataset.partition: no client holds training data under the experts {empty}, so "
+                             "their rounds could never start; use a partition that covers every class")
+
+    # --- which expert a round trains
+
+    def expert_of(self, round: int) -> int:
+        """Index (into ``taxonomy.experts``) of the expert trained in ``round`` (1-based)."""
+        if self.config.schedule == "round_robin":
+            return (round - 1) % len(self.experts)
+        share = self.routed.sum(axis=0) / self.routed.sum()
+        return int(self.setup.streams.rng("expert", round).choice(len(self.experts), p=share))
+
+    # --- what a round costs
+
+    def download_bytes(self, round):
+        return self.experts[self.expert_of(round)].state_bytes
+
+    def upload_bytes(self, round):
+        return self.download_bytes(round)
+
+    def task_flops(self, client, round):
+        e = self.expert_of(round)
+        return self.experts[e].cost.train_flops_per_sample * self.routed[client, e] * self.config.local_epochs
+
+    def footprint_bytes(self, round):
+        return self.experts[self.expert_of(round)].cost.footprint_bytes(self.config.batch_size,
+                                                                         self.optimizer.state_slots)
+
+    def min_footprint_bytes(self):
+        return min(e.cost.footprint_bytes(self.config.batch_size, self.optimizer.state_slots)
+                   for e in self.experts)
+
+    def has_work(self, client, round):
+        return bool(self.routed[client, self.expert_of(round)] > 0)
+
+    # --- training
+
+    def run_round(self, round, version, clients):
+        e = self.expert_of(round)
+        expert = self.experts[e]
+        jobs = [TrainJob(c, version, self.routed_indices[c][e], self.config.local_epochs, self.config.batch_size,
+                         self.setup.streams.seed("train", round, c)) for c in clients]
+        updates = expert.trainer.run(jobs, {version: expert.state})
+        weights = [u.num_samples for u in updates]
+        expert.state = {**expert.state, **weighted_average_states([u.state for u in updates], weights)}
+        train_loss = sum(u.mean_loss * u.num_samples for u in updates) / sum(weights)
+        return {"train_loss": train_loss, "expert": expert.node}
+
+    # --- inference
+
+    @torch.inference_mode()
+    def log_probs(self, node: str, x: torch.Tensor) -> torch.Tensor:
+        """The expert at ``node``'s log-probabilities over its children for inputs ``x``."""
+        expert = self.experts[self._expert_index[node]]
+        expert.model.load_state_dict(expert.state)
+        expert.model.eval()
+        return torch.cat([F.log_softmax(expert.model(x[s:s + _EVAL_BATCH]), dim=1)
+                          for s in range(0, len(x), _EVAL_BATCH)])
+
+    @cached_property
+    def _expert_index(self) -> dict[str, int]:
+        return {e.node: i for i, e in enumerate(self.experts)}
+
+    def outputs(self, x: torch.Tensor) -> ExpertOutputs:
+        """A cache of every expert's log-probabilities on rows of ``x``, computed once per (expert, row)."""
+        return ExpertOutputs(self.taxonomy, x, self.log_probs)
+
+    def evaluate(self, x, y):
+        outputs = self.outputs(x)  # greedy paths, beams and true paths overlap: run each expert once per row
+        truth = y.numpy()
+        greedy = hierarchical_scores(self.metric, truth, beam_predict(self.taxonomy, outputs, len(x), 1))
+        beam = hierarchical_scores(self.metric, truth,
+                                   beam_predict(self.taxonomy, outputs, len(x), self.config.beam_width))
+        chosen = greedy if self.config.inference == "greedy" else beam
+        return {**chosen, "loss": path_loss(self.taxonomy, outputs, truth),
+                "accuracy_greedy": greedy["accuracy"], "info_f1_greedy": greedy["info_f1"],
+                "accuracy_beam": beam["accuracy"], "info_f1_beam": beam["info_f1"]}
+
+    def describe(self):
+        costs = [e.cost for e in self.experts]
+        footprints = [c.footprint_bytes(self.config.batch_size, self.optimizer.state_slots) for c in costs]
+        return {
+            "experts": len(self.experts),
+            "parameters": sum(c.parameters for c in costs),
+            "model_bytes": sum(c.param_bytes for c in costs),
+            "expert_bytes": {"max": max(c.param_bytes for c in costs), "min": min(c.param_bytes for c in costs)},
+            "expert_footprint_bytes": {"max": max(footprints), "min": min(footprints)},
+            "taxonomy": self.taxonomy.summary(),
+            "inference": self.config.inference,
+        }
