@@ -11,7 +11,8 @@ data split and fleet:
   resetting it through ``/proc/self/clear_refs``; measured for the flat model
   and for the experts with the largest and the smallest footprint;
 - ``sim_s``: the simulated task time on the scenario's fleet (download +
-  compute + upload at each device's profile, no stragglers or contention),
+  compute + upload at each device's profile and mean latency, no stragglers
+  or contention),
   the mean over devices;
 - ``payload_b``: bytes sent each way.
 """
@@ -90,8 +91,8 @@ def simulated_s(scenario: Scenario, flops: float, payload_bytes: int) -> float:
     """Mean over the fleet of download + compute + upload time, without stragglers or link sharing."""
     devices = build_fleet(scenario, Streams(scenario.seed)).devices
     bits = payload_bytes * 8.0
-    return float(np.mean([flops / d.flops_per_s + bits / d.down_bps + bits / d.up_bps + 2 * d.latency_ms / 1000
-                          for d in devices]))
+    return float(np.mean([flops / d.flops_per_s + bits / d.down_bps + bits / d.up_bps
+                          + 2 * d.latency_ms.mean() / 1000 for d in devices]))
 
 
 def _peak_worker(model: dict, input_shape: tuple, outputs: int, batch_size: int, momentum: float, steps: int,

@@ -51,7 +51,7 @@ def table1(costs: pd.DataFrame, flat: dict, hmoe: dict, dataset: str) -> pd.Data
     flat_final, hmoe_final = flat["final_metrics"], hmoe["final_metrics"]
     rows = [
         {"method": "Flat softmax", "paper Info-F1": paper.get("flat_softmax", ("–",))[0],
-         "Info-F1 (argmax leaf)": f"{flat_final['info_f1']:.4f}",
+         "Info-F1": f"{flat_final['info_f1']:.4f}",
          "leaf accuracy": f"{flat_final['accuracy']:.4f}",
          "paper ms / round": paper.get("flat_softmax", ("", "–"))[1],
          "host ms / round": f"{base['host_ms']:.1f} (100%)",
@@ -59,7 +59,7 @@ def table1(costs: pd.DataFrame, flat: dict, hmoe: dict, dataset: str) -> pd.Data
          "peak MB / round": f"{base['peak_mb']:.1f} (100%)",
          "simulated s / task": f"{base['sim_s']:.2f}", "payload B": f"{int(base['payload_b']):,}"},
         {"method": "HMoE, greedy (max / min over experts)", "paper Info-F1": paper.get("hmoe", ("–",))[0],
-         "Info-F1 (argmax leaf)": f"{hmoe_final['info_f1_greedy']:.4f}",
+         "Info-F1": f"{hmoe_final['info_f1_greedy']:.4f}",
          "leaf accuracy": f"{hmoe_final['accuracy_greedy']:.4f}",
          "paper ms / round": paper.get("hmoe", ("", "–"))[1],
          "host ms / round": f"{_ratio(experts['host_ms'].max(), base['host_ms'])} / "
@@ -70,12 +70,12 @@ def table1(costs: pd.DataFrame, flat: dict, hmoe: dict, dataset: str) -> pd.Data
          "simulated s / task": f"{experts['sim_s'].max():.2f} / {experts['sim_s'].min():.2f}",
          "payload B": f"{int(experts['payload_b'].max()):,} / {int(experts['payload_b'].min()):,}"},
         {"method": "HMoE, beam search (ours, no extra training)", "paper Info-F1": "–",
-         "Info-F1 (argmax leaf)": f"{hmoe_final['info_f1_beam']:.4f}",
+         "Info-F1": f"{hmoe_final['info_f1_beam']:.4f}",
          "leaf accuracy": f"{hmoe_final['accuracy_beam']:.4f}",
          "paper ms / round": "–", "host ms / round": "as above", "paper MB / round": "–",
          "peak MB / round": "as above", "simulated s / task": "as above", "payload B": "as above"},
         {"method": "Flat softmax, majority node (not a leaf)", "paper Info-F1": "–",
-         "Info-F1 (argmax leaf)": f"{flat_final['info_f1_majority']:.4f}", "leaf accuracy": "–",
+         "Info-F1": f"{flat_final['info_f1_majority']:.4f}", "leaf accuracy": "–",
          "paper ms / round": "–", "host ms / round": "–", "paper MB / round": "–", "peak MB / round": "–",
          "simulated s / task": "–", "payload B": "–"},
     ]
