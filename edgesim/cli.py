@@ -47,10 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     _add_edit_options(p)
     p.add_argument("--out", type=Path, help="sweep directory (default runs/<name>-sweep-<timestamp>); "
                                             "re-using one skips completed variants")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
-    p.add_argument("--executor", choices=["local"], default="local", help="where variants run")
+    p.add_argument("--workers", type=int, help="parallel processes (default 1); with --executor ray, the most "
+                                               "variants running at once (default: as many as the cluster fits)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="where variants run: a local process pool, or Ray tasks (needs edgesim[ray])")
+    p.add_argument("--address", help="with --executor ray: the Ray cluster to use (auto, HOST:6379 or "
+                                     "ray://HOST:10001); default: start a local Ray instance for the sweep")
     p.add_argument("--threads", type=int, help="torch threads per worker (default: the cores divided among the "
-                                               "workers); results are byte-identical only for the same count")
+                                               "workers; with ray, 1), and with ray the CPUs each task asks for; "
+                                               "results are byte-identical only for the same count")
 
     p = commands.add_parser("plot", help="draw PNG figures for a run or sweep directory")
     p.add_argument("directory", type=Path)
@@ -111,16 +116,24 @@ def cmd_run(args, console: Console) -> int:
 
 
 def cmd_sweep(args, console: Console) -> int:
-    from edgesim.sweep import run_sweep
+    from edgesim.sweep import LocalExecutor, run_sweep
 
     data = apply_edits(read_raw(args.scenario), args.assignments, args.seed)
     variants = expand_sweep(data)
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise InputError("--workers: must be at least 1")
     if args.threads is not None and args.threads < 1:
         raise InputError("--threads: must be at least 1")
+    if args.executor == "ray":
+        from edgesim.sweep.ray_executor import RayExecutor  # Ray itself is imported only here
+
+        executor = RayExecutor(args.address, args.threads, max_in_flight=args.workers)
+    elif args.address is not None:
+        raise InputError("--address: only with --executor ray")
+    else:
+        executor = LocalExecutor(args.workers or 1, args.threads)
     sweep_dir = args.out or Path("runs") / f"{variants[0].scenario.name}-sweep-{_stamp()}"
-    run_sweep(variants, sweep_dir, args.workers, Console(stderr=True), threads=args.threads)
+    run_sweep(variants, sweep_dir, executor, Console(stderr=True))
     console.print(str(sweep_dir), highlight=False, soft_wrap=True)
     return 0
 

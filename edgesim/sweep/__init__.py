@@ -1,5 +1,10 @@
-"""Sweeps: every variant of a scenario's ``sweep:`` block, one run directory each, and ``sweep.csv``."""
+"""Sweeps: every variant of a scenario's ``sweep:`` block, one run directory each, and ``sweep.csv``.
 
-from edgesim.sweep.local import run_sweep
+``LocalExecutor`` runs them in a local process pool; ``edgesim.sweep.ray_executor.RayExecutor``
+(imported only when asked for, as it needs Ray) runs them as tasks on a Ray cluster.
+"""
 
-__all__ = ["run_sweep"]
+from edgesim.sweep.driver import run_sweep
+from edgesim.sweep.local import LocalExecutor
+
+__all__ = ["LocalExecutor", "run_sweep"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import textwrap
 
+import yaml
+
 from edgesim.cli import main
 
 SCENARIO = """
@@ -49,3 +51,23 @@ def test_sweep_runs_records_failures_and_resumes(tmp_path, capsys):
     assert main(["sweep", str(scenario), "--out", str(out), "--workers", "1"]) == 0
     assert "2 of 4 variants already complete" in capsys.readouterr().err
     assert (out / "run-000" / "summary.json").stat().st_mtime_ns == summary_mtime
+
+
+def test_a_run_saved_before_a_key_was_added_still_counts_as_complete(tmp_path, capsys):
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(textwrap.dedent(SCENARIO).replace("[0.5, 1.0e-9]", "[0.5]").replace("[3, 4]", "[3]"))
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(scenario), "--out", str(out)]) == 0
+    # as written by an edgesim that had no dataset.taxonomy key yet
+    resolved = out / "run-000" / "scenario.yaml"
+    stored = yaml.safe_load(resolved.read_text())
+    del stored["dataset"]["taxonomy"]
+    resolved.write_text(yaml.safe_dump(stored))
+    capsys.readouterr()
+    assert main(["sweep", str(scenario), "--out", str(out)]) == 0
+    assert "1 of 1 variants already complete" in capsys.readouterr().err
+    # a real change in the stored scenario is not taken as complete
+    stored["seed"] = 99
+    resolved.write_text(yaml.safe_dump(stored))
+    assert main(["sweep", str(scenario), "--out", str(out)]) == 0
+    assert "already complete" not in capsys.readouterr().err

@@ -1,0 +1,120 @@
+"""Run sweep variants as Ray tasks, on an existing cluster or on a local instance started for the sweep.
+
+Each task runs ``run_variant`` with torch pinned to ``threads`` threads and
+asks Ray for as many CPUs. It writes the run directory in a temporary
+directory on whichever node runs it and sends the files back, so the driver
+writes every run directory under the sweep directory (no shared file system
+needed). Ray is imported only when a ``RayExecutor`` is made.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from edgesim.errors import InputError
+from edgesim.sweep.driver import Job, failure, run_variant
+
+INSTALL_HINT = 'pip install "edgesim[ray]"'
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError as exc:
+        raise InputError(f"--executor ray: Ray is not installed ({exc}); {INSTALL_HINT}") from None
+    return ray
+
+
+def run_variant_task(scenario_data: dict, run_dir_name: str, torch_threads: int) -> tuple[dict, dict[str, bytes]]:
+    """Ray task: ``run_variant`` into a temporary directory; the summary and the run directory's files."""
+    with tempfile.TemporaryDirectory(prefix="edgesim-") as tmp:
+        run_dir = Path(tmp) / run_dir_name
+        summary = run_variant(scenario_data, str(run_dir), torch_threads)
+        files = {path.relative_to(run_dir).as_posix(): path.read_bytes()
+                 for path in sorted(run_dir.rglob("*")) if path.is_file()}
+    return summary, files
+
+
+def _write_run_dir(run_dir: Path, files: dict[str, bytes]) -> None:
+    """Write the files a task sent back; ``summary.json``, which marks a variant complete, goes last."""
+    for name in sorted(files, key=lambda name: name == "summary.json"):
+        path = run_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(files[name])
+
+
+class RayExecutor:
+    """Ray tasks of ``threads`` CPUs each (default 1), at most ``max_in_flight`` at once (default: no limit).
+
+    ``address`` is a running cluster's (``auto``, ``host:6379``, ``ray://host:10001``);
+    without one a local Ray instance is started. The driver disconnects (and a
+    local instance stops) when the sweep ends. If this process is already
+    connected to Ray and no address is given, that connection is used and kept.
+    """
+
+    def __init__(self, address: str | None = None, threads: int | None = None, max_in_flight: int | None = None):
+        self._ray = _import_ray()
+        self.address = address
+        self.threads = threads or 1
+        self.max_in_flight = max_in_flight
+        self._initialized_here = False
+        self._pending: dict = {}
+
+    def __enter__(self) -> RayExecutor:
+        ray = self._ray
+        quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
+        if self.address is None and not ray.is_initialized():
+            ray.init(address="local", num_cpus=max(os.cpu_count() or 1, self.threads), include_dashboard=False,
+                     **quiet)
+            self._initialized_here = True
+        elif self.address is not None:
+            try:
+                ray.init(address=self.address, **quiet)
+            except Exception as exc:  # ConnectionError, or Ray's own errors for a bad address
+                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise InputError(f"--address {self.address}: cannot connect to a Ray cluster: {first_line}") from None
+            self._initialized_here = True
+        try:
+            self._check_threads()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _check_threads(self) -> None:
+        """A task asking for more CPUs than any node has would wait forever."""
+        largest = max((node["Resources"].get("CPU", 0) for node in self._ray.nodes() if node.get("Alive")), default=0)
+        if largest < self.threads:
+            raise InputError(f"--threads {self.threads}: no node of the Ray cluster has that many CPUs "
+                             f"(the largest has {largest:g})")
+
+    def __exit__(self, *exc_info) -> None:
+        for ref in self._pending:
+            self._ray.cancel(ref, force=True)
+        self._pending = {}
+        if self._initialized_here:
+            self._ray.shutdown()
+            self._initialized_here = False
+
+    def run(self, jobs: list[Job]) -> Iterator[tuple[Job, dict]]:
+        ray = self._ray
+        task = ray.remote(run_variant_task)
+        queue = list(reversed(jobs))
+        limit = self.max_in_flight or len(jobs)
+        while queue or self._pending:
+            while queue and len(self._pending) < limit:
+                job = queue.pop()
+                ref = task.options(num_cpus=job.threads).remote(job.scenario, job.run_dir.name, job.threads)
+                self._pending[ref] = job
+            [ref], _ = ray.wait(list(self._pending), num_returns=1)
+            job = self._pending.pop(ref)
+            try:
+                summary, files = ray.get(ref)
+            except Exception as exc:  # the task itself died (worker or node lost); record it, go on
+                summary, files = failure(exc), {}
+            _write_run_dir(job.run_dir, files)
+            yield job, summary
