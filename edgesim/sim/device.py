@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import simpy
@@ -12,9 +13,14 @@ from edgesim.sim.links import Link
 from edgesim.sim.stragglers import CombinedStragglers, _Straggler
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Device:
-    """One member of the fleet. ``ready`` means it may be given work now."""
+    """One member of the fleet. ``ready`` means it may be given work now.
+
+    ``available``, ``up`` and ``busy`` are properties: setting one recomputes
+    ``ready`` and, when it changed, tells the fleet that holds the device (its
+    ready set and waiters are kept incrementally, never by scanning the fleet).
+    """
 
     id: str
     index: int
@@ -29,14 +35,51 @@ class Device:
     stragglers: _Straggler | CombinedStragglers
     rng: np.random.Generator
     slowdown: float = 1.0
-    available: bool = True
-    up: bool = True
-    busy: bool = False
     task: simpy.Process | None = field(default=None, repr=False)
+    _available: bool = field(default=True, init=False, repr=False)
+    _up: bool = field(default=True, init=False, repr=False)
+    _busy: bool = field(default=False, init=False, repr=False)
+    _ready: bool = field(default=True, init=False, repr=False)
+    _on_ready_change: Callable[[Device, bool], None] | None = field(default=None, init=False, repr=False)
 
     @property
     def ready(self) -> bool:
-        return self.available and self.up and not self.busy
+        return self._ready
+
+    @property
+    def available(self) -> bool:
+        return self._available
+
+    @available.setter
+    def available(self, value: bool) -> None:
+        self._available = value
+        if self._ready != (self._available and self._up and not self._busy):
+            self._refresh()
+
+    @property
+    def up(self) -> bool:
+        return self._up
+
+    @up.setter
+    def up(self, value: bool) -> None:
+        self._up = value
+        if self._ready != (self._available and self._up and not self._busy):
+            self._refresh()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    @busy.setter
+    def busy(self, value: bool) -> None:
+        self._busy = value
+        if self._ready != (self._available and self._up and not self._busy):
+            self._refresh()
+
+    def _refresh(self) -> None:
+        self._ready = ready = bool(self._available and self._up and not self._busy)
+        if self._on_ready_change is not None:
+            self._on_ready_change(self, ready)
 
     def compute_seconds(self, flops: float) -> float:
         """Counted FLOPs / sustained FLOP/s, stretched by the device and task slowdowns."""

@@ -34,6 +34,8 @@ class EventLog:
         self.bytes: Counter[str] = Counter()
         self._rows: list[str] = []
         self._file = None
+        self._time = None  # the last time formatted, and its text: rows come in bursts at one instant
+        self._time_text = ""
         if path is not None:
             self._file = open(path, "w", encoding="utf-8", newline="")
             self._file.write(",".join(EVENT_COLUMNS) + "\n")
@@ -45,8 +47,14 @@ class EventLog:
             self.bytes[kind] += nbytes
         if self._file is None:
             return
+        if time is not self._time:  # the same object (the clock's ``now``) formats the same
+            self._time = time
+            self._time_text = f"{time:.6f}"
+        # the helpers above, inlined: this runs once per row
         self._rows.append(
-            f"{time:.6f},{device},{kind},{_int(round)},{_int(version)},{_int(staleness)},{_int(nbytes)},{_time(duration)}\n"
+            f"{self._time_text},{device},{kind},{'' if round is None else int(round)},"
+            f"{'' if version is None else int(version)},{'' if staleness is None else int(staleness)},"
+            f"{'' if nbytes is None else int(nbytes)},{'' if duration is None else format(duration, '.6f')}\n"
         )
         if len(self._rows) >= self.flush_every:
             self.flush()

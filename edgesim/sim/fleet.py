@@ -8,6 +8,7 @@ ready and may wait until enough are.
 
 from __future__ import annotations
 
+from itertools import compress
 from typing import Callable, Iterable, Iterator
 
 import simpy
@@ -16,12 +17,46 @@ from edgesim.sim.device import Device
 from edgesim.sim.event_log import EventLog
 
 
+class _Waiter:
+    """One ``wait_ready`` call: its event and how many ready devices it accepts now."""
+
+    __slots__ = ("count", "accepts", "event", "members")
+
+    def __init__(self, count: int, accepts: Callable[[Device], bool], event: simpy.Event):
+        self.count = count
+        self.accepts = accepts
+        self.event = event
+        self.members: set[Device] = set()  # ready devices that passed ``accepts`` when they became ready
+
+
 class Fleet:
+    """The devices, their ready set and the server's waits for ready devices.
+
+    Readiness is kept incrementally: each device reports its own changes
+    (``Device._refresh``), so ``ready()`` never evaluates the devices and a
+    state change costs O(waiters), not O(fleet). A waiter counts the ready
+    devices it accepts: all of them when it is registered, then each device
+    as it becomes ready (``accepts`` is asked then) or stops being ready.
+    ``accepts`` must therefore not change its answer for a device while that
+    device stays ready and the waiter waits (true of round eligibility and of
+    the K-async "waiting to start" set, whose members are never ready when
+    they join it).
+    """
+
     def __init__(self, env: simpy.Environment, devices: list[Device], log: EventLog):
         self.env = env
         self.devices = devices
         self.log = log
-        self._waiters: list[tuple[int, Callable[[Device], bool], simpy.Event]] = []
+        self._waiters: list[_Waiter] = []
+        self._slot: dict[Device, int] = {}
+        self._flags = bytearray(len(devices))  # 1 where devices[i] is ready
+        for i, device in enumerate(devices):
+            if device in self._slot:
+                raise ValueError(f"fleet: device {device.id} listed twice")
+            self._slot[device] = i
+            self._flags[i] = device.ready
+            device._on_ready_change = self._ready_changed
+        self._ready_count = sum(self._flags)
 
     def start(self, availability: Iterable[Iterator], outages: Iterable[Iterator]) -> None:
         """Start one availability and one failure process per device (iterators in device order)."""
@@ -30,26 +65,59 @@ class Fleet:
             self.env.process(self._failures(device, device_outages))
 
     def ready(self) -> list[Device]:
-        return [d for d in self.devices if d.ready]
+        """The ready devices, in fleet order."""
+        return list(compress(self.devices, self._flags))
+
+    @property
+    def ready_count(self) -> int:
+        return self._ready_count
 
     def wait_ready(self, count: int, accepts: Callable[[Device], bool] = lambda d: True) -> simpy.Event:
         """An event that fires once at least ``count`` ready devices pass ``accepts``."""
         event = self.env.event()
-        self._waiters.append((count, accepts, event))
+        waiter = _Waiter(count, accepts, event)
+        members = waiter.members
+        for device in compress(self.devices, self._flags):
+            if accepts(device):
+                members.add(device)
+                if len(members) >= count:
+                    break  # it fires in the notify below, so the rest need not be known
+        self._waiters.append(waiter)
         self.notify()
         return event
 
     def notify(self) -> None:
-        """Re-check waiters after a device's state changed."""
+        """Fire the waiters that enough ready devices now satisfy (after a device's state changed)."""
         if not self._waiters:
             return
         still_waiting = []
-        for count, accepts, event in self._waiters:
-            if sum(1 for d in self.devices if d.ready and accepts(d)) >= count:
-                event.succeed()
+        for waiter in self._waiters:
+            if len(waiter.members) >= waiter.count:
+                waiter.event.succeed()
             else:
-                still_waiting.append((count, accepts, event))
+                still_waiting.append(waiter)
         self._waiters = still_waiting
+
+    def _ready_changed(self, device: Device, ready: bool) -> None:
+        self._flags[self._slot[device]] = ready
+        if ready:
+            self._ready_count += 1
+            for waiter in self._waiters:
+                if waiter.accepts(device):
+                    waiter.members.add(device)
+        else:
+            self._ready_count -= 1
+            for waiter in self._waiters:
+                waiter.members.discard(device)
+
+    def brute_force_check(self) -> None:
+        """Assert the incremental state equals a scan of the fleet (tests)."""
+        scanned = [d for d in self.devices if d.available and d.up and not d.busy]
+        assert self.ready() == scanned, "ready set differs from a scan"
+        assert self._ready_count == len(scanned), "ready count differs from a scan"
+        for waiter in self._waiters:
+            expected = {d for d in scanned if waiter.accepts(d)}
+            assert waiter.members == expected, "waiter's accepted ready devices differ from a scan"
 
     def release(self, device: Device) -> None:
         """A device finished (or lost) its task."""

@@ -65,12 +65,12 @@ REMODEL = "remodel"
 """The ``Interrupt.cause`` of a server-initiated interruption (the fleet's are ``failure``/``unavailable``)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AsyncSettings:
     initial_k: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskCost:
     """What one cycle asks of a device."""
 
@@ -79,7 +79,7 @@ class TaskCost:
     upload_bytes: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Arrival:
     """One buffered update as handed to the owner at aggregation."""
 
@@ -90,7 +90,7 @@ class Arrival:
     upload_bytes: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AggregationOutcome:
     next_k: int
     remodel_staleness: int | None = None

@@ -54,8 +54,9 @@ class RoundOwner(Protocol):
         """Train and aggregate ``accepted``; return True to stop the simulation."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Round:
+    server: SyncServer
     number: int
     wanted: int
     selected: int
@@ -63,6 +64,10 @@ class _Round:
     accepted: list[TaskResult] = field(default_factory=list)
     ended: int = 0
     closed: bool = False
+
+    def task_ended(self, event: simpy.Event) -> None:
+        """A task's process ended (one bound method per task, not a closure: fewer objects for the GC)."""
+        self.server._task_ended(event.value, self)
 
 
 class SyncServer:
@@ -84,11 +89,11 @@ class SyncServer:
             candidates: list[Device] = []
             while len(candidates) < settings.min_clients:  # re-check: states may change within an instant
                 yield self.fleet.wait_ready(settings.min_clients, plan.eligible)
-                candidates = [d for d in self.fleet.ready() if plan.eligible(d)]
+                candidates = list(filter(plan.eligible, self.fleet.ready()))  # fleet order
             count = min(len(candidates), math.ceil(settings.clients_per_round * (1 + settings.over_selection)))
             chosen = sorted(self.rng.choice(len(candidates), size=count, replace=False))
             start = self.env.now
-            current = _Round(self.round, settings.clients_per_round, count, self.env.event())
+            current = _Round(self, self.round, settings.clients_per_round, count, self.env.event())
             self.log.emit(start, SERVER, "round_start", self.round, self.version)
             for i in chosen:
                 self._start_task(candidates[i], plan, current)
@@ -114,7 +119,7 @@ class SyncServer:
         self.log.emit(self.env.now, device.id, "selected", current.number, self.version)
         device.busy = True
         device.task = self.env.process(self.tasks.run(device, task_plan))
-        device.task.callbacks.append(lambda event: self._task_ended(event.value, current))
+        device.task.callbacks.append(current.task_ended)
 
     def _task_ended(self, result: TaskResult, current: _Round) -> None:
         self.fleet.release(result.device)

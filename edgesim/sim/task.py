@@ -17,7 +17,7 @@ from edgesim.sim.event_log import EventLog
 from edgesim.sim.links import FlowScheduler
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskPlan:
     """What a device is asked to do, and which model version it trains on."""
 
@@ -28,7 +28,7 @@ class TaskPlan:
     upload_bytes: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskResult:
     device: Device
     plan: TaskPlan
@@ -43,6 +43,7 @@ class TaskRunner:
         self.env = env
         self.scheduler = scheduler
         self.log = log
+        self._emit = log.emit  # bound once, not once per task
 
     def transfer(self, device: Device, nbytes: int, direction: str):
         """Latency, then the bytes at the device's rate or its share of shared links."""
@@ -64,23 +65,26 @@ class TaskRunner:
 
     def run(self, device: Device, plan: TaskPlan):
         """The task process body; returns a ``TaskResult``."""
-        env, log, name = self.env, self.log, device.id
+        env, emit, name = self.env, self._emit, device.id
+        round, version, down, up = plan.round, plan.version, plan.download_bytes, plan.upload_bytes
         phase, started = "download", env.now
         try:
-            log.emit(started, name, "download_start", plan.round, plan.version, nbytes=plan.download_bytes)
-            yield from self.transfer(device, plan.download_bytes, "down")
-            log.emit(env.now, name, "download_end", plan.round, plan.version, nbytes=plan.download_bytes,
-                     duration=env.now - started)
-            phase, started = "compute", env.now
-            log.emit(started, name, "compute_start", plan.round, plan.version)
+            emit(started, name, "download_start", round, version, None, down)
+            yield from self.transfer(device, down, "down")
+            now = env.now
+            emit(now, name, "download_end", round, version, None, down, now - started)
+            phase, started = "compute", now
+            emit(now, name, "compute_start", round, version)
             yield env.timeout(device.compute_seconds(plan.flops))
-            log.emit(env.now, name, "compute_end", plan.round, plan.version, duration=env.now - started)
-            phase, started = "upload", env.now
-            log.emit(started, name, "upload_start", plan.round, plan.version, nbytes=plan.upload_bytes)
-            yield from self.transfer(device, plan.upload_bytes, "up")
-            log.emit(env.now, name, "upload_end", plan.round, plan.version, nbytes=plan.upload_bytes,
-                     duration=env.now - started)
-            return TaskResult(device, plan, True, env.now)
+            now = env.now
+            emit(now, name, "compute_end", round, version, None, None, now - started)
+            phase, started = "upload", now
+            emit(now, name, "upload_start", round, version, None, up)
+            yield from self.transfer(device, up, "up")
+            now = env.now
+            emit(now, name, "upload_end", round, version, None, up, now - started)
+            return TaskResult(device, plan, True, now)
         except simpy.Interrupt:
-            log.emit(env.now, name, f"{phase}_interrupted", plan.round, plan.version, duration=env.now - started)
-            return TaskResult(device, plan, False, env.now)
+            now = env.now
+            emit(now, name, f"{phase}_interrupted", round, version, None, None, now - started)
+            return TaskResult(device, plan, False, now)

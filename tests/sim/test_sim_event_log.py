@@ -37,3 +37,30 @@ def test_flushes_every_block(tmp_path):
     assert len(path.read_text().splitlines()) == 3
     log.close()
     assert len(path.read_text().splitlines()) == 4
+
+
+def test_rows_at_one_instant_and_numpy_numbers_format_like_the_reference(tmp_path):
+    """The time text is reused for rows at the same clock value; every row still equals the
+    reference formatting (``_time``/``_int``), whatever the number types."""
+    import numpy as np
+
+    from edgesim.sim.event_log import _int, _time
+
+    path = tmp_path / "events.csv"
+    log = EventLog(path)
+    now = 3.0000004
+    calls = [
+        (0, "a", "x", None, None, None, None, None),
+        (now, "a", "x", np.int64(3), 2, None, 1_700_000, np.float64(0.1)),
+        (now, "b", "y", 3, np.int32(2), 1, None, 1e-7),
+        (3.0000004, "c", "z", True, 0, 0, 0, 0.0),  # equal value, another object
+        (np.float64(7.25), "d", "w", None, None, None, np.int64(5), 2),
+        (now, "e", "v", 1, 1, None, None, None),  # back to an earlier instant's object
+    ]
+    for call in calls:
+        log.emit(*call)
+    log.close()
+    expected = [
+        f"{t:.6f},{d},{k},{_int(r)},{_int(v)},{_int(s)},{_int(b)},{_time(u)}" for t, d, k, r, v, s, b, u in calls
+    ]
+    assert path.read_text(encoding="utf-8").splitlines()[1:] == expected
