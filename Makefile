@@ -1,4 +1,4 @@
-# Two entry points for users: `make run` and `make test`. Both create .venv on first use.
+# Entry points for users: `make run`, `make test` and `make bench`. All create .venv on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +8,7 @@ SCENARIO ?= scenarios/iot_home.yaml
 EDGESIM_DATA ?= $(abspath $(wildcard ../shared/data))
 export EDGESIM_DATA
 
-.PHONY: run test install clean
+.PHONY: run test bench install clean
 
 $(BIN)/edgesim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks (ratios against bare PyTorch and Flower, measured side by side); writes benchmarks/REPORT.md.
+# BENCH_ARGS=--quick for a fast pass. The first run installs Flower into benchmarks/.flower-venv.
+bench: install
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) runs

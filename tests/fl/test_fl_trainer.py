@@ -159,3 +159,30 @@ def test_gradient_is_the_mini_batch_loss_gradient_at_the_base():
     expected = torch.cat([p.grad.reshape(-1) for p in model.parameters()])
     assert loss == pytest.approx(expected_loss.item())
     assert torch.allclose(gradient, expected)
+
+
+def _scored_trainer(seed=11):
+    from edgesim.models.kits import scored_kit
+
+    kit = scored_kit(0.3, "scaled_kaiming", "kaiming_uniform", binary_activations=False)
+    model = build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, seed, kit)
+    x, y = data()
+    return LocalTrainer(model, x, y, OptimizerSettings(lr=0.1, momentum=0.9, weight_decay=1e-4)), clone_state(model)
+
+
+def test_scored_layers_train_bit_identically_with_and_without_the_sign_cache(monkeypatch):
+    # Two jobs from bases with different frozen weights: the cached sign(W) must follow each load.
+    from edgesim.models.scored import _ScoredLayer, masked_sign_weight
+
+    jobs = [job(client=0, seed=1), job(client=1, seed=2, version=1, indices=torch.arange(30, 60))]
+    cached, base0 = _scored_trainer(seed=11)
+    _, base1 = _scored_trainer(seed=12)
+    bases = {0: base0, 1: base1}
+    fast = cached.run(jobs, bases)
+    monkeypatch.setattr(_ScoredLayer, "effective_weight",
+                        lambda self: masked_sign_weight(self.scores, self.weight, self.keep))
+    reference = _scored_trainer(seed=11)[0].run(jobs, bases)
+    for a, b in zip(fast, reference):
+        assert a.mean_loss == b.mean_loss
+        assert a.state.keys() == b.state.keys()
+        assert all(torch.equal(a.state[k].view(torch.int32), b.state[k].view(torch.int32)) for k in a.state)

@@ -28,3 +28,15 @@ def test_binary_linear_uses_binarised_weights():
         layer.weight.copy_(torch.tensor([[0.2, -0.6]]))
     assert torch.allclose(layer(torch.tensor([[1.0, 1.0]])), torch.tensor([[0.4 - 0.4]]))
     assert torch.allclose(layer(torch.tensor([[1.0, 0.0]])), torch.tensor([[0.4]]))
+
+
+def test_clipped_gradient_is_bit_identical_to_the_bool_mask_form():
+    g = torch.Generator().manual_seed(0)
+    weight = (torch.randn(300, generator=g) * 1.5).requires_grad_()
+    with torch.no_grad():
+        weight[:3] = torch.tensor([1.0, -1.0, 0.0])  # the clip's edges
+    upstream = torch.randn(300, generator=g)
+    upstream[3:6] = torch.tensor([-0.0, -1.0, 0.0])
+    binary_weight(weight).backward(upstream)
+    expected = upstream * (weight.detach().abs() <= 1).to(upstream.dtype)  # the form it replaced
+    assert torch.equal(weight.grad.view(torch.int32), expected.view(torch.int32))  # bits, signed zeros too
