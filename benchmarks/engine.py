@@ -60,6 +60,7 @@ import simpy
 from edgesim.scenario.loading import validate
 from edgesim.seeding import Streams
 from edgesim.sim.build import build_fleet
+from edgesim.sim.clock import run_clock
 from edgesim.sim.event_log import EventLog
 from edgesim.sim.fleet import Fleet
 from edgesim.sim.links import FlowScheduler
@@ -147,9 +148,8 @@ def run_edgesim(devices: int, days: float, log_dir: Path | None, seed: int = 1) 
     server = SyncServer(env, fleet, tasks, log, owner, _settings(scenario), streams.rng("selection"))
     env.process(server.process())
     built = time.perf_counter() - built
-    gc.collect()
     start, cpu = time.perf_counter(), time.process_time()
-    env.run(until=scenario.stop.horizon_s)
+    run_clock(env, scenario.stop.horizon_s)  # as the runner does
     log.close()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     return {"events": processed_events(env), "rows": sum(log.counts.values()), "seconds": cpu, "wall_s": seconds,

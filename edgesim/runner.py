@@ -29,6 +29,7 @@ from edgesim.results.tables import CsvTable
 from edgesim.scenario import Scenario
 from edgesim.seeding import Streams
 from edgesim.sim.build import build_fleet
+from edgesim.sim.clock import run_clock
 from edgesim.sim.event_log import EventLog
 from edgesim.sim.fleet import Fleet
 from edgesim.sim.kasync import AsyncSettings, KAsyncServer
@@ -102,7 +103,7 @@ def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = No
     progress = coordinator.progress
     try:
         with bar:
-            env.run(until=server.stopped | env.timeout(scenario.stop.horizon_s))
+            run_clock(env, server.stopped | env.timeout(scenario.stop.horizon_s))
         final = algorithm.evaluate(dataset.test_x, dataset.test_y)
         summary["status"] = "completed"
         summary["final_accuracy"] = final["accuracy"]
