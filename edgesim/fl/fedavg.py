@@ -6,8 +6,8 @@ from typing import Literal
 
 from edgesim.fl.aggregate import weighted_average_states
 from edgesim.fl.algorithm import Algorithm, AlgorithmSetup, LocalSGDConfig
-from edgesim.fl.trainer import (LocalTrainer, OptimizerSettings, TrainJob, Update, clone_state,
-                                evaluate_classifier)
+from edgesim.fl.trainer import (OptimizerSettings, TrainJob, Update, clone_state, evaluate_classifier,
+                                make_trainer)
 from edgesim.models import build_model
 from edgesim.models.cost import measure_cost
 from edgesim.models.kits import DENSE, LayerKit
@@ -28,7 +28,7 @@ class FedAvg(Algorithm):
                                  self.layer_kit())
         self.cost = measure_cost(self.model, data.input_shape)
         self.optimizer = OptimizerSettings(config.lr, config.momentum, config.weight_decay)
-        self.trainer = LocalTrainer(self.model, data.train_x, data.train_y, self.optimizer)
+        self.trainer = make_trainer(self.model, data.train_x, data.train_y, self.optimizer)
         self.state = clone_state(self.model)
 
     def layer_kit(self) -> LayerKit:

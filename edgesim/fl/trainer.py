@@ -105,6 +105,16 @@ class LocalTrainer:
         return torch.cat(grads).detach().clone(), loss.item()
 
 
+def make_trainer(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, optimizer: OptimizerSettings,
+                 device: torch.device | str = "cpu"):
+    """The trainer for ``device``: sequential ``LocalTrainer`` on a CPU (fastest there), the vmapped
+    ``BatchedTrainer`` on CUDA."""
+    if torch.device(device).type == "cuda":
+        from edgesim.fl.batched import BatchedTrainer  # lazy: batched imports this module
+        return BatchedTrainer(model, train_x, train_y, optimizer, device=device)
+    return LocalTrainer(model, train_x, train_y, optimizer)
+
+
 def _batches(n: int, job: TrainJob, generator: torch.Generator):
     """Mini-batch index tensors: ``job.epochs`` shuffled passes, or exactly ``job.steps`` batches
     drawn from as many shuffled passes as they need."""

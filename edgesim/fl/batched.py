@@ -1,0 +1,138 @@
+"""Batched local training: several same-shaped jobs in one vmapped computation (for GPUs).
+
+``BatchedTrainer`` has ``LocalTrainer``'s interface. Jobs that take the same
+number of mini-batches with the same batch size at every step are stacked
+along a leading job axis and trained together: one ``torch.func.vmap`` over
+``functional_call`` and ``grad_and_value`` per step, then SGD (momentum,
+weight decay; dampening 0, no Nesterov) applied exactly as ``torch.optim.SGD``
+does. Each job draws its mini-batches with ``_batches`` from its own
+generator seeded by ``job.seed``, as ``LocalTrainer`` does, so the result is
+the same computation up to floating-point reduction order.
+
+Jobs that share their shape with no other job, and every job of a model that
+cannot be batched (buffers such as BatchNorm running statistics, dropout, or
+operations ``vmap`` does not support), run one by one through an internal
+``LocalTrainer``. Batching pays off on a GPU; on a CPU the sequential
+trainer is faster, which is why ``make_trainer`` only picks this one for CUDA.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, grad_and_value, vmap
+
+from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, Update, _batches
+
+
+def batchable(model: nn.Module) -> bool:
+    """Whether ``model`` can be trained functionally: no buffers (e.g. BatchNorm running statistics,
+    which training would update) and no dropout (whose randomness could not match)."""
+    if any(True for _ in model.buffers()):
+        return False
+    return not any(isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd))
+                   for m in model.modules())
+
+
+class BatchedTrainer:
+    """Runs SGD jobs on one model over one training set, vmapping groups of same-shaped jobs."""
+
+    def __init__(self, model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor,
+                 optimizer: OptimizerSettings, device: torch.device | str | None = None):
+        self.model = model
+        self.train_x = train_x
+        self.train_y = train_y
+        self.settings = optimizer
+        self.device = torch.device(device) if device is not None else train_x.device
+        self.sequential = LocalTrainer(model, train_x, train_y, optimizer)
+        self.batchable = batchable(model)
+        self._x = train_x.to(self.device)
+        self._y = train_y.to(self.device)
+        self._keys = list(model.state_dict().keys())
+        named = dict(model.named_parameters())
+        self._trainable = [k for k in self._keys if k in named and named[k].requires_grad]
+        self._frozen = [k for k in self._keys if k not in self._trainable]
+
+        def loss_fn(trainable, frozen, x, y):
+            logits = functional_call(model, {**trainable, **frozen}, (x,))
+            return F.cross_entropy(logits, y)
+
+        self._step = vmap(grad_and_value(loss_fn))
+
+    def run(self, jobs: Sequence[TrainJob], bases: Mapping[int, Mapping[str, torch.Tensor]]) -> list[Update]:
+        """Train every job from ``bases[job.version]``; returns updates in job order."""
+        if not self.batchable:
+            return self.sequential.run(jobs, bases)
+        plans = [list(_batches(len(job.indices), job, torch.Generator().manual_seed(job.seed))) for job in jobs]
+        groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for i, batches in enumerate(plans):
+            groups[tuple(len(b) for b in batches)].append(i)
+        updates: list[Update | None] = [None] * len(jobs)
+        for shape, members in groups.items():
+            if len(members) > 1 and len(shape) > 0 and self.batchable:
+                try:
+                    group = self._run_group([jobs[i] for i in members], [plans[i] for i in members], bases)
+                except torch.OutOfMemoryError:
+                    raise
+                except (RuntimeError, NotImplementedError):
+                    # An operation vmap/torch.func cannot handle (e.g. a custom autograd.Function
+                    # without a vmap rule): train this model sequentially from now on.
+                    self.batchable = False
+                    group = None
+                if group is not None:
+                    for i, update in zip(members, group):
+                        updates[i] = update
+                    continue
+            for i in members:
+                updates[i] = self.sequential.run([jobs[i]], bases)[0]
+        return updates  # type: ignore[return-value]
+
+    def gradient(self, job: TrainJob, base: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, float]:
+        return self.sequential.gradient(job, base)
+
+    def _run_group(self, jobs: list[TrainJob], plans: list[list[torch.Tensor]],
+                   bases: Mapping[int, Mapping[str, torch.Tensor]]) -> list[Update]:
+        device = self.device
+        lr, momentum, wd = self.settings.lr, self.settings.momentum, self.settings.weight_decay
+        out_device = {k: bases[jobs[0].version][k].device for k in self._keys}
+        with torch.no_grad():
+            params = {k: torch.stack([bases[j.version][k].detach() for j in jobs]).to(device)
+                      for k in self._trainable}
+            frozen = {k: torch.stack([bases[j.version][k].detach() for j in jobs]).to(device)
+                      for k in self._frozen}
+        bufs: dict[str, torch.Tensor] = {}
+        step_losses = []
+        for step in range(len(plans[0])):
+            idx = torch.stack([job.indices[plan[step]] for job, plan in zip(jobs, plans)]).to(device)
+            grads, losses = self._step(params, frozen, self._x[idx], self._y[idx])
+            step_losses.append(losses.detach())
+            with torch.no_grad():
+                for k in self._trainable:
+                    p, d_p = params[k], grads[k]
+                    if wd:
+                        d_p = d_p.add(p, alpha=wd)
+                    if momentum:
+                        if k not in bufs:
+                            bufs[k] = d_p.clone()
+                        else:
+                            bufs[k].mul_(momentum).add_(d_p)
+                        d_p = bufs[k]
+                    params[k] = p.add(d_p, alpha=-lr)
+        losses = torch.stack(step_losses).cpu().tolist()  # (steps, jobs); one sync per group
+        sizes = [len(b) for b in plans[0]]
+        seen = sum(sizes)
+        updates = []
+        for j, job in enumerate(jobs):
+            loss_sum = 0.0
+            for step, size in enumerate(sizes):
+                loss_sum += losses[step][j] * size
+            state = {}
+            for k in self._keys:
+                source = params[k] if k in params else frozen[k]
+                state[k] = source[j].detach().to(out_device[k]).clone()
+            updates.append(Update(job.client, job.version, len(job.indices), state, loss_sum / max(1, seen)))
+        return updates
