@@ -87,9 +87,8 @@ def host_ms(item: Trainable, epochs: int, batch_size: int, clients: int = 3) -> 
     return float(np.mean(times)), float(np.mean(samples))
 
 
-def simulated_s(scenario: Scenario, flops: float, payload_bytes: int) -> float:
+def simulated_s(devices: list, flops: float, payload_bytes: int) -> float:
     """Mean over the fleet of download + compute + upload time, without stragglers or link sharing."""
-    devices = build_fleet(scenario, Streams(scenario.seed)).devices
     bits = payload_bytes * 8.0
     return float(np.mean([flops / d.flops_per_s + bits / d.down_bps + bits / d.up_bps
                           + 2 * d.latency_ms.mean() / 1000 for d in devices]))
@@ -136,12 +135,13 @@ def cost_table(flat_scenario: Scenario, hmoe_scenario: Scenario) -> pd.DataFrame
     torch.set_num_threads(1)
     items, dataset = trainables(flat_scenario, hmoe_scenario)
     config = hmoe_scenario.algorithm
+    devices = build_fleet(hmoe_scenario, Streams(hmoe_scenario.seed)).devices
     rows = []
     for item in items:
         ms, samples = host_ms(item, config.local_epochs, config.batch_size)
         flops = item.flops_per_sample * samples * config.local_epochs
         rows.append({"model": item.name, "outputs": item.outputs, "host_ms": ms, "client_samples": samples,
-                     "sim_s": simulated_s(hmoe_scenario, flops, item.payload_bytes),
+                     "sim_s": simulated_s(devices, flops, item.payload_bytes),
                      "payload_b": item.payload_bytes, "footprint_mb": item.footprint_bytes / 1e6})
     table = pd.DataFrame(rows)
     experts = table.iloc[1:]

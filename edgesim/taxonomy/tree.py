@@ -10,6 +10,7 @@ single-child chains through so no expert would have a single output.
 from __future__ import annotations
 
 from collections import Counter, deque
+from functools import cached_property
 from collections.abc import Iterable, Sequence
 
 import networkx as nx
@@ -131,12 +132,21 @@ class Taxonomy:
         ``route(v)[y]`` relabels a sample of class ``y`` for expert ``v``; samples
         mapped to -1 do not train ``v``.
         """
-        if expert not in self.experts:
+        if expert not in self._routes:
             raise ValueError(f"{expert!r} is not an expert of this taxonomy")
-        targets = np.full(len(self.leaves), -1, dtype=np.int64)
-        for position, child in enumerate(self._children[expert]):
-            targets[self._leaf_indices(child)] = position
-        return targets
+        return self._routes[expert]
+
+    @cached_property
+    def _routes(self) -> dict[str, np.ndarray]:
+        """Every expert's route, computed once (read-only arrays: the tree never changes)."""
+        routes = {}
+        for expert in self.experts:
+            targets = np.full(len(self.leaves), -1, dtype=np.int64)
+            for position, child in enumerate(self._children[expert]):
+                targets[self._leaf_indices(child)] = position
+            targets.flags.writeable = False
+            routes[expert] = targets
+        return routes
 
     def membership(self) -> np.ndarray:
         """``(len(nodes), len(leaves))`` float32, 1 where the leaf is under or is the node.
