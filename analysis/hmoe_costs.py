@@ -31,7 +31,7 @@ import torch
 from edgesim.data import load_dataset, partition
 from edgesim.fl.algorithm import AlgorithmSetup
 from edgesim.fl.registry import build_algorithm
-from edgesim.fl.trainer import LocalTrainer, TrainJob
+from edgesim.fl.trainer import Trainer, TrainJob
 from edgesim.models import ModelConfig, build_model
 from edgesim.scenario import Scenario
 from edgesim.seeding import Streams
@@ -45,7 +45,7 @@ class Trainable:
 
     name: str
     outputs: int
-    trainer: LocalTrainer
+    trainer: Trainer
     state: dict
     client_indices: list[torch.Tensor]
     flops_per_sample: float

@@ -1,8 +1,9 @@
 """All of edgesim's benchmarks in one command: ``make bench`` (``.venv/bin/python benchmarks/run.py``).
 
 Runs ``training.py`` (edgesim's training path against a bare PyTorch loop, and the masked MPT step
-against a dense one), ``engine.py`` (the simulation engine) and ``flower_compare.py`` (edgesim vs
-Flower vs the bare loop, whole processes), prints one table of the ratios measured side by side in
+against a dense one), ``batched.py`` (batched against sequential client training on this device),
+``engine.py`` (the simulation engine) and ``flower_compare.py`` (edgesim vs Flower vs the bare loop,
+whole processes), prints one table of the ratios measured side by side in
 this run, with the machine, and writes ``benchmarks/REPORT.md``. ``--quick`` for a fast pass.
 
 Every module exposes ``run(quick: bool = False) -> list[dict]`` with rows
@@ -24,7 +25,7 @@ import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MODULES = ("training", "engine", "flower_compare")
+MODULES = ("training", "batched", "engine", "flower_compare")
 
 
 def machine() -> dict:
@@ -39,6 +40,7 @@ def machine() -> dict:
         pass
     return {"cpu": cpu or "unknown", "cores": os.cpu_count(), "python": platform.python_version(),
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "numpy": numpy.__version__,
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (torch sees no CUDA device)",
             "platform": platform.platform()}
 
 
@@ -85,7 +87,8 @@ def report(rows, info, command, seconds, loads) -> str:
         f"{seconds:.0f} s)",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores; Python {info['python']}, torch {info['torch']} "
-        f"({info['torch_threads']} thread(s) in this process), numpy {info['numpy']}; {info['platform']}.",
+        f"({info['torch_threads']} thread(s) in this process), numpy {info['numpy']}; {info['platform']}; "
+        f"GPU: {info['gpu']}.",
         f"Load average (1/5/15 min) before: {loads[0]}; after: {loads[1]}. Other work on the machine slows "
         "both sides of a ratio alike only on average: each ratio is measured side by side, interleaved, "
         "with repeats; the notes give the medians behind each ratio (and, for training, the CPU-time ratio).",

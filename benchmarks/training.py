@@ -206,19 +206,33 @@ def run(quick: bool = False) -> list[dict]:
     rows = [step_ratio(dataset, parts, step_repeats),
             round_ratio("mpt_fl", dataset, parts, round_repeats),
             round_ratio("fedavg", dataset, parts, round_repeats)]
+    return with_context(rows, source, started)
+
+
+def with_context(rows: list[dict], source: str, started: str) -> list[dict]:
+    """``rows`` with the data source and the load average before and after added to each note."""
     for r in rows:
         r["note"] += f"; data: {source}; load average {started} -> {load_avg()}"
     return rows
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def standalone_parser(doc: str) -> argparse.ArgumentParser:
+    """Options of a training benchmark run alone: ``--quick`` and ``--threads``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 clients a round instead of 10, fewer repeats")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    for r in run(args.quick):
+    return parser
+
+
+def print_rows(rows: list[dict]) -> None:
+    for r in rows:
         print(f"{r['metric']}: {r['value']} (target {r['target']}, ok={r['ok']})\n    {r['note']}")
+
+
+def main(argv=None) -> None:
+    args = standalone_parser(__doc__).parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print_rows(run(args.quick))
 
 
 if __name__ == "__main__":

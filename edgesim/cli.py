@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from edgesim.compute import TRAINERS, Compute
 from edgesim.errors import InputError
 from edgesim.progress import describe_time
 from edgesim.scenario import Scenario, apply_edits, expand_sweep, read_raw, validate
@@ -29,6 +30,19 @@ def _add_edit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="override the scenario's root seed")
 
 
+def _add_compute_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", metavar="DEVICE",
+                        help="where real training runs: auto (a CUDA GPU if torch sees one, else the CPU), cpu, "
+                             "cuda or cuda:N (default auto)")
+    parser.add_argument("--trainer", default="auto", choices=TRAINERS,
+                        help="train clients' jobs together (batched, vmap) or one after another (sequential); "
+                             "auto batches on a GPU only (default auto)")
+
+
+def _compute(args) -> Compute:
+    return Compute(args.device, args.trainer)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgesim", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -42,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--threads", type=int, help="torch threads for training (default: torch's choice, one per "
                                                "core); 1 is fastest for tiny models or on a busy machine")
+    _add_compute_options(p)
 
     p = commands.add_parser("sweep", help="run every variant of the scenario's sweep: block")
     _add_edit_options(p)
@@ -56,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch threads per worker (default: the cores divided among the "
                                                "workers; with ray, 1), and with ray the CPUs each task asks for; "
                                                "results are byte-identical only for the same count")
+    _add_compute_options(p)
+    p.add_argument("--gpus-per-task", type=float, default=0.0, metavar="N",
+                   help="with --executor ray: GPUs each task asks Ray for (a fraction shares one GPU among "
+                        "tasks); Ray hides GPUs from tasks that ask for none (default 0)")
 
     p = commands.add_parser("plot", help="draw PNG figures for a run or sweep directory")
     p.add_argument("directory", type=Path)
@@ -97,6 +116,7 @@ def cmd_run(args, console: Console) -> int:
     from edgesim.runner import run_scenario
 
     scenario = validate(apply_edits(read_raw(args.scenario), args.assignments, args.seed))
+    compute = _compute(args).resolved()
     if args.threads is not None:
         if args.threads < 1:
             raise InputError("--threads: must be at least 1")
@@ -104,7 +124,7 @@ def cmd_run(args, console: Console) -> int:
 
         torch.set_num_threads(args.threads)
     run_dir = args.out or default_run_dir(scenario)
-    result = run_scenario(scenario, run_dir, Console(stderr=True), show_progress=not args.quiet)
+    result = run_scenario(scenario, run_dir, Console(stderr=True), show_progress=not args.quiet, compute=compute)
     s = result.summary
     reached = ("not reached" if s["time_to_target_s"] is None
                else f"reached in {describe_time(s['time_to_target_s'])} simulated")
@@ -124,16 +144,22 @@ def cmd_sweep(args, console: Console) -> int:
         raise InputError("--workers: must be at least 1")
     if args.threads is not None and args.threads < 1:
         raise InputError("--threads: must be at least 1")
-    if args.executor == "ray":
+    if args.gpus_per_task < 0:
+        raise InputError("--gpus-per-task: must not be negative")
+    compute = _compute(args)
+    if args.executor == "ray":  # the device is resolved on the node that runs each variant
         from edgesim.sweep.ray_executor import RayExecutor  # Ray itself is imported only here
 
-        executor = RayExecutor(args.address, args.threads, max_in_flight=args.workers)
-    elif args.address is not None:
-        raise InputError("--address: only with --executor ray")
+        executor = RayExecutor(args.address, args.threads, max_in_flight=args.workers,
+                               gpus_per_task=args.gpus_per_task)
+    elif args.address is not None or args.gpus_per_task:
+        raise InputError(f"{'--address' if args.address is not None else '--gpus-per-task'}: "
+                         "only with --executor ray")
     else:
+        compute = compute.resolved()
         executor = LocalExecutor(args.workers or 1, args.threads)
     sweep_dir = args.out or Path("runs") / f"{variants[0].scenario.name}-sweep-{_stamp()}"
-    run_sweep(variants, sweep_dir, executor, Console(stderr=True))
+    run_sweep(variants, sweep_dir, executor, Console(stderr=True), compute)
     console.print(str(sweep_dir), highlight=False, soft_wrap=True)
     return 0
 

@@ -1,7 +1,7 @@
 """Run one scenario end to end and write its run directory.
 
 Order of work: write the resolved scenario; load data and partition it over
-the devices; build the algorithm, the fleet and the protocol; run the SimPy
+the devices; move the data to the training device (``Compute``); build the algorithm, the fleet and the protocol; run the SimPy
 clock until the stop rule or the horizon; evaluate the final model on the
 full test set; write ``summary.json``. The tables are flushed as the run
 goes and the summary is written even when the run fails or is interrupted
@@ -18,6 +18,7 @@ import simpy
 import torch
 from rich.console import Console
 
+from edgesim.compute import Compute
 from edgesim.coordinator import AsyncCoordinator, SyncCoordinator, ineligible, metric_columns
 from edgesim.data import load_dataset, partition
 from edgesim.errors import InputError
@@ -52,21 +53,24 @@ def _sync_settings(scenario: Scenario) -> SyncSettings:
 
 
 def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = None,
-                 show_progress: bool = True) -> RunResult:
+                 show_progress: bool = True, compute: Compute = Compute("auto")) -> RunResult:
+    """Run ``scenario`` into ``run_dir``, training where ``compute`` says (default: a GPU if there is one)."""
     console = console or Console(stderr=True)
     started = time.perf_counter()
+    compute = compute.resolved()
     run_dir.mkdir(parents=True, exist_ok=True)
     write_scenario(scenario, run_dir)
     streams = Streams(scenario.seed)
     summary = {"scenario": scenario.name, "algorithm": scenario.algorithm.name, "seed": scenario.seed,
-               "status": "running"}
+               "status": "running", **compute.describe()}
 
     dataset = load_dataset(scenario.dataset, streams.rng("data"))
     parts = partition(dataset.train_y.numpy(), scenario.device_count, scenario.dataset.partition,
                       streams.rng("partition"))
     taxonomy = (dataset_taxonomy(scenario.dataset, dataset.class_names)
                 if algorithm_class(scenario.algorithm.name).needs_taxonomy else None)
-    setup = AlgorithmSetup(dataset, [torch.from_numpy(p) for p in parts], scenario.model, streams, taxonomy)
+    dataset = dataset.to(compute.torch_device)
+    setup = AlgorithmSetup(dataset, [torch.from_numpy(p) for p in parts], scenario.model, streams, taxonomy, compute)
     algorithm = build_algorithm(scenario.algorithm, setup)
 
     env = simpy.Environment()

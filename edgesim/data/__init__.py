@@ -9,7 +9,7 @@ Typical use::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -63,6 +63,14 @@ class Dataset:
     def __post_init__(self) -> None:
         if len(self.class_names) != self.num_classes:
             raise ValueError(f"{len(self.class_names)} class names for {self.num_classes} classes")
+
+    def to(self, device: torch.device | str) -> Dataset:
+        """The same dataset with its tensors on ``device`` (itself when they are there already)."""
+        tensors = {name: getattr(self, name).to(device)
+                   for name in ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y")}
+        if all(tensors[name] is getattr(self, name) for name in tensors):
+            return self
+        return replace(self, **tensors)
 
 
 def load_dataset(config: DatasetConfig, rng: np.random.Generator) -> Dataset:

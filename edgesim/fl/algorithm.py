@@ -15,6 +15,7 @@ from typing import ClassVar
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from edgesim.compute import Compute
 from edgesim.data import Dataset
 from edgesim.models import ModelConfig
 from edgesim.seeding import Streams
@@ -39,7 +40,8 @@ class LocalSGDConfig(AlgorithmConfig):
 
 @dataclass(frozen=True)
 class AlgorithmSetup:
-    """Everything an algorithm is built from."""
+    """Everything an algorithm is built from. The dataset's tensors are on ``compute``'s device (resolved);
+    ``client_indices`` stay on the CPU."""
 
     dataset: Dataset
     client_indices: list[torch.Tensor]
@@ -47,6 +49,8 @@ class AlgorithmSetup:
     streams: Streams
     taxonomy: Taxonomy | None = None
     """The class taxonomy, for methods with ``needs_taxonomy``."""
+    compute: Compute = Compute()
+    """Where models train: build them on ``compute.torch_device`` and get trainers from ``make_trainer``."""
 
 
 class Algorithm(ABC):

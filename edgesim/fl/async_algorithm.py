@@ -20,7 +20,7 @@ import torch
 from pydantic import Field
 
 from edgesim.fl.algorithm import AlgorithmConfig, AlgorithmSetup
-from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, clone_state, evaluate_classifier
+from edgesim.fl.trainer import OptimizerSettings, TrainJob, clone_state, evaluate_classifier, make_trainer
 from edgesim.models import build_model
 from edgesim.models.cost import measure_cost
 
@@ -62,9 +62,11 @@ class AsyncAlgorithm(ABC):
         self.config = config
         self.setup = setup
         data = setup.dataset
-        self.model = build_model(setup.model, data.input_shape, data.num_classes, setup.streams.seed("model-init"))
+        self.model = build_model(setup.model, data.input_shape, data.num_classes, setup.streams.seed("model-init"),
+                                 device=setup.compute.torch_device)
         self.cost = measure_cost(self.model, data.input_shape)
-        self.trainer = LocalTrainer(self.model, data.train_x, data.train_y, OptimizerSettings(config.local_lr))
+        self.trainer = make_trainer(self.model, data.train_x, data.train_y, OptimizerSettings(config.local_lr),
+                                    setup.compute)
         self.keys = [name for name, p in self.model.named_parameters() if p.requires_grad]
         self.versions = {0: clone_state(self.model)}
         self.version = 0
@@ -109,21 +111,22 @@ class AsyncAlgorithm(ABC):
         return result
 
     # Contributions ------------------------------------------------------------------------------
-    def contribution(self, item: Contribution) -> tuple[torch.Tensor, float]:
-        """(gradient or pseudo-gradient, loss) of one arrival, from the version it was computed on."""
-        base = self.versions[item.base_version]
+    def contributions(self, items: list[Contribution]) -> list[tuple[torch.Tensor, float]]:
+        """(gradient or pseudo-gradient, loss) of each arrival, from the version it was computed on. One
+        trainer call for all of them, so a batched trainer computes them together."""
         c = self.config
-        job = TrainJob(item.client, item.base_version, self.setup.client_indices[item.client], 1, c.batch_size,
-                       self.setup.streams.seed("async-work", item.client, item.base_version),
-                       steps=c.local_steps)
+        jobs = [TrainJob(item.client, item.base_version, self.setup.client_indices[item.client], 1, c.batch_size,
+                         self.setup.streams.seed("async-work", item.client, item.base_version), steps=c.local_steps)
+                for item in items]
+        bases = {item.base_version: self.versions[item.base_version] for item in items}
         if c.unit == "gradient":
-            return self.trainer.gradient(job, base)
-        update = self.trainer.run([job], {item.base_version: base})[0]
-        return (self.flat(base) - self.flat(update.state)) / c.local_lr, update.mean_loss
+            return self.trainer.gradients(jobs, bases)
+        return [((self.flat(bases[u.version]) - self.flat(u.state)) / c.local_lr, u.mean_loss)
+                for u in self.trainer.run(jobs, bases)]
 
     def step(self, iteration: int, contributions: list[Contribution]) -> StepOutcome:
         """Aggregate one iteration's arrivals into the next model version."""
-        computed = [self.contribution(item) for item in contributions]
+        computed = self.contributions(contributions)
         vectors = [vector for vector, _ in computed]
         losses = [loss for _, loss in computed]
         current = self.versions[self.version]

@@ -12,21 +12,26 @@ the same computation up to floating-point reduction order.
 Jobs that share their shape with no other job, and every job of a model that
 cannot be batched (buffers such as BatchNorm running statistics, dropout, or
 operations ``vmap`` does not support), run one by one through an internal
-``LocalTrainer``. Batching pays off on a GPU; on a CPU the sequential
-trainer is faster, which is why ``make_trainer`` only picks this one for CUDA.
+``LocalTrainer``. ``gradients`` batches single mini-batch gradient jobs (the
+K-async methods' unit of work) the same way. Batching pays off on a GPU; on a
+CPU the sequential trainer is faster, which is why ``make_trainer`` picks this
+one only on a GPU unless told otherwise (``--trainer``). Everything runs on
+the training data's device.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence, TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad_and_value, vmap
 
-from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, Update, _batches
+from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, Update, _batches, gradient_batch
+
+T = TypeVar("T")
 
 
 def batchable(model: nn.Module) -> bool:
@@ -42,19 +47,16 @@ class BatchedTrainer:
     """Runs SGD jobs on one model over one training set, vmapping groups of same-shaped jobs."""
 
     def __init__(self, model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor,
-                 optimizer: OptimizerSettings, device: torch.device | str | None = None):
+                 optimizer: OptimizerSettings):
         self.model = model
         self.train_x = train_x
         self.train_y = train_y
         self.settings = optimizer
-        self.device = torch.device(device) if device is not None else train_x.device
+        self.device = train_x.device
         self.sequential = LocalTrainer(model, train_x, train_y, optimizer)
         self.batchable = batchable(model)
-        self._x = train_x.to(self.device)
-        self._y = train_y.to(self.device)
         self._keys = list(model.state_dict().keys())
-        named = dict(model.named_parameters())
-        self._trainable = [k for k in self._keys if k in named and named[k].requires_grad]
+        self._trainable = [name for name, p in model.named_parameters() if p.requires_grad]  # gradient order
         self._frozen = [k for k in self._keys if k not in self._trainable]
 
         def loss_fn(trainable, frozen, x, y):
@@ -68,14 +70,34 @@ class BatchedTrainer:
         if not self.batchable:
             return self.sequential.run(jobs, bases)
         plans = [list(_batches(len(job.indices), job, torch.Generator().manual_seed(job.seed))) for job in jobs]
+        return self._grouped(jobs, [tuple(len(b) for b in plan) for plan in plans],
+                             lambda members: self._run_group([jobs[i] for i in members], [plans[i] for i in members],
+                                                             bases),
+                             lambda i: self.sequential.run([jobs[i]], bases)[0])
+
+    def gradients(self, jobs: Sequence[TrainJob],
+                  bases: Mapping[int, Mapping[str, torch.Tensor]]) -> list[tuple[torch.Tensor, float]]:
+        """``LocalTrainer.gradient`` of every job, in job order; jobs whose batch has the same size go together."""
+        if not self.batchable:
+            return self.sequential.gradients(jobs, bases)
+        batches = [gradient_batch(job) for job in jobs]
+        return self._grouped(jobs, [(len(b),) for b in batches],
+                             lambda members: self._gradient_group([jobs[i] for i in members],
+                                                                  [batches[i] for i in members], bases),
+                             lambda i: self.sequential.gradient(jobs[i], bases[jobs[i].version]))
+
+    def _grouped(self, jobs: Sequence[TrainJob], shapes: list[tuple[int, ...]],
+                 together: Callable[[list[int]], list[T]], alone: Callable[[int], T]) -> list[T]:
+        """Results in job order: ``together(members)`` for each group of two or more jobs of the same
+        (non-empty) ``shape``, ``alone(i)`` for the rest and for every job once batching has failed."""
         groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
-        for i, batches in enumerate(plans):
-            groups[tuple(len(b) for b in batches)].append(i)
-        updates: list[Update | None] = [None] * len(jobs)
+        for i, shape in enumerate(shapes):
+            groups[shape].append(i)
+        results: list[T | None] = [None] * len(jobs)
         for shape, members in groups.items():
             if len(members) > 1 and len(shape) > 0 and self.batchable:
                 try:
-                    group = self._run_group([jobs[i] for i in members], [plans[i] for i in members], bases)
+                    group = together(members)
                 except torch.OutOfMemoryError:
                     raise
                 except (RuntimeError, NotImplementedError):
@@ -84,31 +106,39 @@ class BatchedTrainer:
                     self.batchable = False
                     group = None
                 if group is not None:
-                    for i, update in zip(members, group):
-                        updates[i] = update
+                    for i, result in zip(members, group):
+                        results[i] = result
                     continue
             for i in members:
-                updates[i] = self.sequential.run([jobs[i]], bases)[0]
-        return updates  # type: ignore[return-value]
+                results[i] = alone(i)
+        return results  # type: ignore[return-value]
 
-    def gradient(self, job: TrainJob, base: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, float]:
-        return self.sequential.gradient(job, base)
+    def _stacked(self, jobs: list[TrainJob], bases: Mapping[int, Mapping[str, torch.Tensor]],
+                 keys: list[str]) -> dict[str, torch.Tensor]:
+        """Each key's base tensors of the jobs, stacked along a new leading job axis."""
+        with torch.no_grad():
+            return {k: torch.stack([bases[j.version][k].detach() for j in jobs]).to(self.device) for k in keys}
+
+    def _gradient_group(self, jobs: list[TrainJob], batches: list[torch.Tensor],
+                        bases: Mapping[int, Mapping[str, torch.Tensor]]) -> list[tuple[torch.Tensor, float]]:
+        idx = torch.stack(batches).to(self.device)
+        grads, losses = self._step(self._stacked(jobs, bases, self._trainable),
+                                   self._stacked(jobs, bases, self._frozen), self.train_x[idx], self.train_y[idx])
+        flat = torch.cat([grads[k].reshape(len(jobs), -1) for k in self._trainable], dim=1).detach()
+        return [(flat[j].clone(), loss) for j, loss in enumerate(losses.cpu().tolist())]
 
     def _run_group(self, jobs: list[TrainJob], plans: list[list[torch.Tensor]],
                    bases: Mapping[int, Mapping[str, torch.Tensor]]) -> list[Update]:
         device = self.device
         lr, momentum, wd = self.settings.lr, self.settings.momentum, self.settings.weight_decay
         out_device = {k: bases[jobs[0].version][k].device for k in self._keys}
-        with torch.no_grad():
-            params = {k: torch.stack([bases[j.version][k].detach() for j in jobs]).to(device)
-                      for k in self._trainable}
-            frozen = {k: torch.stack([bases[j.version][k].detach() for j in jobs]).to(device)
-                      for k in self._frozen}
+        params = self._stacked(jobs, bases, self._trainable)
+        frozen = self._stacked(jobs, bases, self._frozen)
         bufs: dict[str, torch.Tensor] = {}
         step_losses = []
         for step in range(len(plans[0])):
             idx = torch.stack([job.indices[plan[step]] for job, plan in zip(jobs, plans)]).to(device)
-            grads, losses = self._step(params, frozen, self._x[idx], self._y[idx])
+            grads, losses = self._step(params, frozen, self.train_x[idx], self.train_y[idx])
             step_losses.append(losses.detach())
             with torch.no_grad():
                 for k in self._trainable:

@@ -25,10 +25,10 @@ class FedAvg(Algorithm):
         self.setup = setup
         data = setup.dataset
         self.model = build_model(setup.model, data.input_shape, data.num_classes, setup.streams.seed("model-init"),
-                                 self.layer_kit())
+                                 self.layer_kit(), setup.compute.torch_device)
         self.cost = measure_cost(self.model, data.input_shape)
         self.optimizer = OptimizerSettings(config.lr, config.momentum, config.weight_decay)
-        self.trainer = make_trainer(self.model, data.train_x, data.train_y, self.optimizer)
+        self.trainer = make_trainer(self.model, data.train_x, data.train_y, self.optimizer, setup.compute)
         self.state = clone_state(self.model)
 
     def layer_kit(self) -> LayerKit:

@@ -38,8 +38,9 @@ class FlatSoftmax(FedAvg):
     def evaluate(self, x, y):
         self.model.load_state_dict(self.state)
         self.model.eval()
-        log_probs = torch.cat([F.log_softmax(self.model(x[s:s + _EVAL_BATCH]).double(), dim=1)
+        log_probs = torch.cat([F.log_softmax(self.model(x[s:s + _EVAL_BATCH]).double(), dim=1).cpu()
                                for s in range(0, len(x), _EVAL_BATCH)])
+        y = y.cpu()
         leaf, majority = flat_predictions(self.setup.taxonomy, log_probs.exp())
         truth = y.numpy()
         majority_scores = self.metric.scores(truth, majority)

@@ -14,8 +14,9 @@
   leaf's path probability.
 
 Experts are given as a callable ``expert_log_probs(node, rows) -> (len(rows),
-children)``; ``ExpertOutputs`` is one that runs each expert at most once per
-row, so greedy descent, beams and true paths share their forward passes.
+children)`` on the CPU; ``ExpertOutputs`` is one that runs each expert at most
+once per row (on whatever device the inputs are), so greedy descent, beams and
+true paths share their forward passes. Scoring runs on the CPU.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class ExpertOutputs:
         values, done = self._values[node], self._done[node]
         missing = rows[~done[rows]]
         if len(missing):
-            values[missing] = self.log_probs(node, self.x[missing]).double()
+            values[missing] = self.log_probs(node, self.x[missing]).double().cpu()
             done[missing] = True
         return values[rows]
 
@@ -98,7 +99,7 @@ def _best(candidates: list[tuple[float, str]], width: int | None, taxonomy: Taxo
 
 
 def flat_predictions(taxonomy: Taxonomy, leaf_probs: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """(argmax leaf, majority node) indices for a flat model's leaf probabilities ``(N, leaves)``."""
+    """(argmax leaf, majority node) indices for a flat model's leaf probabilities ``(N, leaves)``, on the CPU."""
     leaf = leaf_probs.argmax(dim=1).numpy().astype(np.int64)
     membership = torch.from_numpy(taxonomy.membership()).to(leaf_probs.dtype)
     node_probs = leaf_probs @ membership.T  # (N, nodes)

@@ -32,7 +32,7 @@ from edgesim.errors import InputError
 from edgesim.fl.aggregate import weighted_average_states
 from edgesim.fl.algorithm import Algorithm, AlgorithmSetup, LocalSGDConfig
 from edgesim.fl.hierarchy import ExpertOutputs, beam_predict, hierarchical_scores, path_loss
-from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, clone_state
+from edgesim.fl.trainer import OptimizerSettings, Trainer, TrainJob, clone_state, make_trainer
 from edgesim.models import build_model
 from edgesim.models.cost import ModelCost, measure_cost
 from edgesim.taxonomy import InformationMetric
@@ -51,9 +51,10 @@ class HmoeConfig(LocalSGDConfig):
 
 
 class _Expert:
-    """One node's classifier, its relabelled targets, trainer and global state."""
+    """One node's classifier, its relabelled targets (on the CPU, -1 where a sample is not routed to it),
+    trainer and global state."""
 
-    def __init__(self, node: str, model: nn.Module, targets: torch.Tensor, trainer: LocalTrainer, cost: ModelCost):
+    def __init__(self, node: str, model: nn.Module, targets: torch.Tensor, trainer: Trainer, cost: ModelCost):
         self.node = node
         self.model = model
         self.targets = targets
@@ -78,14 +79,15 @@ class Hmoe(Algorithm):
         data = setup.dataset
         self.metric = InformationMetric(taxonomy)
         self.optimizer = OptimizerSettings(config.lr, config.momentum, config.weight_decay)
-        train_y = data.train_y.numpy()
+        train_y = data.train_y.cpu().numpy()
+        device = setup.compute.torch_device
         self.experts: list[_Expert] = []
         for i, node in enumerate(taxonomy.experts):
             route = taxonomy.route(node)
             model = build_model(setup.model, data.input_shape, len(taxonomy.children(node)),
-                                setup.streams.seed("model-init", i))
+                                setup.streams.seed("model-init", i), device=device)
             targets = torch.from_numpy(route[train_y])
-            trainer = LocalTrainer(model, data.train_x, targets, self.optimizer)
+            trainer = make_trainer(model, data.train_x, targets.to(device), self.optimizer, setup.compute)
             self.experts.append(_Expert(node, model, targets, trainer, measure_cost(model, data.input_shape)))
         # routed[c, e]: client c's training samples under expert e
         self.routed_indices = [[idx[(e.targets[idx] >= 0)] for e in self.experts] for idx in setup.client_indices]
@@ -161,7 +163,7 @@ class Hmoe(Algorithm):
 
     def evaluate(self, x, y):
         outputs = self.outputs(x)  # greedy paths, beams and true paths overlap: run each expert once per row
-        truth = y.numpy()
+        truth = y.cpu().numpy()
         greedy = hierarchical_scores(self.metric, truth, beam_predict(self.taxonomy, outputs, len(x), 1))
         beam = hierarchical_scores(self.metric, truth,
                                    beam_predict(self.taxonomy, outputs, len(x), self.config.beam_width))

@@ -3,19 +3,23 @@
 A job is a pure function of its inputs: the same job gives the same update.
 ``LocalTrainer`` runs jobs one after another on a single reusable model and
 optimiser (loading each job's base state and clearing the optimiser's
-state), which is the fastest way on a CPU; ``run`` takes a whole list so a
-batched executor can replace the loop without changing callers.
+state), which is the fastest way on a CPU; ``run`` and ``gradients`` take a
+whole list so the batched trainer (``edgesim.fl.batched``) can replace the
+loop without changing callers. ``make_trainer`` picks one for a ``Compute``.
+The model and the data must already be on the device they train on.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping, Protocol, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from edgesim.compute import Compute
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,15 @@ def clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+class Trainer(Protocol):
+    """What algorithms ask of a trainer (``LocalTrainer`` or ``BatchedTrainer``)."""
+
+    def run(self, jobs: Sequence[TrainJob], bases: Mapping[int, Mapping[str, torch.Tensor]]) -> list[Update]: ...
+
+    def gradients(self, jobs: Sequence[TrainJob],
+                  bases: Mapping[int, Mapping[str, torch.Tensor]]) -> list[tuple[torch.Tensor, float]]: ...
+
+
 class LocalTrainer:
     """Runs SGD jobs on one model over one training set."""
 
@@ -91,28 +104,39 @@ class LocalTrainer:
         return Update(job.client, job.version, n, clone_state(model), loss_sum / max(1, seen))
 
     def gradient(self, job: TrainJob, base: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, float]:
-        """The loss gradient at ``base`` on one mini-batch drawn by ``job.seed``, flattened over the
-        trainable parameters, and that batch's loss."""
+        """The loss gradient at ``base`` on one mini-batch drawn by ``job.seed`` (``gradient_batch``),
+        flattened over the trainable parameters, and that batch's loss."""
         model = self.model
         model.load_state_dict(base)
         model.train()
-        generator = torch.Generator().manual_seed(job.seed)
-        batch = job.indices[torch.randperm(len(job.indices), generator=generator)[:job.batch_size]]
+        batch = gradient_batch(job)
         model.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(self.train_x[batch]), self.train_y[batch])
         loss.backward()
         grads = [p.grad.reshape(-1) for p in model.parameters() if p.requires_grad]
         return torch.cat(grads).detach().clone(), loss.item()
 
+    def gradients(self, jobs: Sequence[TrainJob],
+                  bases: Mapping[int, Mapping[str, torch.Tensor]]) -> list[tuple[torch.Tensor, float]]:
+        """``gradient`` of every job from ``bases[job.version]``, in job order."""
+        return [self.gradient(job, bases[job.version]) for job in jobs]
+
 
 def make_trainer(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, optimizer: OptimizerSettings,
-                 device: torch.device | str = "cpu"):
-    """The trainer for ``device``: sequential ``LocalTrainer`` on a CPU (fastest there), the vmapped
-    ``BatchedTrainer`` on CUDA."""
-    if torch.device(device).type == "cuda":
+                 compute: Compute = Compute()) -> Trainer:
+    """The trainer ``compute`` asks for: the vmapped ``BatchedTrainer`` when it batches (by default on a
+    GPU), else the sequential ``LocalTrainer`` (the faster one on a CPU)."""
+    if compute.batched:
         from edgesim.fl.batched import BatchedTrainer  # lazy: batched imports this module
-        return BatchedTrainer(model, train_x, train_y, optimizer, device=device)
+        return BatchedTrainer(model, train_x, train_y, optimizer)
     return LocalTrainer(model, train_x, train_y, optimizer)
+
+
+def gradient_batch(job: TrainJob) -> torch.Tensor:
+    """The sample indices of a gradient job's one mini-batch: ``job.batch_size`` of the client's samples
+    (all of them if it holds fewer), drawn without replacement by ``job.seed``."""
+    generator = torch.Generator().manual_seed(job.seed)
+    return job.indices[torch.randperm(len(job.indices), generator=generator)[:job.batch_size]]
 
 
 def _batches(n: int, job: TrainJob, generator: torch.Generator):

@@ -43,9 +43,9 @@ class ModelCost:
 def measure_cost(model: nn.Module, input_shape) -> ModelCost:
     """Count parameters, training FLOPs per sample and activation bytes per sample.
 
-    Works on a copy, so the model's weights, gradients and running statistics stay as they were.
+    Works on a CPU copy, so the model's weights, gradients and running statistics stay as they were.
     """
-    model = copy.deepcopy(model)
+    model = copy.deepcopy(model).cpu()
     activation_elements = 0
 
     def count(_module, _inputs, output):

@@ -49,12 +49,14 @@ def _default_init(module: nn.Module, generator: torch.Generator) -> None:
         raise TypeError(f"build_model does not know how to initialise {type(module).__name__}")
 
 
-def build_model(config: ModelConfig, input_shape, num_classes: int, seed: int, kit: LayerKit = DENSE) -> nn.Module:
-    """Build ``config.name`` for ``input_shape`` (C, H, W) from ``kit``'s layers, with deterministic weights."""
+def build_model(config: ModelConfig, input_shape, num_classes: int, seed: int, kit: LayerKit = DENSE,
+                device: torch.device | str = "cpu") -> nn.Module:
+    """Build ``config.name`` for ``input_shape`` (C, H, W) from ``kit``'s layers, with deterministic weights
+    (drawn on the CPU, so the same on every device), then move it to ``device``."""
     with torch.device("meta"):
         model = _BUILDERS[config.name](tuple(input_shape), num_classes, config.width, kit)
     model = model.to_empty(device="cpu")
     generator = torch.Generator().manual_seed(seed)
     for module in model.modules():
         _default_init(module, generator)
-    return model
+    return model.to(device)

@@ -25,18 +25,21 @@ import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from edgesim.compute import Compute
 from edgesim.scenario import Scenario, Variant
 from edgesim.sweep.table import write_sweep_table
 
 
 @dataclass(frozen=True)
 class Job:
-    """One variant to run: its position in the sweep, its scenario as JSON data, where its results go."""
+    """One variant to run: its position in the sweep, its scenario as JSON data, where its results go, and
+    where it trains (torch threads, device and trainer)."""
 
     index: int
     scenario: dict
     run_dir: Path
     threads: int
+    compute: Compute = Compute("auto")
 
 
 class Executor(Protocol):
@@ -72,7 +75,7 @@ def _comparable(scenario: Scenario) -> dict:
     return scenario.model_dump(mode="json", by_alias=True, exclude={"sweep"})
 
 
-def run_variant(scenario_data: dict, run_dir: str, torch_threads: int) -> dict:
+def run_variant(scenario_data: dict, run_dir: str, torch_threads: int, compute: Compute = Compute("auto")) -> dict:
     """Worker entry point: run one variant quietly; failures come back as a summary."""
     import torch
     from rich.console import Console
@@ -82,14 +85,16 @@ def run_variant(scenario_data: dict, run_dir: str, torch_threads: int) -> dict:
     torch.set_num_threads(torch_threads)
     try:
         scenario = Scenario.model_validate(scenario_data)
-        return run_scenario(scenario, Path(run_dir), Console(quiet=True), show_progress=False).summary
+        return run_scenario(scenario, Path(run_dir), Console(quiet=True), show_progress=False,
+                            compute=compute).summary
     except Exception as exc:  # recorded in sweep.csv; the sweep goes on
         return failure(exc)
 
 
 def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | None = None,
-              console: Console | None = None) -> Path:
-    """Run the variants not yet complete in ``sweep_dir`` on ``executor`` (default: one local worker)."""
+              console: Console | None = None, compute: Compute = Compute("auto")) -> Path:
+    """Run the variants not yet complete in ``sweep_dir`` on ``executor`` (default: one local worker),
+    training where ``compute`` says (``auto`` is resolved by each worker)."""
     if executor is None:
         from edgesim.sweep.local import LocalExecutor
 
@@ -100,7 +105,7 @@ def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | Non
     run_dirs = [f"run-{v.index:03d}" for v in variants]
     summaries: list[dict | None] = [_completed_summary(v.scenario, sweep_dir / d) for v, d in zip(variants, run_dirs)]
     jobs = [Job(i, variants[i].scenario.model_dump(mode="json", by_alias=True), sweep_dir / run_dirs[i],
-                executor.threads)
+                executor.threads, compute)
             for i, summary in enumerate(summaries) if summary is None]
     if len(jobs) < len(variants):
         console.print(f"{len(variants) - len(jobs)} of {len(variants)} variants already complete; skipping them")

@@ -26,6 +26,7 @@ class LocalExecutor:
         self._pool = None
 
     def run(self, jobs: list[Job]) -> Iterator[tuple[Job, dict]]:
-        futures = {self._pool.submit(run_variant, job.scenario, str(job.run_dir), job.threads): job for job in jobs}
+        futures = {self._pool.submit(run_variant, job.scenario, str(job.run_dir), job.threads, job.compute): job
+                   for job in jobs}
         for future in as_completed(futures):
             yield futures[future], future.result()

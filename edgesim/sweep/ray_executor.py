@@ -1,7 +1,9 @@
 """Run sweep variants as Ray tasks, on an existing cluster or on a local instance started for the sweep.
 
 Each task runs ``run_variant`` with torch pinned to ``threads`` threads and
-asks Ray for as many CPUs. It writes the run directory in a temporary
+asks Ray for as many CPUs, and for ``gpus_per_task`` GPUs (Ray hides the GPUs
+from a task that asks for none, so ``--device auto`` then trains on the CPU).
+It writes the run directory in a temporary
 directory on whichever node runs it and sends the files back, so the driver
 writes every run directory under the sweep directory (no shared file system
 needed). Ray is imported only when a ``RayExecutor`` is made.
@@ -15,6 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from edgesim.compute import Compute
 from edgesim.errors import InputError
 from edgesim.sweep.driver import Job, failure, run_variant
 
@@ -29,11 +32,12 @@ def _import_ray():
     return ray
 
 
-def run_variant_task(scenario_data: dict, run_dir_name: str, torch_threads: int) -> tuple[dict, dict[str, bytes]]:
+def run_variant_task(scenario_data: dict, run_dir_name: str, torch_threads: int,
+                     compute: Compute) -> tuple[dict, dict[str, bytes]]:
     """Ray task: ``run_variant`` into a temporary directory; the summary and the run directory's files."""
     with tempfile.TemporaryDirectory(prefix="edgesim-") as tmp:
         run_dir = Path(tmp) / run_dir_name
-        summary = run_variant(scenario_data, str(run_dir), torch_threads)
+        summary = run_variant(scenario_data, str(run_dir), torch_threads, compute)
         files = {path.relative_to(run_dir).as_posix(): path.read_bytes()
                  for path in sorted(run_dir.rglob("*")) if path.is_file()}
     return summary, files
@@ -48,7 +52,8 @@ def _write_run_dir(run_dir: Path, files: dict[str, bytes]) -> None:
 
 
 class RayExecutor:
-    """Ray tasks of ``threads`` CPUs each (default 1), at most ``max_in_flight`` at once (default: no limit).
+    """Ray tasks of ``threads`` CPUs (default 1) and ``gpus_per_task`` GPUs (default 0) each, at most
+    ``max_in_flight`` at once (default: no limit).
 
     ``address`` is a running cluster's (``auto``, ``host:6379``, ``ray://host:10001``);
     without one a local Ray instance is started. The driver disconnects (and a
@@ -56,10 +61,12 @@ class RayExecutor:
     connected to Ray and no address is given, that connection is used and kept.
     """
 
-    def __init__(self, address: str | None = None, threads: int | None = None, max_in_flight: int | None = None):
+    def __init__(self, address: str | None = None, threads: int | None = None, max_in_flight: int | None = None,
+                 gpus_per_task: float = 0.0):
         self._ray = _import_ray()
         self.address = address
         self.threads = threads or 1
+        self.gpus_per_task = gpus_per_task
         self.max_in_flight = max_in_flight
         self._initialized_here = False
         self._pending: dict = {}
@@ -79,18 +86,21 @@ class RayExecutor:
                 raise InputError(f"--address {self.address}: cannot connect to a Ray cluster: {first_line}") from None
             self._initialized_here = True
         try:
-            self._check_threads()
+            self._check_resources()
         except BaseException:
             self.__exit__()
             raise
         return self
 
-    def _check_threads(self) -> None:
-        """A task asking for more CPUs than any node has would wait forever."""
-        largest = max((node["Resources"].get("CPU", 0) for node in self._ray.nodes() if node.get("Alive")), default=0)
-        if largest < self.threads:
-            raise InputError(f"--threads {self.threads}: no node of the Ray cluster has that many CPUs "
-                             f"(the largest has {largest:g})")
+    def _check_resources(self) -> None:
+        """A task asking for more CPUs or GPUs than any node has would wait forever."""
+        for option, resource, wanted in (("--threads", "CPU", self.threads),
+                                         ("--gpus-per-task", "GPU", self.gpus_per_task)):
+            largest = max((node["Resources"].get(resource, 0) for node in self._ray.nodes() if node.get("Alive")),
+                          default=0)
+            if largest < wanted:
+                raise InputError(f"{option} {wanted:g}: no node of the Ray cluster has that many {resource}s "
+                                 f"(the largest has {largest:g})")
 
     def __exit__(self, *exc_info) -> None:
         for ref in self._pending:
@@ -108,7 +118,8 @@ class RayExecutor:
         while queue or self._pending:
             while queue and len(self._pending) < limit:
                 job = queue.pop()
-                ref = task.options(num_cpus=job.threads).remote(job.scenario, job.run_dir.name, job.threads)
+                ref = task.options(num_cpus=job.threads, num_gpus=self.gpus_per_task).remote(
+                    job.scenario, job.run_dir.name, job.threads, job.compute)
                 self._pending[ref] = job
             [ref], _ = ray.wait(list(self._pending), num_returns=1)
             job = self._pending.pop(ref)

@@ -110,3 +110,14 @@ def test_size_problems():
     with pytest.raises(InputError) as err:
         load_dataset(config, Streams(0).rng("data"))
     assert err.value.problems == problems
+
+
+def test_to_moves_every_tensor_and_keeps_the_rest():
+    data = load_dataset(synthetic(validation_size=10, test_subset=20), Streams(1).rng("data"))
+    assert data.to("cpu") is data  # already there: nothing copied
+    moved = data.to("meta")
+    for name in ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y"):
+        assert getattr(moved, name).device.type == "meta"
+        assert getattr(moved, name).shape == getattr(data, name).shape
+    assert moved.eval_idx is data.eval_idx and moved.class_names == data.class_names
+    assert data.train_x.device.type == "cpu"

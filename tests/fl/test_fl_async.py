@@ -35,9 +35,10 @@ def test_contribution_is_computed_on_the_clients_version():
     algo = KAsyncSgd(KAsyncSgdConfig(k=1, lr=0.1), setup())
     algo.step(1, [Contribution(0, 0, 0)])
     assert set(algo.versions) == {0, 1}
-    stale = algo.contribution(Contribution(1, 0, 1))
+    [stale] = algo.contributions([Contribution(1, 0, 1)])
     fresh_algo = KAsyncSgd(KAsyncSgdConfig(k=1, lr=0.1), setup())
-    assert torch.equal(stale[0], fresh_algo.contribution(Contribution(1, 0, 0))[0])  # same version, same job
+    [fresh] = fresh_algo.contributions([Contribution(1, 0, 0)])
+    assert torch.equal(stale[0], fresh[0])  # same version, same job
     algo.forget_versions_before(1)
     assert set(algo.versions) == {1}
 

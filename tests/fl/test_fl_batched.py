@@ -1,9 +1,10 @@
-"""Batched (vmapped) local training matches the sequential LocalTrainer job for job."""
+"""Batched (vmapped) local training and gradients match the sequential LocalTrainer job for job."""
 
 import pytest
 import torch
 from torch import nn
 
+from edgesim.compute import Compute
 from edgesim.fl.batched import BatchedTrainer, batchable
 from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, clone_state, make_trainer
 from edgesim.models import ModelConfig, build_model
@@ -115,9 +116,42 @@ def test_batchnorm_model_falls_back_exactly():
         assert g.mean_loss == e.mean_loss
 
 
-def test_make_trainer_picks_sequential_on_cpu():
+def gradient_jobs():
+    """Batch 8: clients 0, 1 (two versions) and 3 draw full batches; 2 holds 5 samples, alone."""
+    return [
+        TrainJob(0, 0, torch.arange(0, 20), 1, 8, seed=1),
+        TrainJob(1, 1, torch.arange(20, 40), 1, 8, seed=2),
+        TrainJob(2, 0, torch.arange(40, 45), 1, 8, seed=3),
+        TrainJob(3, 1, torch.arange(50, 70), 1, 8, seed=4),
+    ]
+
+
+@pytest.mark.parametrize("name", ["mlp", "small_cnn"])
+def test_batched_gradients_match_sequential(name):
+    x, y = data()
+    b = bases(name)
+    expected = LocalTrainer(build_model(ModelConfig(name=name), SHAPE, CLASSES, 0), x, y, SETTINGS).gradients(
+        gradient_jobs(), b)
+    trainer = BatchedTrainer(build_model(ModelConfig(name=name), SHAPE, CLASSES, 0), x, y, SETTINGS)
+    calls = []
+    original = trainer._gradient_group
+    trainer._gradient_group = lambda js, batches, bs: calls.append([j.client for j in js]) or original(js, batches, bs)
+    got = trainer.gradients(gradient_jobs(), b)
+    assert calls == [[0, 1, 3]]  # client 2's short batch ran alone
+    assert trainer.batchable
+    for (e_vector, e_loss), (g_vector, g_loss) in zip(expected, got):
+        assert g_vector.shape == e_vector.shape
+        torch.testing.assert_close(g_vector, e_vector, rtol=1e-4, atol=1e-6)
+        assert g_loss == pytest.approx(e_loss, rel=1e-5)
+    # each job's gradient is its own: the two versions and seeds give different vectors
+    assert not torch.allclose(got[0][0], got[1][0])
+
+
+def test_make_trainer_follows_the_compute_choice():
     x, y = data()
     model = build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 0)
     assert type(make_trainer(model, x, y, SETTINGS)) is LocalTrainer
-    assert type(make_trainer(model, x, y, SETTINGS, device="cpu")) is LocalTrainer
-    assert type(make_trainer(model, x, y, SETTINGS, device=torch.device("cpu"))) is LocalTrainer
+    assert type(make_trainer(model, x, y, SETTINGS, Compute("cpu"))) is LocalTrainer
+    assert type(make_trainer(model, x, y, SETTINGS, Compute("cpu", "batched"))) is BatchedTrainer
+    assert type(make_trainer(model, x, y, SETTINGS, Compute("cuda:0"))) is BatchedTrainer  # auto batches on a GPU
+    assert type(make_trainer(model, x, y, SETTINGS, Compute("cuda:0", "sequential"))) is LocalTrainer

@@ -100,3 +100,10 @@ def test_batchnorm_and_custom_layers_are_initialised():
     assert int(a[0].num_batches_tracked) == 0
     assert torch.equal(a[1].scale, b[1].scale)
     assert ((a[1].scale >= 2) & (a[1].scale <= 3)).all()
+
+
+def test_weights_are_drawn_on_the_cpu_then_moved():
+    on_meta = build_model(ModelConfig(name="mlp"), (1, 8, 8), 3, seed=5, device="meta")
+    on_cpu = build_model(ModelConfig(name="mlp"), (1, 8, 8), 3, seed=5)
+    assert {p.device.type for p in on_meta.parameters()} == {"meta"}
+    assert [p.shape for p in on_meta.parameters()] == [p.shape for p in on_cpu.parameters()]

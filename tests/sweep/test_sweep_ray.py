@@ -47,9 +47,11 @@ def test_ray_missing_is_one_line_input_error(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "s").exists()
 
 
-def test_address_needs_ray_executor(tmp_path, capsys):
+def test_address_and_gpus_need_ray_executor(tmp_path, capsys):
     assert main(["sweep", *SMOKE, *TWO_SEEDS, "--out", str(tmp_path / "s"), "--address", "auto"]) == 2
     assert "--address: only with --executor ray" in capsys.readouterr().err
+    assert main(["sweep", *SMOKE, *TWO_SEEDS, "--out", str(tmp_path / "s"), "--gpus-per-task", "0.5"]) == 2
+    assert "--gpus-per-task: only with --executor ray" in capsys.readouterr().err
 
 
 @needs_ray
@@ -90,3 +92,11 @@ def test_ray_sweep_records_failures_and_resumes(tmp_path, capsys, ray_instance):
     assert (out / "run-000" / "summary.json").stat().st_mtime_ns == summary_mtime
     assert [r["status"][:7] for r in _rows(out)] == ["complet", "failed:"]
     assert ray.is_initialized()  # the executor used the existing connection and left it open
+
+
+@needs_ray
+def test_gpus_no_node_has_are_an_input_error_not_a_hang(tmp_path, capsys, ray_instance):
+    assert main(["sweep", *SMOKE, *TWO_SEEDS, "--out", str(tmp_path / "s"), "--executor", "ray",
+                 "--gpus-per-task", "1"]) == 2
+    assert "--gpus-per-task 1: no node of the Ray cluster has that many GPUs (the largest has 0)" in \
+        capsys.readouterr().err
