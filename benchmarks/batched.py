@@ -6,8 +6,8 @@ picks here divided by the other path's, measured side by side (interleaved pairs
 a value at most 1 means the automatic choice is the faster one on this device. The device is
 ``auto``'s (a CUDA GPU if torch sees one, else the CPU), or ``--device``.
 
-- ``fedavg round``: ``FedAvg.run_round`` with the Conv-4 setup of ``training.py`` (10 clients x
-  40 samples, batch 10, 5 local epochs, SGD with momentum and weight decay);
+- ``fedavg round`` and ``mpt_fl round``: ``run_round`` with the Conv-4 setup of ``training.py``
+  (10 clients x 40 samples, batch 10, 5 local epochs, SGD with momentum and weight decay);
 - ``K-async gradients``: one AKAFL-RJ-style iteration's work, 10 single mini-batch gradients
   (batch 10) of the WKAFL CNN from two model versions.
 
@@ -23,6 +23,7 @@ import torch
 from edgesim.compute import Compute
 from edgesim.fl.algorithm import AlgorithmSetup
 from edgesim.fl.fedavg import FedAvg, FedAvgConfig
+from edgesim.fl.mpt_fl import MptFl, MptFlConfig
 from edgesim.fl.trainer import OptimizerSettings, TrainJob, clone_state, make_trainer
 from edgesim.models import ModelConfig, build_model
 from edgesim.seeding import Streams
@@ -57,11 +58,15 @@ def _paths(device: str) -> tuple[Compute, Compute, str]:
     return auto, other, label
 
 
-def round_ratio(device: str, dataset, parts, repeats: int) -> dict:
+def round_ratio(name: str, device: str, dataset, parts, repeats: int) -> dict:
     auto, other, label = _paths(device)
     data = dataset.to(auto.torch_device)
-    config = FedAvgConfig(local_epochs=EPOCHS, batch_size=BATCH, lr=0.01, momentum=0.9, weight_decay=1e-4)
-    algorithms = [FedAvg(config, AlgorithmSetup(data, parts, ModelConfig(name="conv4"), Streams(SEED), compute=c))
+    if name == "mpt_fl":
+        method, config = MptFl, MptFlConfig(local_epochs=EPOCHS, batch_size=BATCH)
+    else:
+        method = FedAvg
+        config = FedAvgConfig(local_epochs=EPOCHS, batch_size=BATCH, lr=0.01, momentum=0.9, weight_decay=1e-4)
+    algorithms = [method(config, AlgorithmSetup(data, parts, ModelConfig(name="conv4"), Streams(SEED), compute=c))
                   for c in (auto, other)]
     clients = list(range(len(parts)))
     for algorithm in algorithms:  # warm-up round from the same start: also the tolerance check
@@ -72,7 +77,7 @@ def round_ratio(device: str, dataset, parts, repeats: int) -> dict:
     a, b = _pairs(_timed_on(auto.torch_device, lambda: algorithms[0].run_round(next(counter), 0, clients)),
                   _timed_on(auto.torch_device, lambda: algorithms[1].run_round(next(counter), 0, clients)), repeats)
     value, note = _ratio_note(a, b, (auto.describe()["trainer"], other.describe()["trainer"]))
-    return _row(f"fedavg round on {auto.device} (Conv-4, {len(clients)} clients x {len(parts[0])} samples, "
+    return _row(f"{name} round on {auto.device} (Conv-4, {len(clients)} clients x {len(parts[0])} samples, "
                 f"{EPOCHS} epochs): {label} (auto's path first), wall", value,
                 f"{note}; largest parameter difference after one round: {difference:.2g}")
 
@@ -105,13 +110,15 @@ def gradient_ratio(device: str, dataset, parts, repeats: int, k: int = 10) -> di
 
 
 def run(quick: bool = False, device: str = "auto") -> list[dict]:
-    """The two rows (see the module docstring); ``quick``: fewer clients and repeats."""
+    """The three rows (see the module docstring); ``quick``: fewer clients and repeats."""
     clients = 2 if quick else CLIENTS
     repeats = 3 if quick else 7
     started = load_avg()
     dataset, parts, source = load_data(CLIENTS)
     parts = parts[:clients]
-    rows = [round_ratio(device, dataset, parts, repeats), gradient_ratio(device, dataset, parts, repeats * 3)]
+    rows = [round_ratio("fedavg", device, dataset, parts, repeats),
+            round_ratio("mpt_fl", device, dataset, parts, repeats),
+            gradient_ratio(device, dataset, parts, repeats * 3)]
     return with_context(rows, source, started)
 
 

@@ -17,6 +17,7 @@ from edgesim.cli import main
 SMOKE = str(SCENARIOS / "smoke.yaml")
 CASES = {
     "fedavg": ["--set", "stop.max_rounds=3"],
+    "mpt_fl": ["--set", "algorithm={name: mpt_fl, local_epochs: 2}", "--set", "stop.max_rounds=3"],
     "akafl_rj": ["--set", "algorithm={name: akafl_rj, k: 3}", "--set", "dataset.validation_size=200",
                  "--set", "stop.max_rounds=20"],
 }

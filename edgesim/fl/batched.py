@@ -10,9 +10,9 @@ generator seeded by ``job.seed``, as ``LocalTrainer`` does, so the result is
 the same computation up to floating-point reduction order.
 
 Jobs that share their shape with no other job, and every job of a model that
-cannot be batched (buffers such as BatchNorm running statistics, dropout, or
-operations ``vmap`` does not support), run one by one through an internal
-``LocalTrainer``. ``gradients`` batches single mini-batch gradient jobs (the
+cannot be batched (buffers written in training such as BatchNorm running
+statistics, dropout, or operations ``vmap`` does not support), run one by one
+through an internal ``LocalTrainer``. ``gradients`` batches single mini-batch gradient jobs (the
 K-async methods' unit of work) the same way. Batching pays off on a GPU; on a
 CPU the sequential trainer is faster, which is why ``make_trainer`` picks this
 one only on a GPU unless told otherwise (``--trainer``). Everything runs on
@@ -35,12 +35,15 @@ T = TypeVar("T")
 
 
 def batchable(model: nn.Module) -> bool:
-    """Whether ``model`` can be trained functionally: no buffers (e.g. BatchNorm running statistics,
-    which training would update) and no dropout (whose randomness could not match)."""
-    if any(True for _ in model.buffers()):
-        return False
-    return not any(isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd))
-                   for m in model.modules())
+    """Whether ``model`` can be trained functionally: no dropout (whose randomness could not match), and
+    buffers only in modules that declare them constant (``constant_buffers``, e.g. MPT's frozen weights);
+    other buffers, such as BatchNorm's running statistics, are written in training."""
+    for module in model.modules():
+        if isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd)):
+            return False
+        if not getattr(module, "constant_buffers", False) and any(True for _ in module.buffers(recurse=False)):
+            return False
+    return True
 
 
 class BatchedTrainer:

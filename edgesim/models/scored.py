@@ -11,7 +11,10 @@ With ``keep`` the fraction of weights kept:
   ``dL/dS = dL/dW_eff * W * sign(S)``).
 
 The k-th largest score is found by selection (NumPy's ``partition`` on the CPU,
-``kthvalue`` elsewhere), never by sorting.
+``kthvalue`` elsewhere and inside ``torch.func`` transforms), never by sorting.
+The layers work under ``vmap``/``grad`` (the batched trainer): their frozen
+weight is a constant buffer (``constant_buffers``), and the masked weight's
+autograd function has a generated vmap rule.
 Weight init: ``scaled_kaiming`` — N(0, 2 / (fan_in * keep)) — or
 ``signed_constant`` — ``sign(N(0,1)) * sqrt(2 / fan_in)``. Score init:
 ``kaiming_uniform`` — U(±1/sqrt(fan_in)) — or ``kaiming_normal`` — N(0, 2 / fan_in).
@@ -42,10 +45,18 @@ def top_k_mask(magnitudes: torch.Tensor, keep: float) -> torch.Tensor:
     count = kept_count(flat.numel(), keep)
     if count == flat.numel():
         return torch.ones_like(magnitudes)
+    if _transformed(magnitudes):  # inside vmap/grad: no NumPy, no out=
+        threshold = flat.kthvalue(flat.numel() - count + 1).values
+        return (magnitudes >= threshold).to(magnitudes.dtype)
     threshold = _kth_smallest(flat, flat.numel() - count)
     # A comparison written straight into a float tensor: the same 0.0/1.0 as ``(m >= t).to(dtype)``,
     # without the bool tensor and the conversion pass (which cost 4x the comparison itself).
     return torch.ge(magnitudes, threshold, out=torch.empty_like(magnitudes))
+
+
+def _transformed(tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` is a ``torch.func`` (vmap, grad) wrapper, which NumPy cannot read."""
+    return torch._C._functorch.is_functorch_wrapped_tensor(tensor)
 
 
 def _kth_smallest(flat: torch.Tensor, position: int, scratch: np.ndarray | None = None) -> torch.Tensor:
@@ -71,14 +82,20 @@ _SAME_SIZE_INT = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64
 
 
 class _MaskedSignWeight(torch.autograd.Function):
-    """Reference form (any device): ``alpha * TopK(|S|) * sign(W)``, straight through to ``|S|``."""
+    """Reference form (any device, and under ``vmap``): ``alpha * TopK(|S|) * sign(W)``, straight through
+    to ``|S|``."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, magnitudes, weight, keep):
+    def forward(magnitudes, weight, keep):
         mask = top_k_mask(magnitudes, keep)
         alpha = (weight.abs() * mask).sum() / mask.sum()
-        ctx.save_for_backward(weight)
         return alpha * mask * torch.sign(weight)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[1])
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -157,6 +174,8 @@ class _CachedMaskedSignWeight(torch.autograd.Function):
 
 
 class _ScoredLayer(nn.Module):
+    constant_buffers = True  # the frozen weight is never written in training: safe to batch with vmap
+
     def __init__(self, shape: tuple[int, ...], fan_in: int, keep: float, weight_init: str, score_init: str):
         super().__init__()
         if not 0 < keep <= 1:
@@ -184,7 +203,8 @@ class _ScoredLayer(nn.Module):
 
     def effective_weight(self) -> torch.Tensor:
         scores, weight = self.scores, self.weight
-        if (scores.device.type != "cpu" or scores.layout != torch.strided or not scores.is_contiguous()
+        if (scores.device.type != "cpu" or _transformed(scores) or scores.layout != torch.strided
+                or not scores.is_contiguous()
                 or not weight.is_contiguous() or weight.dtype != scores.dtype or weight.shape != scores.shape):
             return masked_sign_weight(scores, weight, self.keep)
         frozen = self._frozen

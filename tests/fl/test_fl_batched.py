@@ -8,6 +8,7 @@ from edgesim.compute import Compute
 from edgesim.fl.batched import BatchedTrainer, batchable
 from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, clone_state, make_trainer
 from edgesim.models import ModelConfig, build_model
+from edgesim.models.kits import scored_kit
 
 SHAPE, CLASSES = (1, 16, 16), 3
 SETTINGS = OptimizerSettings(lr=0.05, momentum=0.9, weight_decay=1e-3)
@@ -87,6 +88,26 @@ def test_frozen_parameters_are_carried_unchanged():
     compare(expected, got)
     for u in got:
         assert torch.equal(u.state[first], b[u.version][first])
+
+
+@pytest.mark.parametrize("name", ["mlp", "small_cnn"])
+def test_mpt_score_layers_batch_and_match_sequential(name):
+    """MPT's frozen weights are constant buffers and its masked weight has a vmap rule, so it batches."""
+    kit = scored_kit(0.3, "scaled_kaiming", "kaiming_uniform", binary_activations=False)
+    x, y = data()
+    build = lambda seed: build_model(ModelConfig(name=name), SHAPE, CLASSES, seed, kit)  # noqa: E731
+    b = {v: clone_state(build(s)) for v, s in enumerate((11, 12))}
+    assert any(k.endswith(".weight") and not b[0][k].requires_grad for k in b[0])  # frozen weights travel too
+    expected = LocalTrainer(build(0), x, y, SETTINGS).run(jobs(), b)
+    trainer = BatchedTrainer(build(0), x, y, SETTINGS)
+    assert trainer.batchable
+    got = trainer.run(jobs(), b)
+    assert trainer.batchable  # no fallback: the groups really were vmapped
+    compare(expected, got)
+    grads = trainer.gradients(gradient_jobs(), b)
+    for (e, e_loss), (g, g_loss) in zip(LocalTrainer(build(0), x, y, SETTINGS).gradients(gradient_jobs(), b), grads):
+        torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-6)
+        assert g_loss == pytest.approx(e_loss, rel=1e-5)
 
 
 class _NormNet(nn.Module):
