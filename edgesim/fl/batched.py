@@ -12,11 +12,11 @@ the same computation up to floating-point reduction order.
 Jobs that share their shape with no other job, and every job of a model that
 cannot be batched (buffers written in training such as BatchNorm running
 statistics, dropout, or operations ``vmap`` does not support), run one by one
-through an internal ``LocalTrainer``. ``gradients`` batches single mini-batch gradient jobs (the
-K-async methods' unit of work) the same way. Batching pays off on a GPU; on a
-CPU the sequential trainer is faster, which is why ``make_trainer`` picks this
-one only on a GPU unless told otherwise (``--trainer``). Everything runs on
-the training data's device.
+through an internal ``LocalTrainer``. ``gradients`` batches single mini-batch
+gradient jobs (the K-async methods' unit of work) the same way. Batching pays
+off on a GPU; on a CPU the sequential trainer is faster, which is why
+``make_trainer`` picks this one only on a GPU unless told otherwise
+(``--trainer``). Everything runs on the training data's device.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class BatchedTrainer:
         if not self.batchable:
             return self.sequential.run(jobs, bases)
         plans = [list(_batches(len(job.indices), job, torch.Generator().manual_seed(job.seed))) for job in jobs]
-        return self._grouped(jobs, [tuple(len(b) for b in plan) for plan in plans],
+        return self._grouped([tuple(len(b) for b in plan) for plan in plans],
                              lambda members: self._run_group([jobs[i] for i in members], [plans[i] for i in members],
                                                              bases),
                              lambda i: self.sequential.run([jobs[i]], bases)[0])
@@ -84,19 +84,20 @@ class BatchedTrainer:
         if not self.batchable:
             return self.sequential.gradients(jobs, bases)
         batches = [gradient_batch(job) for job in jobs]
-        return self._grouped(jobs, [(len(b),) for b in batches],
+        return self._grouped([(len(b),) for b in batches],
                              lambda members: self._gradient_group([jobs[i] for i in members],
                                                                   [batches[i] for i in members], bases),
                              lambda i: self.sequential.gradient(jobs[i], bases[jobs[i].version]))
 
-    def _grouped(self, jobs: Sequence[TrainJob], shapes: list[tuple[int, ...]],
-                 together: Callable[[list[int]], list[T]], alone: Callable[[int], T]) -> list[T]:
-        """Results in job order: ``together(members)`` for each group of two or more jobs of the same
-        (non-empty) ``shape``, ``alone(i)`` for the rest and for every job once batching has failed."""
+    def _grouped(self, shapes: list[tuple[int, ...]], together: Callable[[list[int]], list[T]],
+                 alone: Callable[[int], T]) -> list[T]:
+        """Results in job order, given each job's shape: ``together(members)`` for each group of two or
+        more jobs of the same (non-empty) shape, ``alone(i)`` for the rest and for every job once batching
+        has failed."""
         groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for i, shape in enumerate(shapes):
             groups[shape].append(i)
-        results: list[T | None] = [None] * len(jobs)
+        results: list[T | None] = [None] * len(shapes)
         for shape, members in groups.items():
             if len(members) > 1 and len(shape) > 0 and self.batchable:
                 try:
