@@ -142,14 +142,14 @@ def run_edgesim(devices: int, days: float, log_dir: Path | None, seed: int = 1) 
     env = simpy.Environment()
     log = EventLog(None if log_dir is None else log_dir / "events.csv")
     fleet = Fleet(env, plan.devices, log)
-    fleet.start(plan.availability, plan.outages)
+    fleet.start(plan.availability(), plan.outages())
     tasks = TaskRunner(env, FlowScheduler(env), log)
     owner = StubOwner()
     server = SyncServer(env, fleet, tasks, log, owner, _settings(scenario), streams.rng("selection"))
     env.process(server.process())
     built = time.perf_counter() - built
     start, cpu = time.perf_counter(), time.process_time()
-    run_clock(env, scenario.stop.horizon_s)  # as the runner does
+    run_clock(env, server.stopped, scenario.stop.horizon_s)  # as the runner does
     log.close()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     return {"events": processed_events(env), "rows": sum(log.counts.values()), "seconds": cpu, "wall_s": seconds,
@@ -270,13 +270,13 @@ def run_bare(devices: int, days: float, seed: int = 1) -> dict:
             stats["rounds"] += 1
             stats["accepted"] += state["accepted"]
 
-    for i, (changes, outages) in enumerate(zip(plan.availability, plan.outages)):
+    for i, (changes, outages) in enumerate(zip(plan.availability(), plan.outages())):
         env.process(availability(i, changes))
         env.process(failures(i, outages))
     env.process(server())
     gc.collect()
     start, cpu = time.perf_counter(), time.process_time()
-    env.run(until=scenario.stop.horizon_s)
+    env.run(until=env.event() | env.timeout(scenario.stop.horizon_s))  # the runner's stop: a stop event or the horizon
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     return {"events": processed_events(env), "seconds": cpu, "wall_s": seconds, **stats}
 

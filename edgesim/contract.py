@@ -1,4 +1,12 @@
-"""Column names of the run- and sweep-directory files: the interface other tools rely on."""
+"""The names of the run- and sweep-directory files and their columns: the interface other tools rely on."""
+
+SCENARIO_FILE = "scenario.yaml"
+EVENTS_FILE = "events.csv"
+METRICS_FILE = "metrics.csv"
+SUMMARY_FILE = "summary.json"
+CHECKPOINT_DIR = "checkpoint"
+"""Present while a run can be resumed (``edgesim run --resume``)."""
+SWEEP_FILE = "sweep.csv"
 
 EVENT_COLUMNS = ("sim_time_s", "device", "kind", "round", "model_version", "staleness", "bytes", "duration_s")
 """``events.csv``."""
@@ -10,6 +18,6 @@ SWEEP_ID_COLUMNS = ("variant", "run_dir")
 """The first columns of ``sweep.csv``; the swept parameters follow, then ``SWEEP_SUMMARY_COLUMNS``."""
 
 SWEEP_SUMMARY_COLUMNS = (
-    "status", "sim_time_s", "rounds", "final_accuracy", "best_accuracy", "target_accuracy", "time_to_target_s",
+    "status", "reason", "sim_time_s", "rounds", "final_accuracy", "best_accuracy", "target_accuracy", "time_to_target_s",
     "bytes_up", "bytes_down", "updates_applied", "updates_discarded", "failures", "wall_time_s",
 )

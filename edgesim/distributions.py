@@ -3,6 +3,11 @@
 A distribution is either a bare number (a constant) or a mapping with a
 ``kind`` key, e.g. ``{kind: lognormal, median: 40, sigma: 0.3}``. Each one
 samples from a ``numpy.random.Generator`` handed to it, never a global one.
+
+Quantities that must stay positive (bandwidths, times between failures) or
+non-negative (latencies) are typed ``PositiveDistribution`` and
+``NonNegativeDistribution``: a distribution that can draw a value outside that
+range is refused when the scenario is read, never clamped at run time.
 """
 
 from __future__ import annotations
@@ -10,16 +15,20 @@ from __future__ import annotations
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from edgesim.config_model import ConfigModel
 
 
-class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class _Dist(ConfigModel):
     def sample(self, rng: np.random.Generator) -> float:
         raise NotImplementedError
 
     def mean(self) -> float:
+        raise NotImplementedError
+
+    def lower_bound(self) -> tuple[float, bool]:
+        """The infimum of the values ``sample`` can return, and whether that value itself can be drawn."""
         raise NotImplementedError
 
 
@@ -32,6 +41,9 @@ class Constant(_Dist):
 
     def mean(self):
         return float(self.value)
+
+    def lower_bound(self):
+        return float(self.value), True
 
 
 def check_range(model):
@@ -54,6 +66,9 @@ class Uniform(_Dist):
     def mean(self):
         return 0.5 * (self.low + self.high)
 
+    def lower_bound(self):
+        return float(self.low), True
+
 
 class Normal(_Dist):
     """Normal, truncated below at ``minimum`` by clipping (default 0)."""
@@ -69,6 +84,9 @@ class Normal(_Dist):
     def mean(self):
         return float(self.mean_)
 
+    def lower_bound(self):
+        return float(self.minimum), True  # clipping puts probability mass on the minimum
+
 
 class LogNormal(_Dist):
     """Log-normal given by its median and the sigma of the underlying normal."""
@@ -83,6 +101,9 @@ class LogNormal(_Dist):
     def mean(self):
         return float(self.median * np.exp(self.sigma**2 / 2))
 
+    def lower_bound(self):
+        return 0.0, False
+
 
 class Exponential(_Dist):
     kind: Literal["exponential"] = "exponential"
@@ -93,6 +114,9 @@ class Exponential(_Dist):
 
     def mean(self):
         return float(self.mean_)
+
+    def lower_bound(self):
+        return 0.0, False
 
 
 def _number_is_constant(value):
@@ -106,3 +130,31 @@ Distribution = Annotated[
     BeforeValidator(_number_is_constant),
 ]
 """A field type: a bare number or ``{kind: constant|uniform|normal|lognormal|exponential, ...}``."""
+
+
+def _refuse(dist: _Dist, rule: str) -> None:
+    bound, _ = dist.lower_bound()
+    if dist.kind == "constant":
+        raise ValueError(f"must be {rule}")
+    raise ValueError(f"must be {rule}, but this {dist.kind} distribution can draw {bound:g}")
+
+
+def _positive(dist: _Dist) -> _Dist:
+    bound, attained = dist.lower_bound()
+    if bound < 0 or (bound == 0 and attained):
+        _refuse(dist, "positive")
+    return dist
+
+
+def _non_negative(dist: _Dist) -> _Dist:
+    bound, _ = dist.lower_bound()
+    if bound < 0:
+        _refuse(dist, "zero or more")
+    return dist
+
+
+PositiveDistribution = Annotated[Distribution, AfterValidator(_positive)]
+"""A ``Distribution`` whose every draw is > 0 (bandwidths, times between failures, repair times)."""
+
+NonNegativeDistribution = Annotated[Distribution, AfterValidator(_non_negative)]
+"""A ``Distribution`` whose every draw is >= 0 (latencies)."""

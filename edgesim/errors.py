@@ -1,6 +1,12 @@
-"""User-facing errors: problems with input, reported without a traceback (exit 2)."""
+"""User-facing errors: problems with input, reported without a traceback (exit 2).
+
+Messages quote what the user wrote through ``brief``, so a message stays one
+readable line however long the input was.
+"""
 
 from __future__ import annotations
+
+BRIEF_LIMIT = 80
 
 
 class InputError(Exception):
@@ -9,3 +15,13 @@ class InputError(Exception):
     def __init__(self, problems: list[str] | str):
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("\n".join(self.problems))
+
+
+class OutputError(InputError):
+    """A result file or directory cannot be written (a file in the way, read-only, disk full, too large)."""
+
+
+def brief(value: object, limit: int = BRIEF_LIMIT) -> str:
+    """``repr(value)``, cut to about ``limit`` characters with an ellipsis."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

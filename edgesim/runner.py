@@ -1,16 +1,20 @@
-"""Run one scenario end to end and write its run directory.
+"""Run one scenario end to end in its run directory, or resume one that stopped.
 
-Order of work: write the resolved scenario; load data and partition it over
-the devices; move the data to the training device (``Compute``); build the algorithm, the fleet and the protocol; run the SimPy
-clock until the stop rule or the horizon; evaluate the final model on the
-full test set; write ``summary.json``. The tables are flushed as the run
-goes and the summary is written even when the run fails or is interrupted
-(with its ``status``), so nothing already computed is lost.
+Order of work: open (and lock) the run directory; prepare everything the
+clock needs and check it (``edgesim.preflight``, the checks ``validate``
+makes); write the resolved scenario; build the fleet and the protocol; run
+the SimPy clock until a stop rule or the horizon, checkpointing as it goes
+(``edgesim.journal``); evaluate the final model on the full test set; write
+``summary.json``. Whatever happens after the clock has started, the tables
+are flushed and a summary with the run's status is written (``outcome``), so
+nothing already computed is lost; a run stopped before its end keeps its
+checkpoint for ``--resume``.
 """
 
 from __future__ import annotations
 
-import time
+import shutil
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,18 +22,17 @@ import simpy
 import torch
 from rich.console import Console
 
+from edgesim import outcome
 from edgesim.compute import Compute
-from edgesim.coordinator import AsyncCoordinator, SyncCoordinator, ineligible, metric_columns
-from edgesim.data import load_dataset, partition
-from edgesim.errors import InputError
-from edgesim.fl.algorithm import AlgorithmSetup
-from edgesim.fl.registry import algorithm_class, build_algorithm
+from edgesim.coordinator import AsyncCoordinator, SyncCoordinator, metric_columns
+from edgesim.errors import InputError, OutputError
+from edgesim.journal import CheckpointPolicy, Journal
+from edgesim.preflight import Prepared, prepare
 from edgesim.progress import SimulatedTimeBar
-from edgesim.results.run_dir import write_scenario, write_summary
+from edgesim.results.run_dir import RunDirectory, read_summary, sha256_text
 from edgesim.results.tables import CsvTable
 from edgesim.scenario import Scenario
-from edgesim.seeding import Streams
-from edgesim.sim.build import build_fleet
+from edgesim.signals import signal_number, signals_deferred
 from edgesim.sim.clock import run_clock
 from edgesim.sim.event_log import EventLog
 from edgesim.sim.fleet import Fleet
@@ -37,7 +40,6 @@ from edgesim.sim.kasync import AsyncSettings, KAsyncServer
 from edgesim.sim.links import FlowScheduler
 from edgesim.sim.sync_rounds import SyncServer, SyncSettings
 from edgesim.sim.task import TaskRunner
-from edgesim.taxonomy.for_dataset import dataset_taxonomy
 
 
 @dataclass(frozen=True)
@@ -46,111 +48,159 @@ class RunResult:
     summary: dict
 
 
+def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = None, show_progress: bool = True,
+                 compute: Compute = Compute("auto"), mode: str = "new",
+                 checkpoints: CheckpointPolicy = CheckpointPolicy()) -> RunResult:
+    """Run ``scenario`` into ``run_dir`` (``mode``: ``new``, ``overwrite`` or ``resume``; see
+    ``RunDirectory``), training where ``compute`` says (default: a GPU if there is one).
+
+    Problems found before the clock starts raise ``InputError`` (a directory this call created is removed
+    again); once it has started, the run ends with a summary whatever happens, and errors propagate after it.
+    """
+    console = console or Console(stderr=True)
+    compute = compute.resolved()
+    created = not Path(run_dir).exists()
+    with RunDirectory.open(run_dir, mode) as directory:
+        try:
+            if mode == "resume":
+                _check_resumable(directory)
+            prepared = prepare(scenario, compute)
+        except InputError:
+            if created:
+                shutil.rmtree(directory.path, ignore_errors=True)
+            raise
+        return _run(prepared, directory, console, show_progress, compute, mode == "resume", checkpoints)
+
+
+def _check_resumable(directory: RunDirectory) -> None:
+    summary = read_summary(directory.path)
+    if summary is not None and summary.get("status") in outcome.FINISHED:
+        raise InputError(f"--resume {directory.path}: the run already ended ({summary['status']}); "
+                         "there is nothing to resume")
+
+
+def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_progress: bool, compute: Compute,
+         resuming: bool, checkpoints: CheckpointPolicy) -> RunResult:
+    scenario, algorithm, plan = prepared.scenario, prepared.algorithm, prepared.fleet
+    if resuming:
+        sha256 = sha256_text((directory.path / "scenario.yaml").read_text(encoding="utf-8"))
+    else:
+        sha256 = directory.write_scenario(scenario)
+    log = EventLog(None)
+    journal = Journal.for_run(directory, log, algorithm, checkpoints, sha256, resuming)
+    directory.remove_summary()
+    for warning in prepared.warnings:
+        console.print(f"[yellow]{warning}[/yellow]", highlight=False)
+    if journal.resume is None:
+        log.attach(directory.events)
+    for device in prepared.excluded:
+        log.emit(0.0, device.id, "excluded", nbytes=prepared.footprint_bytes)
+    columns = metric_columns(algorithm, subset=len(prepared.dataset.eval_idx) < len(prepared.dataset.test_y))
+
+    def open_metrics(resume_at: int | None) -> CsvTable:
+        return CsvTable(directory.metrics, columns, resume_at)
+
+    env = simpy.Environment()
+    fleet = Fleet(env, plan.devices, log)
+    fleet.start(plan.availability(), plan.outages())
+    label = f"{scenario.name} (replaying to round {journal.resume.round})" if journal.resume else scenario.name
+    bar = SimulatedTimeBar(label, scenario.stop.horizon_s, console, enabled=show_progress)
+    tasks = TaskRunner(env, FlowScheduler(env), log)
+    coordinator = None
+    summary = {"scenario": scenario.name, "scenario_sha256": sha256, "algorithm": scenario.algorithm.name,
+               "seed": scenario.seed, "status": outcome.RUNNING, "reason": None, **compute.describe()}
+    try:
+        if algorithm.protocol == "sync":
+            coordinator = SyncCoordinator(scenario, algorithm, prepared.dataset, open_metrics, journal,
+                                          on_progress=bar.update)
+            server = SyncServer(env, fleet, tasks, log, coordinator, _sync_settings(scenario),
+                                prepared.streams.rng("selection"))
+        else:
+            coordinator = AsyncCoordinator(scenario, algorithm, prepared.dataset, open_metrics, journal,
+                                           on_progress=bar.update,
+                                           oldest_live_version=lambda: min(server.model_version_of.values(),
+                                                                           default=server.version))
+            server = KAsyncServer(env, fleet, tasks, log, coordinator, AsyncSettings(algorithm.initial_k()))
+        env.process(server.process())
+        with bar:
+            stopped = run_clock(env, server.stopped, scenario.stop.horizon_s)
+        if journal.resume is not None:
+            raise RuntimeError(f"the replayed clock ended at {env.now:.6f} s, before round {journal.resume.round} "
+                               "of the checkpoint")
+        final = algorithm.evaluate(prepared.dataset.test_x, prepared.dataset.test_y)
+        summary.update(final_accuracy=final["accuracy"], final_loss=final["loss"], final_metrics=final)
+        summary["status"], summary["reason"] = _ending(coordinator.progress, stopped, server)
+    except KeyboardInterrupt as exc:
+        summary["status"] = outcome.INTERRUPTED
+        summary["reason"] = f"stopped by {signal.Signals(signal_number(exc)).name}"
+        raise
+    except Exception as exc:
+        summary["status"], summary["reason"] = outcome.FAILED, f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        with signals_deferred():
+            _finish(summary, directory, log, coordinator, journal, env, prepared)
+    return RunResult(directory.path, summary)
+
+
 def _sync_settings(scenario: Scenario) -> SyncSettings:
     server = scenario.server
     return SyncSettings(server.clients_per_round, server.min_clients or server.clients_per_round,
                         server.over_selection, server.deadline_s)
 
 
-def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = None,
-                 show_progress: bool = True, compute: Compute = Compute("auto")) -> RunResult:
-    """Run ``scenario`` into ``run_dir``, training where ``compute`` says (default: a GPU if there is one)."""
-    console = console or Console(stderr=True)
-    started = time.perf_counter()
-    compute = compute.resolved()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_scenario(scenario, run_dir)
-    streams = Streams(scenario.seed)
-    summary = {"scenario": scenario.name, "algorithm": scenario.algorithm.name, "seed": scenario.seed,
-               "status": "running", **compute.describe()}
+def _ending(progress, stopped: bool, server) -> tuple[str, str | None]:
+    """The status and reason of a run whose clock has ended."""
+    if progress.diverged:
+        return outcome.DIVERGED, f"training diverged: {progress.diverged}"
+    if progress.version == 0 and progress.stop_reason != "target":
+        ended = "the horizon" if not stopped else f"the last round ({progress.rounds})"
+        return outcome.STALLED, f"no update was applied before {ended}: {server.describe_wait()}"
+    return outcome.COMPLETED, None
 
-    dataset = load_dataset(scenario.dataset, streams.rng("data"))
-    parts = partition(dataset.train_y.numpy(), scenario.device_count, scenario.dataset.partition,
-                      streams.rng("partition"))
-    taxonomy = (dataset_taxonomy(scenario.dataset, dataset.class_names)
-                if algorithm_class(scenario.algorithm.name).needs_taxonomy else None)
-    dataset = dataset.to(compute.torch_device)
-    setup = AlgorithmSetup(dataset, [torch.from_numpy(p) for p in parts], scenario.model, streams, taxonomy, compute)
-    algorithm = build_algorithm(scenario.algorithm, setup)
 
-    env = simpy.Environment()
-    log = EventLog(run_dir / "events.csv")
-    metrics = CsvTable(run_dir / "metrics.csv", metric_columns(algorithm))
-    fleet_plan = build_fleet(scenario, streams)
-    footprint = algorithm.min_footprint_bytes()
-    excluded = ineligible(fleet_plan.devices, footprint)
-    for device in excluded:
-        log.emit(0.0, device.id, "excluded", nbytes=footprint)
-    _report_exclusions(console, excluded, len(fleet_plan.devices), footprint)
-    settings = _sync_settings(scenario)
-    needed = settings.min_clients if algorithm.protocol == "sync" else 1
-    if len(fleet_plan.devices) - len(excluded) < needed:
-        log.close()
-        metrics.close()
-        raise InputError("fleet: too few devices can hold the training footprint to fill a round "
-                         "(raise fleet.memory_fraction, use a smaller model, or add devices)")
-
-    fleet = Fleet(env, fleet_plan.devices, log)
-    fleet.start(fleet_plan.availability, fleet_plan.outages)
-    bar = SimulatedTimeBar(scenario.name, scenario.stop.horizon_s, console, enabled=show_progress)
-    tasks = TaskRunner(env, FlowScheduler(env), log)
-    if algorithm.protocol == "sync":
-        coordinator = SyncCoordinator(scenario, algorithm, dataset, metrics, on_progress=bar.update)
-        server = SyncServer(env, fleet, tasks, log, coordinator, settings, streams.rng("selection"))
-    else:
-        coordinator = AsyncCoordinator(scenario, algorithm, dataset, metrics, on_progress=bar.update,
-                                       oldest_live_version=lambda: min(server.model_version_of.values(),
-                                                                       default=server.version))
-        server = KAsyncServer(env, fleet, tasks, log, coordinator, AsyncSettings(algorithm.initial_k()))
-    env.process(server.process())
-
-    progress = coordinator.progress
+def _finish(summary: dict, directory: RunDirectory, log: EventLog, coordinator, journal: Journal,
+            env: simpy.Environment, prepared: Prepared) -> None:
+    """Close the tables and write the summary, whatever stopped the run (an output error is recorded)."""
     try:
-        with bar:
-            run_clock(env, server.stopped | env.timeout(scenario.stop.horizon_s))
-        final = algorithm.evaluate(dataset.test_x, dataset.test_y)
-        summary["status"] = "completed"
-        summary["final_accuracy"] = final["accuracy"]
-        summary["final_loss"] = final["loss"]
-        summary["final_metrics"] = final
-    except KeyboardInterrupt:
-        summary["status"] = "interrupted"
-        raise
-    except Exception as exc:
-        summary["status"] = f"failed: {type(exc).__name__}: {exc}"
-        raise
-    finally:
         log.close()
-        metrics.close()
-        summary.update({
-            "stop_reason": progress.stop_reason if summary["status"] == "completed" else None,
-            "sim_time_s": env.now,
-            "rounds": progress.rounds,
-            "model_version": progress.version,
-            "best_accuracy": progress.best_accuracy,
-            "target_accuracy": scenario.stop.target_accuracy,
-            "time_to_target_s": progress.time_to_target_s,
-            "bytes_up": log.bytes["upload_end"],
-            "bytes_down": log.bytes["download_end"],
-            "updates_applied": log.counts["update_applied"],
-            "updates_discarded": log.counts["update_discarded"],
-            "failures": log.counts["failure"],
-            "devices": len(fleet_plan.devices),
-            "devices_excluded": len(excluded),
-            "model": algorithm.describe(),
-            "wall_time_s": round(time.perf_counter() - started, 3),
-            "torch_threads": torch.get_num_threads(),
-        })
-        summary.setdefault("final_accuracy", None)
-        write_summary(summary, run_dir)
-    return RunResult(run_dir, summary)
-
-
-def _report_exclusions(console: Console, excluded, total: int, footprint: int) -> None:
-    if not excluded:
-        return
-    groups = sorted({d.group for d in excluded})
-    console.print(
-        f"[yellow]{len(excluded)} of {total} devices cannot hold the training footprint "
-        f"({footprint / 1e6:.1f} MB) and will not take part: groups {', '.join(groups)}[/yellow]"
-    )
+        if coordinator is not None and coordinator.metrics is not None:
+            coordinator.metrics.close()
+    except OutputError as exc:
+        if summary["status"] in (outcome.RUNNING, *outcome.FINISHED):
+            summary["status"], summary["reason"] = outcome.FAILED, f"OutputError: {exc}"
+    progress = coordinator.progress if coordinator is not None else None
+    summary.setdefault("final_accuracy", None)
+    summary.update({
+        "stop_reason": progress.stop_reason if summary["status"] == outcome.COMPLETED else None,
+        "sim_time_s": env.now,
+        "rounds": progress.rounds if progress else 0,
+        "model_version": progress.version if progress else 0,
+        "best_accuracy": progress.best_accuracy if progress else None,
+        "target_accuracy": prepared.scenario.stop.target_accuracy,
+        "time_to_target_s": progress.time_to_target_s if progress else None,
+        "accuracy_at_target": None if progress is None or progress.time_to_target_s is None else {
+            "full_test": progress.target_full_test_accuracy,
+            "subset": progress.target_evaluation_accuracy if coordinator.subset else None},
+        "unconfirmed_target_crossings": progress.unconfirmed_target_crossings if progress else 0,
+        "evaluation_samples": len(prepared.dataset.eval_idx),
+        "bytes_up": log.bytes["upload_end"],
+        "bytes_down": log.bytes["download_end"],
+        "updates_applied": log.counts["update_applied"],
+        "updates_discarded": log.counts["update_discarded"],
+        "failures": log.counts["failure"],
+        "devices": len(prepared.fleet.devices),
+        "devices_excluded": len(prepared.excluded),
+        "model": prepared.algorithm.describe(),
+        "wall_time_s": round(journal.wall_time_s(), 3),
+        "torch_threads": torch.get_num_threads(),
+        "checkpoints": {"taken": journal.checkpoints, "write_s": round(journal.checkpoint_seconds, 3),
+                        "replay_s": round(journal.replay_seconds, 3)},
+    })
+    try:
+        directory.write_summary(summary)
+    except OutputError:
+        if summary["status"] != outcome.FAILED:
+            raise
+    if summary["status"] in outcome.FINISHED and directory.checkpoint.exists():
+        shutil.rmtree(directory.checkpoint, ignore_errors=True)

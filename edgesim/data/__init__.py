@@ -24,12 +24,14 @@ from edgesim.errors import InputError
 _CARVE_BLOCK = 1024  # rows moved at a time when the validation set is carved out
 
 __all__ = [
+    "DataLayout",
     "Dataset",
     "DatasetConfig",
     "PartitionConfig",
     "SyntheticConfig",
     "check_dataset",
     "class_names",
+    "data_layout",
     "load_dataset",
     "partition",
     "resolve_data_dir",
@@ -117,6 +119,36 @@ def load_dataset(config: DatasetConfig, rng: np.random.Generator) -> Dataset:
         input_shape=tuple(train_x.shape[1:]),
         class_names=names,
     )
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    """What a configured dataset will hold, known without loading it: split sizes (``None`` when not
+    known without reading the files), the shape of one image and the number of classes."""
+
+    sizes: tuple[int, int] | None
+    input_shape: tuple[int, int, int]
+    num_classes: int
+
+    def tensor_bytes(self) -> int | None:
+        """Bytes of the loaded float32 images and int64 labels of both splits (``None`` if sizes are unknown)."""
+        if self.sizes is None:
+            return None
+        c, h, w = self.input_shape
+        return sum(self.sizes) * (c * h * w * 4 + 8)
+
+
+def data_layout(config: DatasetConfig) -> DataLayout:
+    """The ``DataLayout`` of ``config``; reads no image (for a Tiny ImageNet folder it lists the files)."""
+    if config.name == "mnist":
+        return DataLayout(_split_sizes(config), (1, 28, 28), mnist.NUM_CLASSES)
+    if config.name == "cifar100":
+        side = config.image_size or cifar100.NATIVE_SIZE
+        return DataLayout(_split_sizes(config), (3, side, side), cifar100.NUM_CLASSES)
+    if config.name == "tiny_imagenet":
+        side = config.image_size or tiny_imagenet.NATIVE_SIZE
+        return DataLayout(_split_sizes(config), (3, side, side), tiny_imagenet.NUM_CLASSES)
+    return DataLayout(_split_sizes(config), tuple(config.synthetic.shape), config.synthetic.num_classes)
 
 
 def class_names(config: DatasetConfig) -> tuple[str, ...]:

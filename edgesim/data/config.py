@@ -6,25 +6,22 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PositiveInt, ValidationInfo, field_validator, model_validator
 
+from edgesim.config_model import ConfigModel, ConfigPath
 from edgesim.taxonomy.config import TaxonomyConfig
 
 IMAGE_DATASETS = ("cifar100", "tiny_imagenet")
 _IMAGE_ONLY = f"{' and '.join(IMAGE_DATASETS)} only (an error for other datasets): "
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class IidPartition(_Frozen):
+class IidPartition(ConfigModel):
     """Shuffle the train set and split it evenly across clients."""
 
     kind: Literal["iid"] = "iid"
 
 
-class ShardsPartition(_Frozen):
+class ShardsPartition(ConfigModel):
     """Each client holds ``classes_per_client`` classes x ``samples_per_class`` samples (MPT-FL: 2 x 20)."""
 
     kind: Literal["shards"] = "shards"
@@ -32,7 +29,7 @@ class ShardsPartition(_Frozen):
     samples_per_class: PositiveInt = 20
 
 
-class DirichletPartition(_Frozen):
+class DirichletPartition(ConfigModel):
     """Label skew: each class is split over clients by Dirichlet(alpha) proportions."""
 
     kind: Literal["dirichlet"] = "dirichlet"
@@ -40,7 +37,7 @@ class DirichletPartition(_Frozen):
     min_samples: int = Field(1, ge=0, description="every client gets at least this many samples")
 
 
-class AkaflPartition(_Frozen):
+class AkaflPartition(ConfigModel):
     """AKAFL-style: each client independently draws a few classes and a random number of samples.
 
     A client draws its class count uniformly from ``classes``, that many distinct
@@ -71,7 +68,7 @@ PartitionConfig = Annotated[
 ]
 
 
-class SyntheticConfig(_Frozen):
+class SyntheticConfig(ConfigModel):
     """A learnable stand-in for MNIST: one smooth random prototype image per class plus Gaussian noise."""
 
     train_size: PositiveInt = 2000
@@ -81,11 +78,11 @@ class SyntheticConfig(_Frozen):
     noise: float = Field(1.0, ge=0, description="per-pixel noise std; prototypes have unit pixel std")
 
 
-class DatasetConfig(_Frozen):
+class DatasetConfig(ConfigModel):
     """The ``dataset:`` section of a scenario."""
 
     name: Literal["mnist", "synthetic", "cifar100", "tiny_imagenet"] = "mnist"
-    data_dir: str | None = Field(None, description="default: $EDGESIM_DATA, else ~/.cache/edgesim/data")
+    data_dir: ConfigPath | None = Field(None, description="default: $EDGESIM_DATA, else ~/.cache/edgesim/data")
     download: bool = True
     partition: PartitionConfig = IidPartition()
     synthetic: SyntheticConfig = SyntheticConfig()

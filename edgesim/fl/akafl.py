@@ -128,6 +128,21 @@ class Akafl(AsyncAlgorithm):
         metrics.update(val_accuracy=accuracy, dev_accuracy=self.judge.dev, judgement_kept=keep_previous)
         return current if keep_previous else candidate
 
+    def training_state(self):
+        return {**super().training_state(), "k": self.k, "judging": self.judging,
+                "previous_direction": self.previous_direction,
+                "adaptive": None if self.adaptive is None else vars(self.adaptive),
+                "judge": None if self.judge is None else vars(self.judge)}
+
+    def load_training_state(self, state):
+        super().load_training_state(state)
+        self.k, self.judging = state["k"], state["judging"]
+        direction = state["previous_direction"]
+        self.previous_direction = None if direction is None else direction.to(self.setup.compute.torch_device)
+        for part, saved in ((self.adaptive, state["adaptive"]), (self.judge, state["judge"])):
+            if part is not None:
+                vars(part).update(saved)
+
     def describe(self):
         facts = {**super().describe(), "preset": self.config.name}
         if self.judge is not None:

@@ -3,29 +3,31 @@
 An algorithm never sees the clock. The coordinator asks it, per round, what a
 task costs (bytes down and up, FLOPs per client, memory) and who can take
 part, then hands it the clients whose updates the simulated fleet delivered
-in time, and asks it to evaluate its global model.
+in time, and asks it to evaluate its global model. Before the clock starts,
+``round_kinds`` tells the pre-flight check which kinds of round it will run, so
+a round that could never fill is an input error rather than a silent wait;
+``training_state`` and ``load_training_state`` are what a checkpoint keeps.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from edgesim.compute import Compute
+from edgesim.config_model import ConfigModel
 from edgesim.data import Dataset
 from edgesim.models import ModelConfig
 from edgesim.seeding import Streams
 from edgesim.taxonomy import Taxonomy
 
 
-class AlgorithmConfig(BaseModel):
+class AlgorithmConfig(ConfigModel):
     """Base of every ``algorithm:`` block; subclasses add ``name: Literal[...]`` and hyper-parameters."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class LocalSGDConfig(AlgorithmConfig):
@@ -51,6 +53,16 @@ class AlgorithmSetup:
     """The class taxonomy, for methods with ``needs_taxonomy``."""
     compute: Compute = Compute()
     """Where models train: build them on ``compute.torch_device`` and get trainers from ``make_trainer``."""
+
+@dataclass(frozen=True)
+class RoundKind:
+    """One kind of task the method hands out: what it needs of a device and who holds data for it."""
+
+    label: str
+    """How messages name these tasks, e.g. ``"rounds"`` or ``"rounds of expert n02084071"``."""
+    footprint_bytes: int
+    has_work: Callable[[int], bool]
+    """Client index -> whether that client holds data for such a task."""
 
 
 class Algorithm(ABC):
@@ -95,6 +107,18 @@ class Algorithm(ABC):
     @abstractmethod
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict:
         """At least ``accuracy`` and ``loss`` of the global model on (x, y)."""
+
+    def round_kinds(self) -> list[RoundKind]:
+        """Every kind of round the method will run (one by default: every round asks the same)."""
+        return [RoundKind("rounds", self.footprint_bytes(1), lambda client: self.has_work(client, 1))]
+
+    @abstractmethod
+    def training_state(self) -> dict:
+        """Everything training has changed so far, as plain data and tensors (``edgesim.fl.training_state``)."""
+
+    @abstractmethod
+    def load_training_state(self, state: dict) -> None:
+        """Continue from a ``training_state()`` (tensors on the CPU)."""
 
     def describe(self) -> dict:
         """Facts for ``summary.json`` (model size, payloads, reconstruction notes)."""

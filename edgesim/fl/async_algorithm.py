@@ -19,8 +19,9 @@ from typing import ClassVar, Literal
 import torch
 from pydantic import Field
 
-from edgesim.fl.algorithm import AlgorithmConfig, AlgorithmSetup
+from edgesim.fl.algorithm import AlgorithmConfig, AlgorithmSetup, RoundKind
 from edgesim.fl.trainer import OptimizerSettings, TrainJob, clone_state, evaluate_classifier, make_trainer
+from edgesim.fl.training_state import Immutable, on_device
 from edgesim.models import build_model
 from edgesim.models.cost import measure_cost
 
@@ -91,6 +92,10 @@ class AsyncAlgorithm(ABC):
     def has_work(self, client: int) -> bool:
         return self._samples_held(client) > 0
 
+    def round_kinds(self) -> list[RoundKind]:
+        """Every task is alike."""
+        return [RoundKind("tasks", self.footprint_bytes(), self.has_work)]
+
     def initial_k(self) -> int:
         return self.config.k
 
@@ -151,6 +156,16 @@ class AsyncAlgorithm(ABC):
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict:
         self.model.load_state_dict(self.versions[self.version])
         return evaluate_classifier(self.model, x, y)
+
+    def training_state(self) -> dict:
+        """The current version and every version still kept; a model version never changes once made."""
+        return {"version": self.version,
+                "versions": {v: Immutable(f"version-{v}", state) for v, state in self.versions.items()}}
+
+    def load_training_state(self, state: dict) -> None:
+        device = self.setup.compute.torch_device
+        self.version = state["version"]
+        self.versions = {v: on_device(saved, device) for v, saved in state["versions"].items()}
 
     def describe(self) -> dict:
         return {"parameters": self.cost.parameters, "model_bytes": self.cost.param_bytes,

@@ -10,13 +10,17 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from edgesim.fl.fedavg import FedAvg, FedAvgConfig
+from pydantic import model_validator
+
+from edgesim.fl.fedavg import FedAvg, FedAvgConfig, two_per_batch_for_binary_activations
 from edgesim.models.kits import binary_kit
 
 
 class BnnFlConfig(FedAvgConfig):
     name: Literal["bnn_fl"] = "bnn_fl"
     variant: Literal["1/32", "1/1"] = "1/32"
+
+    _batch_norm = model_validator(mode="after")(two_per_batch_for_binary_activations)
 
 
 class BnnFl(FedAvg):

@@ -7,7 +7,8 @@ from typing import Literal
 from edgesim.fl.aggregate import weighted_average_states
 from edgesim.fl.algorithm import Algorithm, AlgorithmSetup, LocalSGDConfig
 from edgesim.fl.trainer import (OptimizerSettings, TrainJob, Update, clone_state, evaluate_classifier,
-                                make_trainer)
+                                make_trainer, uses_batch_statistics)
+from edgesim.fl.training_state import on_device
 from edgesim.models import build_model
 from edgesim.models.cost import measure_cost
 from edgesim.models.kits import DENSE, LayerKit
@@ -15,6 +16,15 @@ from edgesim.models.kits import DENSE, LayerKit
 
 class FedAvgConfig(LocalSGDConfig):
     name: Literal["fedavg"] = "fedavg"
+
+
+def two_per_batch_for_binary_activations(config):
+    """After-validator of configs whose ``variant: "1/1"`` puts BatchNorm into the model, which cannot train
+    on a batch of one sample."""
+    if config.variant == "1/1" and config.batch_size < 2:
+        raise ValueError(f"batch_size {config.batch_size} cannot train variant 1/1, whose BatchNorm layers "
+                         "need at least 2 samples per batch")
+    return config
 
 
 class FedAvg(Algorithm):
@@ -30,6 +40,7 @@ class FedAvg(Algorithm):
         self.optimizer = OptimizerSettings(config.lr, config.momentum, config.weight_decay)
         self.trainer = make_trainer(self.model, data.train_x, data.train_y, self.optimizer, setup.compute)
         self.state = clone_state(self.model)
+        self.min_samples = 2 if uses_batch_statistics(self.model) else 1  # BatchNorm needs two per batch
 
     def layer_kit(self) -> LayerKit:
         """The layers the model is built from (dense for FedAvg)."""
@@ -64,7 +75,7 @@ class FedAvg(Algorithm):
         return self.cost.footprint_bytes(self.config.batch_size, self.optimizer.state_slots)
 
     def has_work(self, client, round):
-        return len(self.setup.client_indices[client]) > 0
+        return len(self.setup.client_indices[client]) >= self.min_samples
 
     def jobs(self, round: int, version: int, clients: list[int]) -> list[TrainJob]:
         streams = self.setup.streams
@@ -83,6 +94,12 @@ class FedAvg(Algorithm):
     def evaluate(self, x, y):
         self.model.load_state_dict(self.state)
         return evaluate_classifier(self.model, x, y)
+
+    def training_state(self):
+        return {"state": self.state}
+
+    def load_training_state(self, state):
+        self.state = on_device(state["state"], self.setup.compute.torch_device)
 
     def describe(self):
         return {"parameters": self.cost.parameters, "model_bytes": self.cost.param_bytes,

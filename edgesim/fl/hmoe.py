@@ -28,11 +28,11 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
-from edgesim.errors import InputError
 from edgesim.fl.aggregate import weighted_average_states
-from edgesim.fl.algorithm import Algorithm, AlgorithmSetup, LocalSGDConfig
+from edgesim.fl.algorithm import Algorithm, AlgorithmSetup, LocalSGDConfig, RoundKind
 from edgesim.fl.hierarchy import ExpertOutputs, beam_predict, hierarchical_scores, path_loss
 from edgesim.fl.trainer import OptimizerSettings, Trainer, TrainJob, clone_state, make_trainer
+from edgesim.fl.training_state import on_device
 from edgesim.models import build_model
 from edgesim.models.cost import ModelCost, measure_cost
 from edgesim.taxonomy import InformationMetric
@@ -92,10 +92,6 @@ class Hmoe(Algorithm):
         # routed[c, e]: client c's training samples under expert e
         self.routed_indices = [[idx[(e.targets[idx] >= 0)] for e in self.experts] for idx in setup.client_indices]
         self.routed = np.array([[len(r) for r in client] for client in self.routed_indices], dtype=np.int64)
-        if self.routed.sum(axis=0).min(initial=1) == 0:
-            empty = [e.node for e, n in zip(self.experts, self.routed.sum(axis=0)) if n == 0]
-            raise InputError(f"dataset.partition: no client holds training data under the experts {empty}, so "
-                             "their rounds could never start; use a partition that covers every class")
 
     # --- which expert a round trains
 
@@ -119,15 +115,32 @@ class Hmoe(Algorithm):
         return self.experts[e].cost.train_flops_per_sample * self.routed[client, e] * self.config.local_epochs
 
     def footprint_bytes(self, round):
-        return self.experts[self.expert_of(round)].cost.footprint_bytes(self.config.batch_size,
-                                                                         self.optimizer.state_slots)
+        return self._footprint(self.expert_of(round))
 
     def min_footprint_bytes(self):
-        return min(e.cost.footprint_bytes(self.config.batch_size, self.optimizer.state_slots)
-                   for e in self.experts)
+        return min(self._footprint(e) for e in range(len(self.experts)))
 
     def has_work(self, client, round):
         return bool(self.routed[client, self.expert_of(round)] > 0)
+
+    def round_kinds(self):
+        """One kind per expert the schedule can pick: its footprint and the clients holding data under it."""
+        share = self.routed.sum(axis=0)
+        return [RoundKind(f"rounds of expert {expert.node}", self._footprint(e),
+                          lambda client, e=e: bool(self.routed[client, e] > 0))
+                for e, expert in enumerate(self.experts)
+                if self.config.schedule == "round_robin" or share[e] > 0]
+
+    def _footprint(self, e: int) -> int:
+        return self.experts[e].cost.footprint_bytes(self.config.batch_size, self.optimizer.state_slots)
+
+    def training_state(self):
+        return {"experts": [expert.state for expert in self.experts]}
+
+    def load_training_state(self, state):
+        device = self.setup.compute.torch_device
+        for expert, saved in zip(self.experts, state["experts"], strict=True):
+            expert.state = on_device(saved, device)
 
     # --- training
 

@@ -23,10 +23,10 @@ import math
 from typing import Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from edgesim.fl.aggregate import weighted_average, weighted_average_states
-from edgesim.fl.fedavg import FedAvg, FedAvgConfig
+from edgesim.fl.fedavg import FedAvg, FedAvgConfig, two_per_batch_for_binary_activations
 from edgesim.fl.trainer import Update
 from edgesim.models.kits import scored_kit
 from edgesim.models.scored import SCORE_INITS, WEIGHT_INITS, _ScoredLayer, top_k_mask
@@ -45,6 +45,8 @@ class MptFlConfig(FedAvgConfig):
     lr: float = Field(0.1, gt=0)
     momentum: float = Field(0.9, ge=0, lt=1)
     weight_decay: float = Field(1e-4, ge=0)
+
+    _batch_norm = model_validator(mode="after")(two_per_batch_for_binary_activations)
 
 
 class MptFl(FedAvg):

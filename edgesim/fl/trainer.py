@@ -69,12 +69,19 @@ class Trainer(Protocol):
                   bases: Mapping[int, Mapping[str, torch.Tensor]]) -> list[tuple[torch.Tensor, float]]: ...
 
 
+def uses_batch_statistics(model: nn.Module) -> bool:
+    """Whether ``model`` normalises by batch statistics in training (BatchNorm), which one sample does not
+    have: its mini-batches need at least two samples."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 class LocalTrainer:
     """Runs SGD jobs on one model over one training set."""
 
     def __init__(self, model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor,
                  optimizer: OptimizerSettings):
         self.model = model
+        self.min_batch = 2 if uses_batch_statistics(model) else 1
         self.train_x = train_x
         self.train_y = train_y
         params = [p for p in model.parameters() if p.requires_grad]
@@ -94,7 +101,7 @@ class LocalTrainer:
         x, y = self.train_x[job.indices], self.train_y[job.indices]
         n = len(job.indices)
         loss_sum, seen = 0.0, 0
-        for batch in _batches(n, job, generator):
+        for batch in _batches(n, job, generator, self.min_batch):
             optimizer.zero_grad(set_to_none=True)
             loss = F.cross_entropy(model(x[batch]), y[batch])
             loss.backward()
@@ -139,9 +146,15 @@ def gradient_batch(job: TrainJob) -> torch.Tensor:
     return job.indices[torch.randperm(len(job.indices), generator=generator)[:job.batch_size]]
 
 
-def _batches(n: int, job: TrainJob, generator: torch.Generator):
+def _batches(n: int, job: TrainJob, generator: torch.Generator, min_batch: int = 1):
     """Mini-batch index tensors: ``job.epochs`` shuffled passes, or exactly ``job.steps`` batches
-    drawn from as many shuffled passes as they need."""
+    drawn from as many shuffled passes as they need. A pass's last batch is skipped when it holds fewer
+    than ``min_batch`` samples (a single sample, for models with BatchNorm); a client with fewer than
+    ``min_batch`` samples has none."""
+    if job.batch_size < min_batch:
+        raise ValueError(f"batch size {job.batch_size} is below the model's smallest batch, {min_batch}")
+    if n < min_batch:
+        return
     taken = 0
     for epoch in itertools.count():
         if job.steps is None and epoch == job.epochs:
@@ -150,6 +163,8 @@ def _batches(n: int, job: TrainJob, generator: torch.Generator):
         for start in range(0, n, job.batch_size):
             if job.steps is not None and taken == job.steps:
                 return
+            if n - start < min_batch:
+                break
             taken += 1
             yield order[start:start + job.batch_size]
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from edgesim.config_model import ConfigModel
 
 
-class ModelConfig(BaseModel):
+class ModelConfig(ConfigModel):
     """Which network the fleet trains. ``name`` is checked against the registry."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = "small_cnn"
     width: int = Field(default=1, ge=1, description="channel multiplier for the small CNN")

@@ -49,6 +49,14 @@ def _default_init(module: nn.Module, generator: torch.Generator) -> None:
         raise TypeError(f"build_model does not know how to initialise {type(module).__name__}")
 
 
+def parameter_count(config: ModelConfig, input_shape, num_classes: int, kit: LayerKit = DENSE) -> int:
+    """Parameters and buffer elements of ``config.name`` built for ``input_shape``, counted on the meta device
+    (no memory is allocated, so even a model too large to build is counted)."""
+    with torch.device("meta"):
+        model = _BUILDERS[config.name](tuple(input_shape), num_classes, config.width, kit)
+    return sum(t.numel() for t in (*model.parameters(), *model.buffers()))
+
+
 def build_model(config: ModelConfig, input_shape, num_classes: int, seed: int, kit: LayerKit = DENSE,
                 device: torch.device | str = "cpu") -> nn.Module:
     """Build ``config.name`` for ``input_shape`` (C, H, W) from ``kit``'s layers, with deterministic weights

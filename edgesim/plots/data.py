@@ -12,13 +12,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from edgesim.contract import EVENT_COLUMNS, METRIC_COLUMNS, SWEEP_ID_COLUMNS, SWEEP_SUMMARY_COLUMNS
+from edgesim.contract import (
+    EVENT_COLUMNS,
+    EVENTS_FILE,
+    METRIC_COLUMNS,
+    METRICS_FILE,
+    SUMMARY_FILE,
+    SWEEP_FILE,
+    SWEEP_ID_COLUMNS,
+    SWEEP_SUMMARY_COLUMNS,
+)
 from edgesim.errors import InputError
-
-EVENTS_FILE = "events.csv"
-METRICS_FILE = "metrics.csv"
-SUMMARY_FILE = "summary.json"
-SWEEP_FILE = "sweep.csv"
+from edgesim.results.tables import complete_rows
 
 SWEEP_COLUMNS = ("run_dir", "sim_time_s", "time_to_target_s")
 
@@ -27,7 +32,7 @@ def _read_csv(path: Path, required: Collection[str], **read_kw) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     try:
-        frame = pd.read_csv(path, **read_kw)
+        frame = pd.read_csv(complete_rows(path), **read_kw)  # an unfinished last line (a crash) is left out
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: not a readable CSV file ({exc})") from exc
     missing = [column for column in required if column not in frame.columns]

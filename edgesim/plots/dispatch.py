@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgesim.contract import EVENTS_FILE, SWEEP_FILE
 from edgesim.errors import InputError
-from edgesim.plots.data import EVENTS_FILE, SWEEP_FILE
 from edgesim.plots.run import plot_run
 from edgesim.plots.sweep_figures import plot_sweep
 

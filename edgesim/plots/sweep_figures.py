@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 import seaborn as sns
 
-from edgesim.plots.data import EVENTS_FILE, parameter_columns, read_events, read_metrics, read_sweep
+from edgesim.contract import EVENTS_FILE
+from edgesim.plots.data import parameter_columns, read_events, read_metrics, read_sweep
 from edgesim.plots.figure import integer_x_axis, png_figure
 from edgesim.plots.units import time_scale
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from edgesim.distributions import Distribution
+from edgesim.config_model import ConfigModel
+from edgesim.distributions import NonNegativeDistribution, PositiveDistribution
 
 
-class DeviceProfile(BaseModel):
+class DeviceProfile(ConfigModel):
     """What the simulator needs to know about one kind of device."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str = ""
     train_gflops: float = Field(gt=0, description="sustained fp32 training throughput, GFLOP/s")
@@ -20,13 +19,11 @@ class DeviceProfile(BaseModel):
     source: str = Field(description="where the figures come from")
 
 
-class NetworkProfile(BaseModel):
+class NetworkProfile(ConfigModel):
     """A device's access network: bandwidth sampled once per device, latency per transfer."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     description: str = ""
-    down_mbps: Distribution = Field(description="device download bandwidth, Mbit/s")
-    up_mbps: Distribution = Field(description="device upload bandwidth, Mbit/s")
-    latency_ms: Distribution = Field(description="one-way setup latency per transfer, ms")
+    down_mbps: PositiveDistribution = Field(description="device download bandwidth, Mbit/s")
+    up_mbps: PositiveDistribution = Field(description="device upload bandwidth, Mbit/s")
+    latency_ms: NonNegativeDistribution = Field(description="one-way setup latency per transfer, ms")
     source: str

@@ -1,35 +1,230 @@
-"""Where a run's files go and how the resolved scenario and summary are written."""
+"""The run directory, a transaction owned by one process: where a run's files go and how they are written.
+
+Files: ``scenario.yaml`` (the resolved scenario), ``events.csv``, ``metrics.csv``,
+``summary.json``, and ``checkpoint/`` while the run can be resumed. Opening
+one (``RunDirectory.open``) takes a lock (``flock`` on ``.lock``) that the
+operating system releases when the process ends, however it ends, so two
+processes never write one directory. Modes:
+
+- ``new``: the directory must be missing or empty;
+- ``overwrite``: edgesim's files in it (the run files, ``checkpoint/``, figures)
+  are removed first; other files are left alone;
+- ``resume``: it must hold a run's ``scenario.yaml``.
+
+``summary.json`` is strict JSON (non-finite numbers become ``null``), written
+atomically, and names the SHA-256 of the ``scenario.yaml`` beside it
+(``scenario_sha256``), so a summary is never taken for that of another
+scenario. Every failure to create or write is an ``OutputError``.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import math
+import os
+import re
+import shutil
 from datetime import datetime
 from pathlib import Path
 
 import yaml
 
+from edgesim.contract import CHECKPOINT_DIR, EVENTS_FILE, METRICS_FILE, SCENARIO_FILE, SUMMARY_FILE
+from edgesim.errors import OutputError
+from edgesim.results.tables import output_error
 from edgesim.scenario import Scenario
+
+LOCK_FILE = ".lock"
+MODES = ("new", "overwrite", "resume")
 
 
 def default_run_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
-    """``runs/<name>-<timestamp>``, made unique with a suffix if it exists."""
+    """``runs/<name>-<timestamp>`` (the name cut down to letters, digits, ``._-``), made unique if it exists."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    candidate = root / f"{scenario.name}-{stamp}"
+    slug = name_slug(scenario.name)
+    candidate = root / f"{slug}-{stamp}"
     suffix = 1
     while candidate.exists():
         suffix += 1
-        candidate = root / f"{scenario.name}-{stamp}-{suffix}"
+        candidate = root / f"{slug}-{stamp}-{suffix}"
     return candidate
 
 
-def write_scenario(scenario: Scenario, run_dir: Path) -> None:
-    """The resolved scenario, every default filled in; it re-runs to the same results."""
-    data = scenario.model_dump(mode="json", by_alias=True, exclude={"sweep"})
-    (run_dir / "scenario.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+def name_slug(name: str) -> str:
+    """A scenario name cut down to a safe file-name part: letters, digits and ``._-``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "run"
 
 
-def write_summary(summary: dict, run_dir: Path) -> None:
-    path = run_dir / "summary.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+def scenario_text(scenario: Scenario) -> str:
+    """The resolved scenario as written to ``scenario.yaml``: every default filled in, no sweep block."""
+    return yaml.safe_dump(scenario.model_dump(mode="json", by_alias=True, exclude={"sweep"}), sort_keys=False)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def strict_json(value):
+    """``value`` with every non-finite float replaced by ``None`` (JSON has no NaN or infinity)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(item) for item in value]
+    return value
+
+
+def read_summary(path: Path) -> dict | None:
+    """The ``summary.json`` in run directory ``path``, or ``None`` if it has none (or an unreadable one)."""
+    try:
+        summary = json.loads((Path(path) / SUMMARY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
+def summary_belongs(path: Path, summary: dict) -> bool:
+    """Whether ``summary`` was written for the ``scenario.yaml`` now in run directory ``path``."""
+    try:
+        text = (Path(path) / SCENARIO_FILE).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return False
+    return summary.get("scenario_sha256") == sha256_text(text)
+
+
+def open_locked(path: Path, what: str = "run directory") -> int:
+    """Create ``path`` if needed and lock it for this process (see ``lock``); returns the lock's descriptor."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"{path}: a file is in the way of the {what}") from None
+    except OSError as exc:
+        raise output_error(path, exc, f"create the {what}") from None
+    return lock(path)
+
+
+def other_entries(path: Path) -> list[Path]:
+    """What ``path`` holds besides its lock file."""
+    return [p for p in path.iterdir() if p.name != LOCK_FILE]
+
+
+class RunDirectory:
+    """An open, locked run directory (see the module docstring); a context manager that unlocks on exit."""
+
+    def __init__(self, path: Path, lock_fd: int):
+        self.path = path
+        self._lock_fd = lock_fd
+
+    @classmethod
+    def open(cls, path: Path, mode: str = "new") -> RunDirectory:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        path = Path(path)
+        if mode == "resume" and not (path / SCENARIO_FILE).is_file():
+            raise OutputError(f"--resume {path}: not a run directory (it has no {SCENARIO_FILE})")
+        run_dir = cls(path, open_locked(path))
+        try:
+            if mode == "new":
+                run_dir._require_empty()
+            elif mode == "overwrite":
+                run_dir._remove_own_files()
+        except BaseException:
+            run_dir.close()
+            raise
+        return run_dir
+
+    def __enter__(self) -> RunDirectory:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
+
+    # --- paths
+
+    @property
+    def events(self) -> Path:
+        return self.path / EVENTS_FILE
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / METRICS_FILE
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / CHECKPOINT_DIR
+
+    # --- files
+
+    def write_scenario(self, scenario: Scenario) -> str:
+        """Write the resolved scenario; returns the SHA-256 of what was written."""
+        text = scenario_text(scenario)
+        self._write_atomically(self.path / SCENARIO_FILE, text)
+        return sha256_text(text)
+
+    def write_summary(self, summary: dict) -> None:
+        text = json.dumps(strict_json(summary), indent=2, allow_nan=False) + "\n"
+        self._write_atomically(self.path / SUMMARY_FILE, text)
+
+    def remove_summary(self) -> None:
+        """A run that starts (again) has no summary until it ends."""
+        (self.path / SUMMARY_FILE).unlink(missing_ok=True)
+
+    def _write_atomically(self, path: Path, text: str) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            raise output_error(path, exc) from None
+
+    def _require_empty(self) -> None:
+        entries = other_entries(self.path)
+        if not entries:
+            return
+        summary = read_summary(self.path)
+        if summary is not None:
+            held = f"holds a {summary.get('status', 'finished')} run of {summary.get('scenario')!r}"
+        elif (self.path / SCENARIO_FILE).is_file():
+            held = "holds an unfinished run"
+        else:
+            held = f"is not empty ({len(entries)} entries)"
+        raise OutputError(f"{self.path}: {held}; give --resume to continue it, --overwrite to replace it, "
+                          "or another --out")
+
+    def _remove_own_files(self) -> None:
+        try:
+            for name in (SCENARIO_FILE, EVENTS_FILE, METRICS_FILE, SUMMARY_FILE):
+                (self.path / name).unlink(missing_ok=True)
+            for figure in self.path.glob("*.png"):
+                figure.unlink()
+            if self.checkpoint.exists():
+                shutil.rmtree(self.checkpoint)
+        except OSError as exc:
+            raise output_error(self.path, exc, "clear the run directory") from None
+
+
+def lock(path: Path) -> int:
+    """Hold ``path/.lock`` exclusively for this process (``flock``; the system releases it when the process
+    ends, however it ends); ``OutputError`` if another process holds it. Returns the lock's descriptor."""
+    lock_path = path / LOCK_FILE
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise output_error(path, exc, "write to the run directory") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "another process"
+        os.close(fd)
+        raise OutputError(f"{path}: another edgesim process ({holder}) is writing into it") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
+    return fd

@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 from pydantic import BaseModel, ValidationError
 
+from edgesim.errors import brief
+
 
 def yaml_path(parts: Sequence[Any]) -> str:
     text = ""
@@ -32,8 +34,8 @@ def _user_path(loc: Sequence[Any], data: Any) -> list[Any]:
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             kept.append(part)
             node = node[part]
-        elif i == len(loc) - 1:
-            kept.append(part)
+        elif i == len(loc) - 1 and isinstance(node, dict) and part not in (node.get("kind"), node.get("name")):
+            kept.append(part)  # a missing key (not a union tag, and not a field inside a bare number)
     return kept
 
 
@@ -94,6 +96,6 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], data: 
             problems.append(f"{where}: required key is missing")
         else:
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{where}: {message} (got {error['input']!r})" if error["type"] != "union_tag_invalid"
-                            else f"{where}: {message}")
+            shown = error["type"] != "union_tag_invalid" and not isinstance(error["input"], (dict, list))
+            problems.append(f"{where}: {message} (got {brief(error['input'])})" if shown else f"{where}: {message}")
     return problems

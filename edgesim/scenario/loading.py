@@ -1,4 +1,10 @@
-"""Read a scenario file, apply command-line edits, validate, and expand sweeps."""
+"""Read a scenario file, apply command-line edits, validate, and expand sweeps.
+
+Relative file paths in a scenario (``dataset.data_dir``, ``dataset.taxonomy.path``)
+are relative to the folder of the scenario file (``base_dir``), whether they are
+written in the file, in its sweep block or given with ``--set``; the validated
+scenario holds them as absolute paths, so its resolved copy runs from anywhere.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-import yaml
 from pydantic import ValidationError
 
 from edgesim.errors import InputError
@@ -15,19 +20,13 @@ from edgesim.scenario.checks import scenario_problems
 from edgesim.scenario.errors import format_validation_error
 from edgesim.scenario.overrides import parse_assignment, set_dotted
 from edgesim.scenario.schema import Scenario
+from edgesim.scenario.yaml_file import read_yaml_file
 
 
 def read_raw(path: str | Path) -> dict:
     """The file's mapping, with ``name`` defaulting to the file's stem."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: scenario file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise InputError(f"{where}: YAML syntax error: {getattr(exc, 'problem', None) or exc}") from None
+    data = read_yaml_file(path)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -44,10 +43,13 @@ def apply_edits(data: dict, assignments: Sequence[str] = (), seed: int | None = 
     return data
 
 
-def validate(data: dict, prefix: str = "") -> Scenario:
-    """A ``Scenario`` from a raw mapping, or ``InputError`` listing every problem."""
+def validate(data: dict, prefix: str = "", base_dir: Path | None = None) -> Scenario:
+    """A ``Scenario`` from a raw mapping, or ``InputError`` listing every problem.
+
+    Relative paths are resolved against ``base_dir`` (the scenario file's folder; default: the current one).
+    """
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data, context={"base_dir": Path(base_dir or ".").resolve()})
     except ValidationError as exc:
         raise InputError(format_validation_error(exc, Scenario, data, prefix)) from None
     problems = scenario_problems(scenario)
@@ -57,7 +59,7 @@ def validate(data: dict, prefix: str = "") -> Scenario:
 
 
 def load_scenario(path: str | Path, assignments: Sequence[str] = (), seed: int | None = None) -> Scenario:
-    return validate(apply_edits(read_raw(path), assignments, seed))
+    return validate(apply_edits(read_raw(path), assignments, seed), base_dir=Path(path).parent)
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,13 @@ class Variant:
     scenario: Scenario
 
 
-def expand_sweep(data: dict) -> list[Variant]:
+def expand_sweep(data: dict, base_dir: Path | None = None) -> list[Variant]:
     """Every case x grid point x seed of the ``sweep:`` block, each validated as its own scenario.
 
     A case's edits are applied first, then the grid's values, then the seed.
     """
     base = {k: v for k, v in data.items() if k != "sweep"}
-    sweep = validate(data).sweep
+    sweep = validate(data, base_dir=base_dir).sweep
     cases = dict(sweep.cases) if sweep and sweep.cases else {None: {}}
     grid = dict(sweep.grid) if sweep else {}
     seeds = list(sweep.seeds) if sweep and sweep.seeds else [base.get("seed", 0)]
@@ -87,8 +89,10 @@ def expand_sweep(data: dict) -> list[Variant]:
         for key, value in [*cases[case].items(), *zip(keys, values), ("seed", seed)]:
             variant_data = set_dotted(variant_data, key, value)
         label = ", ".join(f"{k}={v}" for k, v in params.items())
+        label = label if len(label) <= 120 else label[:119] + "…"
         try:
-            variants.append(Variant(len(variants), params, validate(variant_data, f"sweep variant ({label}): ")))
+            variants.append(Variant(len(variants), params,
+                                    validate(variant_data, f"sweep variant ({label}): ", base_dir)))
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:

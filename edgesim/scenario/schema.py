@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from edgesim.config_model import ConfigModel
 from edgesim.data.config import DatasetConfig
-from edgesim.distributions import Distribution
+from edgesim.distributions import NonNegativeDistribution, PositiveDistribution
 from edgesim.fl.fedavg import FedAvgConfig
 from edgesim.fl.registry import AlgorithmConfigUnion
 from edgesim.models import ModelConfig
@@ -23,21 +24,17 @@ from edgesim.sim.stragglers import NoStragglers, StragglerConfig
 from edgesim.units import Duration
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ProfileOverrides(_Section):
+class ProfileOverrides(ConfigModel):
     """Per-group replacements for profile figures."""
 
     train_gflops: float | None = Field(None, gt=0)
     ram_mb: float | None = Field(None, gt=0)
-    down_mbps: Distribution | None = None
-    up_mbps: Distribution | None = None
-    latency_ms: Distribution | None = None
+    down_mbps: PositiveDistribution | None = None
+    up_mbps: PositiveDistribution | None = None
+    latency_ms: NonNegativeDistribution | None = None
 
 
-class FleetGroup(_Section):
+class FleetGroup(ConfigModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.]+$", description="device ids are <name>-<i>")
     profile: str
     count: int = Field(ge=1)
@@ -48,7 +45,7 @@ class FleetGroup(_Section):
     stragglers: StragglerConfig | None = Field(None, description="multiplies with fleet.stragglers")
 
 
-class FleetConfig(_Section):
+class FleetConfig(ConfigModel):
     groups: list[FleetGroup] = Field(min_length=1)
     stragglers: StragglerConfig = NoStragglers()
     availability: AvailabilityConfig = AlwaysAvailable()
@@ -56,13 +53,13 @@ class FleetConfig(_Section):
     memory_fraction: float = Field(0.5, gt=0, le=1, description="share of RAM a training task may use")
 
 
-class LinkConfig(_Section):
+class LinkConfig(ConfigModel):
     description: str = ""
     down_mbps: float | None = Field(None, gt=0, description="capacity towards the devices; null = unlimited")
     up_mbps: float | None = Field(None, gt=0, description="capacity towards the server; null = unlimited")
 
 
-class ServerConfig(_Section):
+class ServerConfig(ConfigModel):
     clients_per_round: int = Field(10, ge=1)
     min_clients: int | None = Field(None, ge=1, description="devices that must be ready to start a round")
     over_selection: float = Field(0.0, ge=0, le=10)
@@ -71,19 +68,19 @@ class ServerConfig(_Section):
     up_mbps: float | None = Field(None, gt=0, description="server ingress shared by all uploads")
 
 
-class EvaluationConfig(_Section):
+class EvaluationConfig(ConfigModel):
     every_rounds: int = Field(1, ge=1)
     every_s: Duration | None = Field(None, gt=0, description="also evaluate once this much simulated time passed")
 
 
-class StopConfig(_Section):
+class StopConfig(ConfigModel):
     horizon_s: Duration = Field(7 * 86400.0, gt=0)
     target_accuracy: float | None = Field(None, gt=0, le=1)
     max_rounds: int | None = Field(None, ge=1)
     stop_at_target: bool = True
 
 
-class SweepConfig(_Section):
+class SweepConfig(ConfigModel):
     cases: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="named bundles of edits (dotted key -> value), e.g. one per method"
     )
@@ -98,13 +95,13 @@ class SweepConfig(_Section):
         return self
 
 
-class ProfilesConfig(_Section):
+class ProfilesConfig(ConfigModel):
     devices: dict[str, DeviceProfile] = Field(default_factory=dict)
     networks: dict[str, NetworkProfile] = Field(default_factory=dict)
 
 
-class Scenario(_Section):
-    name: str
+class Scenario(ConfigModel):
+    name: str = Field(min_length=1, max_length=100, description="names the run in summaries and directory names")
     description: str = ""
     seed: int = Field(0, ge=0)
     start_hour: float = Field(0.0, ge=0, lt=24, description="local time of day at simulated time 0")
@@ -118,6 +115,15 @@ class Scenario(_Section):
     evaluation: EvaluationConfig = EvaluationConfig()
     stop: StopConfig = StopConfig()
     sweep: SweepConfig | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_path(cls, name: str) -> str:
+        """The name goes into directory names, so it must never reach outside the folder it is put in."""
+        if any(c in name for c in "/\\\0") or name.strip(".") == "":
+            raise ValueError("must not contain / or \\ or be only dots: a name never chooses where files go "
+                             "(use --out for that)")
+        return name
 
     @property
     def device_count(self) -> int:

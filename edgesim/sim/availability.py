@@ -9,32 +9,36 @@
 
 The local time at simulated time 0 is the scenario's ``start_hour``. Leaving
 availability interrupts work in flight, like a failure: that work is lost.
-Each function yields ``(time_of_change, available)`` pairs forever.
+Each ``changes`` yields ``(time_of_change, available)`` pairs: the state at
+time 0 first, then every change before ``horizon_s``, and ends there. It also
+ends as soon as the schedule can never change again (windows covering the
+whole day, probabilities that are all 0 or all 1), so no schedule can spin
+without yielding.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Iterator, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from edgesim.config_model import ConfigModel
 
 HOUR = 3600.0
 DAY = 24 * HOUR
 
 
-class _Availability(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AlwaysAvailable(_Availability):
+class AlwaysAvailable(ConfigModel):
     kind: Literal["always"] = "always"
 
-    def changes(self, rng: np.random.Generator, start_hour: float) -> Iterator[tuple[float, bool]]:
+    def changes(self, rng: np.random.Generator, start_hour: float,
+                horizon_s: float = math.inf) -> Iterator[tuple[float, bool]]:
         yield 0.0, True
 
 
-class WindowAvailability(_Availability):
+class WindowAvailability(ConfigModel):
     kind: Literal["windows"] = "windows"
     windows: list[tuple[float, float]] = Field(min_length=1, description="[start_hour, end_hour] pairs, 0-24")
     jitter_h: float = Field(default=0.0, ge=0, le=12)
@@ -53,9 +57,12 @@ class WindowAvailability(_Availability):
                 return True
         return False
 
-    def changes(self, rng, start_hour):
+    def changes(self, rng, start_hour, horizon_s=math.inf):
         shift = rng.uniform(-self.jitter_h, self.jitter_h) if self.jitter_h else 0.0
         edges = sorted({(h - shift) % 24 for window in self.windows for h in window})
+        if all(self._available_at((edge + shift + 1e-9) % 24) for edge in edges):
+            yield 0.0, True  # the windows cover the whole day
+            return
         local0 = start_hour % 24
         state = self._available_at((local0 + shift) % 24)
         yield 0.0, state
@@ -65,6 +72,8 @@ class WindowAvailability(_Availability):
                 t = (day * 24 + edge - local0) * HOUR
                 if t <= 0:
                     continue
+                if t >= horizon_s:
+                    return
                 new_state = self._available_at((edge + shift + 1e-9) % 24)
                 if new_state != state:
                     state = new_state
@@ -72,17 +81,19 @@ class WindowAvailability(_Availability):
             day += 1
 
 
-class HourlyAvailability(_Availability):
+class HourlyAvailability(ConfigModel):
     kind: Literal["hourly"] = "hourly"
     probability: list[Annotated[float, Field(ge=0, le=1)]] = Field(min_length=24, max_length=24)
 
-    def changes(self, rng, start_hour):
+    def changes(self, rng, start_hour, horizon_s=math.inf):
         local0 = start_hour % 24
         hour_index = int(local0)
         state = bool(rng.random() < self.probability[hour_index])
         yield 0.0, state
+        if len(set(self.probability)) == 1 and self.probability[0] in (0.0, 1.0):
+            return  # never changes
         t = (hour_index + 1 - local0) * HOUR
-        while True:
+        while t < horizon_s:
             hour_index = (hour_index + 1) % 24
             new_state = bool(rng.random() < self.probability[hour_index])
             if new_state != state:

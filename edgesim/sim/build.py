@@ -3,29 +3,50 @@
 Every device draws from its own random streams (``device``, ``availability``
 and ``failures`` with its index), so adding a group never changes what the
 devices before it draw. Access bandwidth is drawn once per device; latency
-and task slowdowns per transfer and per task.
+and task slowdowns per transfer and per task. A device's on/off schedules
+(availability changes and outages, up to the horizon) can be drawn as often
+as needed: each draw starts its streams afresh, so every draw is the same.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from edgesim.scenario.checks import device_profiles, network_profiles
 from edgesim.scenario.schema import Scenario
 from edgesim.seeding import Streams
+from edgesim.sim.availability import AvailabilityConfig
 from edgesim.sim.device import Device
 from edgesim.sim.links import Link
 from edgesim.sim.stragglers import CombinedStragglers
 
-MIN_BANDWIDTH_MBPS = 1e-3
-
 
 @dataclass
 class FleetPlan:
-    devices: list[Device]
-    availability: list[Iterator[tuple[float, bool]]]
-    outages: list[Iterator[tuple[float, float]]]
+    """The devices, in fleet order, and how to draw their on/off schedules."""
+
+    scenario: Scenario
+    streams: Streams
+    devices: list[Device] = field(default_factory=list)
+    device_availability: list[AvailabilityConfig] = field(default_factory=list)
+
+    def availability(self) -> list[Iterator[tuple[float, bool]]]:
+        """Every device's availability changes up to the horizon (``(time, available)``, see ``availability``)."""
+        return [self.availability_of(device) for device in self.devices]
+
+    def availability_of(self, device: Device) -> Iterator[tuple[float, bool]]:
+        return self.device_availability[device.index].changes(
+            self.streams.rng("availability", device.index), self.scenario.start_hour, self.scenario.stop.horizon_s)
+
+    def outages(self) -> list[Iterator[tuple[float, float]]]:
+        """Every device's outages up to the horizon (``(time, duration)``, see ``failures``)."""
+        failures, horizon = self.scenario.fleet.failures, self.scenario.stop.horizon_s
+        return [failures.outages(d.id, self.streams.rng("failures", d.index), horizon) for d in self.devices]
+
+    def ever_available(self, device: Device) -> bool:
+        """Whether ``device`` is available at some moment before the horizon."""
+        return any(available for _, available in self.availability_of(device))
 
 
 def _links(scenario: Scenario) -> tuple[dict[str, tuple[Link | None, Link | None]], tuple, tuple]:
@@ -41,7 +62,7 @@ def build_fleet(scenario: Scenario, streams: Streams) -> FleetPlan:
     profiles, networks = device_profiles(scenario), network_profiles(scenario)
     shared, server_down, server_up = _links(scenario)
     fleet = scenario.fleet
-    plan = FleetPlan([], [], [])
+    plan = FleetPlan(scenario, streams)
     for group in fleet.groups:
         profile = profiles[group.profile]
         network = networks[group.network]
@@ -60,8 +81,8 @@ def build_fleet(scenario: Scenario, streams: Streams) -> FleetPlan:
                 group=group.name,
                 flops_per_s=(over.train_gflops or profile.train_gflops) * 1e9,
                 memory_bytes=(over.ram_mb or profile.ram_mb) * 1e6 * fleet.memory_fraction,
-                down_bps=max(MIN_BANDWIDTH_MBPS, down) * 1e6,
-                up_bps=max(MIN_BANDWIDTH_MBPS, up) * 1e6,
+                down_bps=down * 1e6,
+                up_bps=up * 1e6,
                 latency_ms=over.latency_ms or network.latency_ms,
                 links_down=tuple(link for link in (group_down, *server_down) if link is not None),
                 links_up=tuple(link for link in (group_up, *server_up) if link is not None),
@@ -70,6 +91,5 @@ def build_fleet(scenario: Scenario, streams: Streams) -> FleetPlan:
             )
             device.slowdown = stragglers.device_factor(rng)
             plan.devices.append(device)
-            plan.availability.append(availability.changes(streams.rng("availability", index), scenario.start_hour))
-            plan.outages.append(fleet.failures.outages(device.id, streams.rng("failures", index)))
+            plan.device_availability.append(availability)
     return plan

@@ -1,4 +1,4 @@
-"""Running the SimPy clock.
+"""Running the SimPy clock until the server stops the run or the horizon ends it.
 
 While the clock runs, the objects that existed before it (the dataset, the
 model, the fleet) are frozen out of Python's garbage collector: the
@@ -13,11 +13,13 @@ import gc
 import simpy
 
 
-def run_clock(env: simpy.Environment, until) -> None:
-    """``env.run(until=until)`` with the pre-existing heap frozen out of the collector."""
+def run_clock(env: simpy.Environment, stopped: simpy.Event, horizon_s: float) -> bool:
+    """Run ``env`` until ``stopped`` fires (returns True) or simulated time reaches ``horizon_s`` (False),
+    with the pre-existing heap frozen out of the collector."""
     gc.collect()
     gc.freeze()
     try:
-        env.run(until=until)
+        env.run(until=stopped | env.timeout(horizon_s))
     finally:
         gc.unfreeze()
+    return stopped.triggered

@@ -86,4 +86,4 @@ class Device:
         return flops / self.flops_per_s * self.slowdown * self.stragglers.task_factor(self.rng)
 
     def latency_s(self) -> float:
-        return max(0.0, self.latency_ms.sample(self.rng)) / 1000.0
+        return self.latency_ms.sample(self.rng) / 1000.0

@@ -1,9 +1,15 @@
 """The buffered, long-form device event table (``events.csv``).
 
-Rows are kept in memory and written in blocks, so logging costs little per
-event; ``flush`` runs every ``flush_every`` rows and on ``close``, so a crash
-loses at most one block. Numbers are formatted explicitly, so the same
-simulation writes byte-identical files on any machine.
+Rows are kept in memory and written in blocks of whole rows (``flush``: every
+``flush_every`` rows, at every evaluation and on ``close``), so logging costs
+little per event and a crash loses at most the rows since the last flush.
+Numbers are formatted explicitly, so the same simulation writes
+byte-identical files on any machine. ``rows`` counts every row emitted, and
+``counts``/``bytes`` add them up by kind, whether or not they are written.
+
+A log without a file (``path=None``) only counts: benchmarks use it, and a
+resumed run replays its clock on one until the checkpoint, then ``attach``es
+the file where the checkpoint left it.
 """
 
 from __future__ import annotations
@@ -12,37 +18,39 @@ from collections import Counter
 from pathlib import Path
 
 from edgesim.contract import EVENT_COLUMNS
+from edgesim.results.tables import AppendOnlyFile
 
 SERVER = "server"
-
-
-def _time(value: float | None) -> str:
-    return "" if value is None else f"{value:.6f}"
-
-
-def _int(value: int | None) -> str:
-    return "" if value is None else str(int(value))
+HEADER = ",".join(EVENT_COLUMNS) + "\n"
 
 
 class EventLog:
-    """Append-only event table; ``path=None`` keeps counts only (benchmarks, dry runs)."""
+    """Append-only event table; ``path=None`` keeps counts only (benchmarks, replay)."""
 
     def __init__(self, path: Path | None, flush_every: int = 50_000):
-        self.path = path
         self.flush_every = flush_every
         self.counts: Counter[str] = Counter()
         self.bytes: Counter[str] = Counter()
+        self.rows = 0
         self._rows: list[str] = []
-        self._file = None
+        self._file: AppendOnlyFile | None = None
         self._time = None  # the last time formatted, and its text: rows come in bursts at one instant
         self._time_text = ""
         if path is not None:
-            self._file = open(path, "w", encoding="utf-8", newline="")
-            self._file.write(",".join(EVENT_COLUMNS) + "\n")
-            self._file.flush()
+            self.attach(path)
+
+    @property
+    def size(self) -> int:
+        """Bytes written to the file so far (call ``flush`` first to include the buffered rows)."""
+        return 0 if self._file is None else self._file.size
+
+    def attach(self, path: Path, resume_at: int | None = None) -> None:
+        """Write rows from now on to ``path``: a new file, or the existing one cut back to ``resume_at`` bytes."""
+        self._file = AppendOnlyFile(path, HEADER, resume_at)
 
     def emit(self, time, device, kind, round=None, version=None, staleness=None, nbytes=None, duration=None):
         self.counts[kind] += 1
+        self.rows += 1
         if nbytes:
             self.bytes[kind] += nbytes
         if self._file is None:
@@ -50,7 +58,7 @@ class EventLog:
         if time is not self._time:  # the same object (the clock's ``now``) formats the same
             self._time = time
             self._time_text = f"{time:.6f}"
-        # the helpers above, inlined: this runs once per row
+        # formatted inline: this runs once per row
         self._rows.append(
             f"{self._time_text},{device},{kind},{'' if round is None else int(round)},"
             f"{'' if version is None else int(version)},{'' if staleness is None else int(staleness)},"
@@ -61,12 +69,14 @@ class EventLog:
 
     def flush(self) -> None:
         if self._file is not None and self._rows:
-            self._file.writelines(self._rows)
-            self._file.flush()
+            block = "".join(self._rows)
             self._rows.clear()
+            self._file.write(block)
 
     def close(self) -> None:
-        self.flush()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        try:
+            self.flush()
+        finally:
+            if self._file is not None:
+                self._file.close()
+                self._file = None

@@ -7,57 +7,59 @@ until it recovers.
   (any distribution; exponential MTBF is the classic memoryless model).
 - ``trace``: explicit ``{device, at_s, duration_s}`` outages (a device id such
   as ``pi4-0``), e.g. replayed from a real fleet's logs.
-Each model yields ``(failure_time, down_duration)`` pairs for one device.
+Each model yields ``(failure_time, down_duration)`` pairs for one device,
+in time order, and ends at the first failure at or after ``horizon_s``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Iterator, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from edgesim.distributions import Distribution
-
-
-class _Failures(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from edgesim.config_model import ConfigModel
+from edgesim.distributions import PositiveDistribution
 
 
-class NoFailures(_Failures):
+class NoFailures(ConfigModel):
     kind: Literal["none"] = "none"
 
-    def outages(self, device_id: str, rng: np.random.Generator) -> Iterator[tuple[float, float]]:
+    def outages(self, device_id: str, rng: np.random.Generator,
+                horizon_s: float = math.inf) -> Iterator[tuple[float, float]]:
         return iter(())
 
 
-class RandomFailures(_Failures):
+class RandomFailures(ConfigModel):
     kind: Literal["random"] = "random"
-    mtbf_s: Distribution = Field(description="time between recovery and the next failure, s")
-    mttr_s: Distribution = Field(description="time to recover, s")
+    mtbf_s: PositiveDistribution = Field(description="time between recovery and the next failure, s")
+    mttr_s: PositiveDistribution = Field(description="time to recover, s")
 
-    def outages(self, device_id, rng):
+    def outages(self, device_id, rng, horizon_s=math.inf):
         t = 0.0
         while True:
-            t += max(1e-9, self.mtbf_s.sample(rng))
-            down = max(1e-9, self.mttr_s.sample(rng))
+            t += self.mtbf_s.sample(rng)
+            down = self.mttr_s.sample(rng)
+            if t >= horizon_s:
+                return
             yield t, down
             t += down
 
 
-class Outage(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Outage(ConfigModel):
     device: str
     at_s: float = Field(ge=0)
     duration_s: float = Field(gt=0)
 
 
-class TraceFailures(_Failures):
+class TraceFailures(ConfigModel):
     kind: Literal["trace"] = "trace"
     outages_: list[Outage] = Field(alias="outages")
 
-    def outages(self, device_id, rng):
-        return iter(sorted((o.at_s, o.duration_s) for o in self.outages_ if o.device == device_id))
+    def outages(self, device_id, rng, horizon_s=math.inf):
+        return iter(sorted((o.at_s, o.duration_s) for o in self.outages_
+                           if o.device == device_id and o.at_s < horizon_s))
 
 
 FailureConfig = Annotated[Union[NoFailures, RandomFailures, TraceFailures], Field(discriminator="kind")]

@@ -133,6 +133,11 @@ class KAsyncServer:
         self._wake: simpy.Event | None = None
         self._last_aggregation = 0.0
 
+    def describe_wait(self) -> str:
+        """What the server is waiting for now, in words (the reason given for a run that stalled)."""
+        return (f"iteration {self.iteration + 1} was waiting for K = {self.k} arrivals "
+                f"({len(self.buffer)} had arrived)")
+
     def _clamp_k(self, k: int) -> int:
         """K >= 1; more than the participants could never be reached, so it is capped at their number."""
         if k < 1:

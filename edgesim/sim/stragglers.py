@@ -21,15 +21,15 @@ from __future__ import annotations
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from edgesim.config_model import ConfigModel
 from edgesim.distributions import check_range
 
 Per = Literal["task", "device"]
 
 
-class _Straggler(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Straggler(ConfigModel):
     per: Per = "task"
 
     def draw(self, rng: np.random.Generator) -> float:

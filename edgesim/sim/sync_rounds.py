@@ -80,19 +80,32 @@ class SyncServer:
         self.version = 0
         self.round = 0
         self.stopped = env.event()
+        self._plan: RoundPlan | None = None
+        self._waiting_since: float | None = None
+        self._round_started = 0.0
+
+    def describe_wait(self) -> str:
+        """What the server is waiting for now, in words (the reason given for a run that stalled)."""
+        if self._waiting_since is not None:
+            ready = sum(1 for device in self.fleet.ready() if self._plan.eligible(device))
+            return (f"round {self.round} had been waiting since {self._waiting_since:.0f} s for "
+                    f"{self.settings.min_clients} ready devices that hold data for it ({ready} were ready)")
+        return f"round {self.round} was still open (it started at {self._round_started:.0f} s)"
 
     def process(self):
         settings = self.settings
         while True:
             self.round += 1
-            plan = self.owner.plan_round(self.round)
+            plan = self._plan = self.owner.plan_round(self.round)
             candidates: list[Device] = []
+            self._waiting_since = self.env.now
             while len(candidates) < settings.min_clients:  # re-check: states may change within an instant
                 yield self.fleet.wait_ready(settings.min_clients, plan.eligible)
                 candidates = list(filter(plan.eligible, self.fleet.ready()))  # fleet order
+            self._waiting_since = None
             count = min(len(candidates), math.ceil(settings.clients_per_round * (1 + settings.over_selection)))
             chosen = sorted(self.rng.choice(len(candidates), size=count, replace=False))
-            start = self.env.now
+            start = self._round_started = self.env.now
             current = _Round(self, self.round, settings.clients_per_round, count, self.env.event())
             self.log.emit(start, SERVER, "round_start", self.round, self.version)
             for i in chosen:

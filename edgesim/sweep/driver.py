@@ -1,22 +1,36 @@
-"""What every executor shares: which variants still need running, the worker entry point, ``sweep.csv``.
+"""What every executor shares: each variant's state, the worker entry point, and ``sweep.csv``.
 
-A sweep runs each variant in its own run directory (``<sweep dir>/run-<index>``).
-A variant whose directory already holds a completed summary for the same
-resolved scenario is skipped, so re-running an interrupted sweep only runs
-what is missing. A variant that fails is recorded with its error in
-``sweep.csv``; the others still run. ``sweep.csv`` is rewritten whenever a
-variant ends (``pending`` marks those still to come), so an interrupted sweep
-keeps its table.
+A sweep runs each variant in its own run directory (``<sweep dir>/run-<index>``)
+and holds a lock on the sweep directory while it runs. ``--out`` must be new
+or empty, unless the sweep is asked to ``resume`` (or ``overwrite``). When
+resuming, each variant's directory is looked at (``variant_state``):
+
+- a summary that belongs to the ``scenario.yaml`` beside it, for the same
+  resolved scenario as the variant's now, with a status a re-run would
+  reproduce (completed, stalled, diverged): the variant is skipped;
+- the same scenario and a checkpoint: the run is resumed from it;
+- anything else (another scenario, nothing yet): the variant runs afresh.
+
+A variant that fails is recorded with its error in ``sweep.csv`` (``invalid``
+when its scenario failed the pre-flight checks); the others still run.
+``sweep.csv`` is rewritten whenever a variant ends (``pending`` marks those
+not ended yet), and once more after an interruption, with the real state of
+every variant that was under way read back from its directory (``interrupted``,
+resumable from its checkpoint, or what its summary says), so an interrupted
+sweep keeps its table.
 
 An executor (``LocalExecutor``, ``RayExecutor``) only decides where the jobs
 run: it is a context manager whose ``run(jobs)`` yields ``(job, summary)`` as
-each job ends, every job having gone through ``run_variant``.
+each job ends, every job having gone through ``run_variant``; leaving the
+context stops whatever still runs.
 """
 
 from __future__ import annotations
 
-import json
+import os
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -25,21 +39,31 @@ import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from edgesim import outcome
 from edgesim.compute import Compute
-from edgesim.scenario import Scenario, Variant
+from edgesim.contract import CHECKPOINT_DIR, SCENARIO_FILE, SWEEP_FILE
+from edgesim.errors import InputError, OutputError
+from edgesim.journal import CheckpointPolicy
+from edgesim.results.checkpoint import STATE_FILE
+from edgesim.results.run_dir import open_locked, other_entries, read_summary, scenario_text, summary_belongs
+from edgesim.scenario import Scenario, Variant, load_scenario
 from edgesim.sweep.table import write_sweep_table
+
+PENDING = "pending"
 
 
 @dataclass(frozen=True)
 class Job:
-    """One variant to run: its position in the sweep, its scenario as JSON data, where its results go, and
-    where it trains (torch threads, device and trainer)."""
+    """One variant to run: its position in the sweep, its scenario as JSON data, where its results go,
+    how to open that directory (``overwrite`` or ``resume``), and where it trains."""
 
     index: int
     scenario: dict
     run_dir: Path
     threads: int
     compute: Compute = Compute("auto")
+    mode: str = "overwrite"
+    checkpoints: CheckpointPolicy = CheckpointPolicy()
 
 
 class Executor(Protocol):
@@ -53,70 +77,136 @@ class Executor(Protocol):
 
 
 def failure(exc: BaseException) -> dict:
-    """The summary recorded for a variant that raised."""
-    return {"status": f"failed: {type(exc).__name__}: {exc}"}
+    """The summary recorded for a variant that raised: ``invalid`` for a scenario the pre-flight refused."""
+    invalid = isinstance(exc, InputError) and not isinstance(exc, OutputError)
+    return {"status": outcome.INVALID if invalid else outcome.FAILED, "reason": f"{type(exc).__name__}: {exc}"}
 
 
-def _completed_summary(scenario: Scenario, run_dir: Path) -> dict | None:
+def variant_state(scenario: Scenario, run_dir: Path) -> tuple[str, dict | None]:
+    """``("finished", summary)``, ``("resumable", summary or None)`` or ``("fresh", summary or None)``: what
+    ``run_dir`` holds for ``scenario`` (the summary, if any, belongs to the scenario.yaml beside it)."""
+    summary = read_summary(run_dir)
+    if summary is not None and not summary_belongs(run_dir, summary):
+        summary = None
+    if not _same_scenario(scenario, run_dir):
+        return "fresh", None
+    if summary is not None and summary.get("status") in outcome.FINISHED:
+        return "finished", summary
+    if (run_dir / CHECKPOINT_DIR / STATE_FILE).is_file():
+        return "resumable", summary
+    return "fresh", summary
+
+
+def _same_scenario(scenario: Scenario, run_dir: Path) -> bool:
+    """Whether the run directory's scenario.yaml, read through today's schema (so that keys added since, with
+    their defaults, do not count as a change), is ``scenario``."""
     try:
-        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-        resolved = yaml.safe_load((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
+        stored = Scenario.model_validate(yaml.safe_load((run_dir / SCENARIO_FILE).read_text(encoding="utf-8")))
     except (OSError, ValueError, yaml.YAMLError):
-        return None
-    try:  # through today's schema, so that keys added since (with their defaults) do not count as a change
-        stored = Scenario.model_validate(resolved)
-    except ValueError:
-        return None
-    same = _comparable(stored) == _comparable(scenario)
-    return summary if same and summary.get("status") == "completed" else None
+        return False
+    return scenario_text(stored) == scenario_text(scenario)
 
 
-def _comparable(scenario: Scenario) -> dict:
-    return scenario.model_dump(mode="json", by_alias=True, exclude={"sweep"})
-
-
-def run_variant(scenario_data: dict, run_dir: str, torch_threads: int, compute: Compute = Compute("auto")) -> dict:
+def run_variant(job: Job) -> dict:
     """Worker entry point: run one variant quietly; failures come back as a summary."""
     import torch
     from rich.console import Console
 
     from edgesim.runner import run_scenario
 
-    torch.set_num_threads(torch_threads)
+    torch.set_num_threads(job.threads)
     try:
-        scenario = Scenario.model_validate(scenario_data)
-        return run_scenario(scenario, Path(run_dir), Console(quiet=True), show_progress=False,
-                            compute=compute).summary
+        scenario = Scenario.model_validate(job.scenario)
+        if job.mode == "resume":  # the directory's own file: its checkpoint names that file's hash
+            scenario = load_scenario(Path(job.run_dir) / SCENARIO_FILE)
+        return run_scenario(scenario, Path(job.run_dir), Console(quiet=True), show_progress=False,
+                            compute=job.compute, mode=job.mode, checkpoints=job.checkpoints).summary
     except Exception as exc:  # recorded in sweep.csv; the sweep goes on
         return failure(exc)
 
 
 def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | None = None,
-              console: Console | None = None, compute: Compute = Compute("auto")) -> Path:
-    """Run the variants not yet complete in ``sweep_dir`` on ``executor`` (default: one local worker),
-    training where ``compute`` says (``auto`` is resolved by each worker)."""
+              console: Console | None = None, compute: Compute = Compute("auto"), mode: str = "new",
+              checkpoints: CheckpointPolicy = CheckpointPolicy()) -> Path:
+    """Run the variants into ``sweep_dir`` (``mode``: ``new``, ``resume`` or ``overwrite``) on ``executor``
+    (default: one local worker), training where ``compute`` says (``auto`` is resolved by each worker)."""
     if executor is None:
         from edgesim.sweep.local import LocalExecutor
 
         executor = LocalExecutor()
     console = console or Console(stderr=True)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    table = sweep_dir / "sweep.csv"
-    run_dirs = [f"run-{v.index:03d}" for v in variants]
-    summaries: list[dict | None] = [_completed_summary(v.scenario, sweep_dir / d) for v, d in zip(variants, run_dirs)]
-    jobs = [Job(i, variants[i].scenario.model_dump(mode="json", by_alias=True), sweep_dir / run_dirs[i],
-                executor.threads, compute)
-            for i, summary in enumerate(summaries) if summary is None]
-    if len(jobs) < len(variants):
-        console.print(f"{len(variants) - len(jobs)} of {len(variants)} variants already complete; skipping them")
-    write_sweep_table(table, variants, run_dirs, summaries)
-    if not jobs:
-        return sweep_dir
-    columns = (TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with executor, Progress(*columns, console=console) as bar:
-        task = bar.add_task("sweep", total=len(jobs))
-        for job, summary in executor.run(jobs):
-            summaries[job.index] = summary
+    with _sweep_directory(Path(sweep_dir), mode):
+        run_dirs = [f"run-{v.index:03d}" for v in variants]
+        states = [variant_state(v.scenario, sweep_dir / d) if mode == "resume" else ("fresh", None)
+                  for v, d in zip(variants, run_dirs)]
+        summaries: list[dict | None] = [summary if state == "finished" else None for state, summary in states]
+        jobs = [Job(i, variants[i].scenario.model_dump(mode="json", by_alias=True), sweep_dir / run_dirs[i],
+                    executor.threads, compute, "resume" if state == "resumable" else "overwrite", checkpoints)
+                for i, (state, _) in enumerate(states) if state != "finished"]
+        done = len(variants) - len(jobs)
+        if done:
+            console.print(f"{done} of {len(variants)} variants already finished; skipping them")
+        resumed = sum(1 for job in jobs if job.mode == "resume")
+        if resumed:
+            console.print(f"resuming {resumed} interrupted variant{'s' * (resumed > 1)} from their checkpoints")
+        table = Path(sweep_dir) / SWEEP_FILE
+        write_sweep_table(table, variants, run_dirs, summaries)
+        if not jobs:
+            return sweep_dir
+        columns = (TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        try:
+            with executor, Progress(*columns, console=console) as bar:
+                task = bar.add_task("sweep", total=len(jobs))
+                for job, summary in executor.run(jobs):
+                    summaries[job.index] = summary
+                    write_sweep_table(table, variants, run_dirs, summaries)
+                    bar.advance(task)
+        except KeyboardInterrupt:
+            for job in jobs:  # the executor has stopped every worker: read what each left behind
+                if summaries[job.index] is None:
+                    summaries[job.index] = _left_behind(job.run_dir)
             write_sweep_table(table, variants, run_dirs, summaries)
-            bar.advance(task)
+            raise
     return sweep_dir
+
+
+def _left_behind(run_dir: Path) -> dict:
+    """The state of a variant that was running when the sweep stopped, from its directory."""
+    summary = read_summary(run_dir)
+    if summary is not None and summary_belongs(run_dir, summary):
+        return summary
+    if (run_dir / CHECKPOINT_DIR / STATE_FILE).is_file():
+        return {"status": outcome.INTERRUPTED, "reason": "the sweep stopped; --resume continues it"}
+    return {"status": PENDING} if not run_dir.exists() else {
+        "status": outcome.INTERRUPTED, "reason": "the sweep stopped before its first checkpoint"}
+
+
+@contextmanager
+def _sweep_directory(path: Path, mode: str):
+    """Hold the sweep directory's lock; ``new`` must find it empty, ``resume`` a sweep or nothing, and
+    ``overwrite`` clears edgesim's files from it (``sweep.csv``, ``run-*`` directories, sweep figures)."""
+    fd = open_locked(path, "sweep directory")
+    try:
+        entries = other_entries(path)
+        if entries and mode == "new":
+            held = "holds a sweep" if (path / SWEEP_FILE).is_file() else f"is not empty ({len(entries)} entries)"
+            raise OutputError(f"{path}: {held}; give --resume to continue it, --overwrite to replace it, "
+                              "or another --out")
+        if entries and mode == "resume" and not (path / SWEEP_FILE).is_file():
+            raise OutputError(f"{path}: holds no sweep (no {SWEEP_FILE}) to resume")
+        if mode == "overwrite":
+            _clear(path)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _clear(path: Path) -> None:
+    try:
+        (path / SWEEP_FILE).unlink(missing_ok=True)
+        for figure in path.glob("sweep_*.png"):
+            figure.unlink()
+        for run_dir in path.glob("run-[0-9][0-9][0-9]*"):
+            shutil.rmtree(run_dir)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot clear the sweep directory: {exc.strerror or exc}") from None

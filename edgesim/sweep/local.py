@@ -1,12 +1,65 @@
-"""Run sweep variants in a local process pool (spawned processes, one variant each at a time)."""
+"""Run sweep variants in local worker processes, at most ``workers`` at once, one variant at a time each.
+
+Workers are spawned processes that take variants one by one over their own
+pipe and send each summary back. The driver keeps every worker's handle, so
+it can stop them:
+
+- Ctrl-C reaches only the driver (workers ignore SIGINT); the driver, or a
+  SIGTERM to it, stops the workers by sending each SIGTERM, which a run
+  handles as an interruption (tables flushed, an ``interrupted`` summary,
+  the checkpoint kept); a worker still alive after ``STOP_GRACE_S`` is killed;
+- a worker whose driver dies, even by ``kill -9``, receives SIGTERM too
+  (``edgesim.signals.stop_with_parent``) and stops the same way;
+- a worker that dies without a summary (killed, out of memory) has its
+  variant recorded as failed with the exit code, and a new worker takes the
+  next variant.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing.connection import Connection, wait
 
+from edgesim import outcome
+from edgesim.signals import sigterm_as_interrupt, stop_with_parent
 from edgesim.sweep.driver import Job, run_variant
+
+STOP_GRACE_S = 20.0
+
+
+def _worker(connection: Connection, parent_pid: int) -> None:
+    """A worker process: run the jobs it is sent (``None``: stop), sending back each summary."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides, and forwards SIGTERM
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    stop_with_parent(parent_pid)
+    try:
+        with sigterm_as_interrupt():
+            while (job := connection.recv()) is not None:
+                connection.send(run_variant(job))
+    except KeyboardInterrupt:
+        try:
+            connection.send({"status": outcome.INTERRUPTED, "reason": "stopped by SIGTERM"})
+        except OSError:  # the driver is gone
+            pass
+    except (EOFError, OSError):  # the driver is gone
+        pass
+
+
+class _Worker:
+    def __init__(self, context):
+        self.connection, remote = context.Pipe()
+        self.process = context.Process(target=_worker, args=(remote, os.getpid()), name="edgesim-sweep-worker")
+        self.process.start()
+        remote.close()
+        self.job: Job | None = None
+
+    def give(self, job: Job | None) -> None:
+        self.job = job
+        self.connection.send(job)
 
 
 class LocalExecutor:
@@ -15,18 +68,58 @@ class LocalExecutor:
     def __init__(self, workers: int = 1, threads: int | None = None):
         self.workers = max(1, workers)
         self.threads = threads or max(1, (multiprocessing.cpu_count() or 1) // self.workers)
-        self._pool: ProcessPoolExecutor | None = None
+        self._context = multiprocessing.get_context("spawn")
+        self._pool: list[_Worker] = []
 
     def __enter__(self) -> LocalExecutor:
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._pool.shutdown()
-        self._pool = None
+        self.stop()
 
     def run(self, jobs: list[Job]) -> Iterator[tuple[Job, dict]]:
-        futures = {self._pool.submit(run_variant, job.scenario, str(job.run_dir), job.threads, job.compute): job
-                   for job in jobs}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        queue = list(reversed(jobs))
+        while queue and len(self._pool) < self.workers:
+            worker = _Worker(self._context)
+            self._pool.append(worker)
+            worker.give(queue.pop())
+        while any(worker.job is not None for worker in self._pool):
+            busy = [worker for worker in self._pool if worker.job is not None]
+            ready = wait([w.connection for w in busy] + [w.process.sentinel for w in busy])
+            for worker in busy:
+                if worker.connection in ready or worker.process.sentinel in ready:
+                    job, summary = worker.job, self._result(worker)
+                    worker.job = None
+                    if not worker.process.is_alive():
+                        self._pool.remove(worker)
+                        worker = _Worker(self._context) if queue else None
+                        if worker is not None:
+                            self._pool.append(worker)
+                    if worker is not None and queue:
+                        worker.give(queue.pop())
+                    yield job, summary
+        for worker in self._pool:
+            worker.give(None)
+            worker.process.join()
+        self._pool.clear()
+
+    def _result(self, worker: _Worker) -> dict:
+        try:
+            return worker.connection.recv()
+        except (EOFError, OSError):  # it died without a word
+            worker.process.join()
+            return {"status": outcome.FAILED, "reason": f"the worker process died (exit code "
+                                                        f"{worker.process.exitcode})"}
+
+    def stop(self) -> None:
+        """Stop every worker still running: SIGTERM, then SIGKILL after ``STOP_GRACE_S``."""
+        for worker in self._pool:
+            if worker.process.is_alive():
+                os.kill(worker.process.pid, signal.SIGTERM)
+        for worker in self._pool:
+            worker.process.join(STOP_GRACE_S)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.connection.close()
+        self._pool.clear()

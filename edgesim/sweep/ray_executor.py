@@ -6,19 +6,25 @@ from a task that asks for none, so ``--device auto`` then trains on the CPU).
 It writes the run directory in a temporary
 directory on whichever node runs it and sends the files back, so the driver
 writes every run directory under the sweep directory (no shared file system
-needed). Ray is imported only when a ``RayExecutor`` is made.
+needed); a variant to resume takes its directory's files along. Stopping the
+driver (Ctrl-C, SIGTERM) cancels every task still running; the variants it
+cancels are recorded as interrupted, and their files so far stay on the node
+and are lost. Ray is imported only when a ``RayExecutor`` is made.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from edgesim.compute import Compute
 from edgesim.errors import InputError
+from edgesim.results.run_dir import LOCK_FILE
 from edgesim.sweep.driver import Job, failure, run_variant
 
 INSTALL_HINT = 'pip install "edgesim[ray]"'
@@ -32,19 +38,26 @@ def _import_ray():
     return ray
 
 
-def run_variant_task(scenario_data: dict, run_dir_name: str, torch_threads: int,
-                     compute: Compute) -> tuple[dict, dict[str, bytes]]:
-    """Ray task: ``run_variant`` into a temporary directory; the summary and the run directory's files."""
+def run_variant_task(job: Job, files: dict[str, bytes]) -> tuple[dict, dict[str, bytes]]:
+    """Ray task: ``run_variant`` in a temporary directory holding ``files`` (a resumed variant's so far);
+    returns the summary and the run directory's files."""
     with tempfile.TemporaryDirectory(prefix="edgesim-") as tmp:
-        run_dir = Path(tmp) / run_dir_name
-        summary = run_variant(scenario_data, str(run_dir), torch_threads, compute)
-        files = {path.relative_to(run_dir).as_posix(): path.read_bytes()
-                 for path in sorted(run_dir.rglob("*")) if path.is_file()}
+        run_dir = Path(tmp) / job.run_dir.name
+        _write_run_dir(run_dir, files)
+        summary = run_variant(replace(job, run_dir=run_dir))
+        files = _read_run_dir(run_dir)
     return summary, files
 
 
+def _read_run_dir(run_dir: Path) -> dict[str, bytes]:
+    if not run_dir.is_dir():
+        return {}
+    return {path.relative_to(run_dir).as_posix(): path.read_bytes()
+            for path in sorted(run_dir.rglob("*")) if path.is_file() and path.name != LOCK_FILE}
+
+
 def _write_run_dir(run_dir: Path, files: dict[str, bytes]) -> None:
-    """Write the files a task sent back; ``summary.json``, which marks a variant complete, goes last."""
+    """Write the files a task sent back; ``summary.json``, which marks a variant finished, goes last."""
     for name in sorted(files, key=lambda name: name == "summary.json"):
         path = run_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,14 +131,16 @@ class RayExecutor:
         while queue or self._pending:
             while queue and len(self._pending) < limit:
                 job = queue.pop()
-                ref = task.options(num_cpus=job.threads, num_gpus=self.gpus_per_task).remote(
-                    job.scenario, job.run_dir.name, job.threads, job.compute)
+                files = _read_run_dir(job.run_dir) if job.mode == "resume" else {}
+                ref = task.options(num_cpus=job.threads, num_gpus=self.gpus_per_task).remote(job, files)
                 self._pending[ref] = job
             [ref], _ = ray.wait(list(self._pending), num_returns=1)
             job = self._pending.pop(ref)
             try:
                 summary, files = ray.get(ref)
             except Exception as exc:  # the task itself died (worker or node lost); record it, go on
-                summary, files = failure(exc), {}
-            _write_run_dir(job.run_dir, files)
+                summary, files = failure(exc), None
+            if files is not None:  # the whole directory came back: it replaces what was there
+                shutil.rmtree(job.run_dir, ignore_errors=True)
+                _write_run_dir(job.run_dir, files)
             yield job, summary

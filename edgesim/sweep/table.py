@@ -9,8 +9,6 @@ from pathlib import Path
 from edgesim.contract import SWEEP_ID_COLUMNS, SWEEP_SUMMARY_COLUMNS
 from edgesim.scenario import Variant
 
-
-
 def param_cell(value) -> str:
     """Scalars as written; mappings and lists as compact JSON (keys sorted)."""
     if isinstance(value, (dict, list)):

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from edgesim.config_model import ConfigModel, ConfigPath
 
 
-class TaxonomyConfig(BaseModel):
+class TaxonomyConfig(ConfigModel):
     """The ``taxonomy:`` section of a scenario.
 
     ``builtin`` is the CIFAR-100 superclass table for CIFAR-100 and the WordNet
     tree for Tiny ImageNet; ``edgelist`` reads ``parent child`` lines from ``path``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     kind: Literal["builtin", "edgelist"] = "builtin"
-    path: str | None = Field(None, description="edge-list file; required for kind edgelist, not allowed otherwise")
+    path: ConfigPath | None = Field(None, description="edge-list file, relative to the scenario's folder; required "
+                                                       "for kind edgelist, not allowed otherwise")
 
     @model_validator(mode="after")
     def _check_path(self) -> TaxonomyConfig:

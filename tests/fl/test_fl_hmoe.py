@@ -102,10 +102,20 @@ def test_proportional_schedule_follows_routed_data_and_is_seeded():
     assert share == pytest.approx([0.5, 0.2, 0.3], abs=0.08)
 
 
-def test_an_expert_without_data_is_refused_up_front():
+def test_round_kinds_name_each_expert_with_its_footprint_and_data_holders():
     data = dataset()
-    with pytest.raises(Exception, match="no client holds training data under the experts \\['x'\\]"):
-        hmoe([by_class(data, [2, 3], 5)], data)
+    algo = hmoe([by_class(data, [2, 3], 5), by_class(data, [0], 5)], data)
+    kinds = algo.round_kinds()
+    assert [k.label for k in kinds] == ["rounds of expert root", "rounds of expert x", "rounds of expert y"]
+    assert [k.footprint_bytes for k in kinds] == [algo.footprint_bytes(r) for r in (1, 2, 3)]
+    assert [[k.has_work(c) for c in (0, 1)] for k in kinds] == [[True, True], [False, True], [True, False]]
+
+
+def test_proportional_schedule_leaves_out_experts_it_never_picks():
+    data = dataset()
+    algo = hmoe([by_class(data, [2, 3], 5)], data, schedule="proportional")  # nothing under x
+    assert [k.label for k in algo.round_kinds()] == ["rounds of expert root", "rounds of expert y"]
+    assert {algo.experts[algo.expert_of(r)].node for r in range(1, 50)} == {"root", "y"}
 
 
 def test_training_every_expert_learns_and_beam_is_at_least_as_good_as_greedy():

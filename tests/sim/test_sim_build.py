@@ -3,10 +3,10 @@
 import copy
 import itertools
 
-import numpy as np
 import pytest
 
 from edgesim.distributions import LogNormal
+from edgesim.errors import InputError
 from edgesim.profiles import builtin_devices
 from edgesim.scenario import validate
 from edgesim.seeding import Streams
@@ -46,7 +46,7 @@ def test_ids_groups_and_indices():
     assert [d.id for d in plan.devices] == ["pi-0", "pi-1", "ph-0", "ph-1", "ph-2"]
     assert [d.index for d in plan.devices] == [0, 1, 2, 3, 4]
     assert [d.group for d in plan.devices] == ["pi", "pi", "ph", "ph", "ph"]
-    assert len(plan.availability) == len(plan.outages) == 5
+    assert len(plan.availability()) == len(plan.outages()) == 5
 
 
 def test_profile_figures_and_overrides():
@@ -94,9 +94,9 @@ def test_links_are_attached_and_shared():
 def test_availability_and_failures_per_device():
     plan = build()
     # start 20:00, window 22-07 -> off at 0, on at 2 h; the phone group overrides to always
-    assert list(itertools.islice(plan.availability[0], 2)) == [(0.0, False), (7200.0, True)]
-    assert list(plan.availability[2]) == [(0.0, True)]
-    assert [list(o) for o in plan.outages] == [[], [], [], [(50.0, 5.0)], []]
+    assert list(itertools.islice(plan.availability()[0], 2)) == [(0.0, False), (7200.0, True)]
+    assert list(plan.availability()[2]) == [(0.0, True)]
+    assert [list(o) for o in plan.outages()] == [[], [], [], [(50.0, 5.0)], []]
 
 
 def test_same_seed_same_draws_other_seed_differs():
@@ -116,9 +116,10 @@ def test_adding_a_group_keeps_earlier_devices_draws():
     assert [d.id for d in bigger.devices[5:]] == ["extra-0", "extra-1"]
 
 
-def test_minimum_bandwidth_floor():
+def test_bandwidth_is_used_as_drawn_and_a_zero_bandwidth_never_gets_this_far():
     raw = copy.deepcopy(RAW)
+    raw["fleet"]["groups"][1]["overrides"]["down_mbps"] = 0.002
+    assert build(raw).devices[2].down_bps == pytest.approx(2e3)
     raw["fleet"]["groups"][1]["overrides"]["down_mbps"] = 0
-    plan = build(raw)
-    assert plan.devices[2].down_bps == pytest.approx(1e-3 * 1e6)
-    assert np.isfinite(plan.devices[2].down_bps)
+    with pytest.raises(InputError, match=r"fleet.groups\[1\].overrides.down_mbps: must be positive"):
+        build(raw)

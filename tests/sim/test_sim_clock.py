@@ -1,4 +1,4 @@
-"""Running the clock: the run is the same as env.run, and the collector is left as it was, even on errors."""
+"""Running the clock: until the stop event or the horizon, and the collector is left as it was, even on errors."""
 
 import gc
 
@@ -8,19 +8,35 @@ import simpy
 from edgesim.sim.clock import run_clock
 
 
-def test_runs_until_and_unfreezes():
-    env = simpy.Environment()
-    seen = []
-
+def ticking(env, seen):
     def ticker():
         while True:
             seen.append(env.now)
             yield env.timeout(1)
 
     env.process(ticker())
-    run_clock(env, 3)
-    assert seen == [0, 1, 2] and env.now == 3
+
+
+def test_runs_to_the_horizon_and_unfreezes():
+    env, seen = simpy.Environment(), []
+    ticking(env, seen)
+    assert run_clock(env, env.event(), 3) is False
+    assert seen[:3] == [0, 1, 2] and env.now == 3
     assert gc.get_freeze_count() == 0
+
+
+def test_stops_when_the_stop_event_fires():
+    env, seen = simpy.Environment(), []
+    ticking(env, seen)
+    stopped = env.event()
+
+    def stopper():
+        yield env.timeout(1.5)
+        stopped.succeed()
+
+    env.process(stopper())
+    assert run_clock(env, stopped, 10) is True
+    assert env.now == 1.5 and seen == [0, 1]
 
 
 def test_unfreezes_when_the_simulation_fails():
@@ -32,5 +48,5 @@ def test_unfreezes_when_the_simulation_fails():
 
     env.process(broken())
     with pytest.raises(RuntimeError, match="boom"):
-        run_clock(env, 5)
+        run_clock(env, env.event(), 5)
     assert gc.get_freeze_count() == 0

@@ -1,4 +1,4 @@
-"""The event table: columns, number formatting, counts, buffering."""
+"""The event table: columns, number formatting, counts, buffering, continuing a file."""
 
 from edgesim.contract import EVENT_COLUMNS
 from edgesim.sim.event_log import EventLog
@@ -41,10 +41,14 @@ def test_flushes_every_block(tmp_path):
 
 def test_rows_at_one_instant_and_numpy_numbers_format_like_the_reference(tmp_path):
     """The time text is reused for rows at the same clock value; every row still equals the
-    reference formatting (``_time``/``_int``), whatever the number types."""
+    reference formatting below, whatever the number types."""
     import numpy as np
 
-    from edgesim.sim.event_log import _int, _time
+    def _int(value):
+        return "" if value is None else str(int(value))
+
+    def _time(value):
+        return "" if value is None else f"{value:.6f}"
 
     path = tmp_path / "events.csv"
     log = EventLog(path)
@@ -64,3 +68,20 @@ def test_rows_at_one_instant_and_numpy_numbers_format_like_the_reference(tmp_pat
         f"{t:.6f},{d},{k},{_int(r)},{_int(v)},{_int(s)},{_int(b)},{_time(u)}" for t, d, k, r, v, s, b, u in calls
     ]
     assert path.read_text(encoding="utf-8").splitlines()[1:] == expected
+
+
+def test_a_log_without_a_file_counts_rows_then_attaches_at_an_offset(tmp_path):
+    path = tmp_path / "events.csv"
+    first = EventLog(path)
+    first.emit(0, "a", "x")
+    first.flush()
+    offset = first.size
+    first.emit(1, "a", "y")
+    first.close()
+    replay = EventLog(None)
+    replay.emit(0, "a", "x")
+    assert replay.rows == 1 and replay.size == 0
+    replay.attach(path, resume_at=offset)
+    replay.emit(1, "a", "z")
+    replay.close()
+    assert path.read_text().splitlines()[1:] == ["0.000000,a,x,,,,,", "1.000000,a,z,,,,,"]

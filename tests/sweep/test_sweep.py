@@ -1,13 +1,18 @@
-"""Local sweeps: one run per variant, sweep.csv, failures recorded, completed variants skipped."""
+"""Local sweeps: one run per variant, sweep.csv, invalid variants recorded, finished variants skipped on --resume,
+and a variant's directory never mistaken for another scenario's."""
 
 from __future__ import annotations
 
 import csv
+import json
 import textwrap
 
 import yaml
 
 from edgesim.cli import main
+from edgesim.results.run_dir import sha256_text
+from edgesim.scenario import load_scenario
+from edgesim.sweep.driver import variant_state
 
 SCENARIO = """
 name: tiny_sweep
@@ -25,18 +30,23 @@ sweep:
 """
 
 
-def test_sweep_runs_records_failures_and_resumes(tmp_path, capsys):
+def rows(out) -> list[dict]:
+    with open(out / "sweep.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_sweep_runs_records_invalid_variants_and_resumes(tmp_path, capsys):
     scenario = tmp_path / "tiny.yaml"
     scenario.write_text(textwrap.dedent(SCENARIO))
     out = tmp_path / "sweep"
     assert main(["sweep", str(scenario), "--out", str(out), "--workers", "2"]) == 0
-    with open(out / "sweep.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert [(r["fleet.memory_fraction"], r["seed"]) for r in rows] == [("0.5", "3"), ("0.5", "4"),
-                                                                      ("1e-09", "3"), ("1e-09", "4")]
-    assert [r["status"] for r in rows[:2]] == ["completed", "completed"]
-    assert all(r["status"].startswith("failed: InputError: fleet: too few devices") for r in rows[2:])
-    assert rows[0]["rounds"] == "2" and rows[0]["run_dir"] == "run-000"
+    table = rows(out)
+    assert [(r["fleet.memory_fraction"], r["seed"]) for r in table] == [("0.5", "3"), ("0.5", "4"),
+                                                                       ("1e-09", "3"), ("1e-09", "4")]
+    assert [r["status"] for r in table] == ["completed", "completed", "invalid", "invalid"]
+    assert table[2]["reason"].startswith("InputError: server.clients_per_round: a round needs 2 ready devices, "
+                                         "but only 0 of the 4 devices can take part in rounds: 4 cannot hold")
+    assert table[0]["rounds"] == "2" and table[0]["run_dir"] == "run-000" and table[0]["reason"] == ""
 
     # The same variant run on its own gives the same tables.
     single = tmp_path / "single"
@@ -45,29 +55,61 @@ def test_sweep_runs_records_failures_and_resumes(tmp_path, capsys):
     assert (single / "metrics.csv").read_bytes() == (out / "run-000" / "metrics.csv").read_bytes()
     assert (single / "events.csv").read_bytes() == (out / "run-000" / "events.csv").read_bytes()
 
-    # Re-running the sweep skips what is complete and retries what failed.
+    # The directory is not reused by accident; --resume skips what is finished and retries what was invalid.
     capsys.readouterr()
+    assert main(["sweep", str(scenario), "--out", str(out)]) == 2
+    assert "holds a sweep; give --resume to continue it, --overwrite to replace it" in capsys.readouterr().err
     summary_mtime = (out / "run-000" / "summary.json").stat().st_mtime_ns
-    assert main(["sweep", str(scenario), "--out", str(out), "--workers", "1"]) == 0
-    assert "2 of 4 variants already complete" in capsys.readouterr().err
+    assert main(["sweep", str(scenario), "--out", str(out), "--workers", "1", "--resume"]) == 0
+    assert "2 of 4 variants already finished" in capsys.readouterr().err
     assert (out / "run-000" / "summary.json").stat().st_mtime_ns == summary_mtime
 
+    # --overwrite starts again from nothing.
+    assert main(["sweep", str(scenario), "--out", str(out), "--overwrite"]) == 0
+    assert "already finished" not in capsys.readouterr().err
+    assert (out / "run-000" / "summary.json").stat().st_mtime_ns != summary_mtime
 
-def test_a_run_saved_before_a_key_was_added_still_counts_as_complete(tmp_path, capsys):
+
+def one_variant(tmp_path, **edits):
+    text = textwrap.dedent(SCENARIO).replace("[0.5, 1.0e-9]", "[0.5]").replace("[3, 4]", "[3]")
+    for old, new in edits.items():
+        text = text.replace(old, new)
     scenario = tmp_path / "tiny.yaml"
-    scenario.write_text(textwrap.dedent(SCENARIO).replace("[0.5, 1.0e-9]", "[0.5]").replace("[3, 4]", "[3]"))
+    scenario.write_text(text)
+    return scenario
+
+
+def test_a_run_saved_before_a_key_was_added_still_counts_as_finished(tmp_path, capsys):
+    scenario = one_variant(tmp_path)
     out = tmp_path / "sweep"
     assert main(["sweep", str(scenario), "--out", str(out)]) == 0
-    # as written by an edgesim that had no dataset.taxonomy key yet
-    resolved = out / "run-000" / "scenario.yaml"
-    stored = yaml.safe_load(resolved.read_text())
+    # as an edgesim that had no dataset.taxonomy key yet would have written it
+    run = out / "run-000"
+    stored = yaml.safe_load((run / "scenario.yaml").read_text())
     del stored["dataset"]["taxonomy"]
-    resolved.write_text(yaml.safe_dump(stored))
+    (run / "scenario.yaml").write_text(yaml.safe_dump(stored))
+    summary = json.loads((run / "summary.json").read_text())
+    summary["scenario_sha256"] = sha256_text((run / "scenario.yaml").read_text())
+    (run / "summary.json").write_text(json.dumps(summary))
     capsys.readouterr()
+    assert main(["sweep", str(scenario), "--out", str(out), "--resume"]) == 0
+    assert "1 of 1 variants already finished" in capsys.readouterr().err
+
+
+def test_a_summary_left_beside_another_scenario_is_never_taken_for_its_result(tmp_path):
+    """The failure this guards against: a sweep re-run after the scenario was edited, killed mid-variant,
+    left the new scenario.yaml beside the old run's summary, and the next run reported the old result."""
+    scenario = one_variant(tmp_path)
+    out = tmp_path / "sweep"
     assert main(["sweep", str(scenario), "--out", str(out)]) == 0
-    assert "1 of 1 variants already complete" in capsys.readouterr().err
-    # a real change in the stored scenario is not taken as complete
-    stored["seed"] = 99
-    resolved.write_text(yaml.safe_dump(stored))
-    assert main(["sweep", str(scenario), "--out", str(out)]) == 0
-    assert "already complete" not in capsys.readouterr().err
+    run = out / "run-000"
+    edited = load_scenario(one_variant(tmp_path, **{"max_rounds: 2": "max_rounds: 3"})).model_copy(
+        update={"sweep": None})
+    assert variant_state(edited, run)[0] == "fresh"  # another scenario: run it afresh
+    # the torn state: the edited scenario's file written, the old summary still there
+    (run / "scenario.yaml").write_text(yaml.safe_dump(edited.model_dump(mode="json", by_alias=True,
+                                                                        exclude={"sweep"}), sort_keys=False))
+    assert variant_state(edited, run) == ("fresh", None)
+    assert main(["sweep", str(one_variant(tmp_path, **{"max_rounds: 2": "max_rounds: 3"})), "--out", str(out),
+                 "--resume"]) == 0
+    assert rows(out)[0]["rounds"] == "3"

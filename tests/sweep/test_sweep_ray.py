@@ -28,7 +28,7 @@ else:
 
 needs_ray = pytest.mark.skipif(ray is None, reason=RAY_MISSING)
 
-# smoke.yaml cut to two rounds; the "broken" case excludes every device, so its run raises.
+# smoke.yaml cut to two rounds; the "broken" case excludes every device, so the pre-flight refuses it.
 SMOKE = [str(SCENARIOS / "smoke.yaml"), "--set", "stop.max_rounds=2", *data_options(), "--threads", "1"]
 TWO_SEEDS = ["--set", "sweep={seeds: [7, 8]}"]
 WITH_BROKEN = ["--set", "sweep={cases: {ok: {}, broken: {fleet.memory_fraction: 1.0e-9}}, seeds: [7]}"]
@@ -82,15 +82,15 @@ def test_ray_sweep_records_failures_and_resumes(tmp_path, capsys, ray_instance):
     rows = _rows(out)
     assert [r["case"] for r in rows] == ["ok", "broken"]
     assert rows[0]["status"] == "completed" and rows[0]["rounds"] == "2"
-    assert rows[1]["status"].startswith("failed: InputError: fleet: too few devices")
+    assert rows[1]["status"] == "invalid" and "cannot hold the footprint" in rows[1]["reason"]
 
-    # Re-running skips the completed variant (its files stay as they were) and retries the failed one.
+    # Resuming skips the finished variant (its files stay as they were) and retries the invalid one.
     capsys.readouterr()
     summary_mtime = (out / "run-000" / "summary.json").stat().st_mtime_ns
-    assert main(["sweep", *SMOKE, *WITH_BROKEN, "--out", str(out), "--executor", "ray"]) == 0
-    assert "1 of 2 variants already complete" in capsys.readouterr().err
+    assert main(["sweep", *SMOKE, *WITH_BROKEN, "--out", str(out), "--executor", "ray", "--resume"]) == 0
+    assert "1 of 2 variants already finished" in capsys.readouterr().err
     assert (out / "run-000" / "summary.json").stat().st_mtime_ns == summary_mtime
-    assert [r["status"][:7] for r in _rows(out)] == ["complet", "failed:"]
+    assert [r["status"] for r in _rows(out)] == ["completed", "invalid"]
     assert ray.is_initialized()  # the executor used the existing connection and left it open
 
 

@@ -8,7 +8,7 @@ from edgesim.taxonomy import TaxonomyConfig
 
 def test_defaults_and_edgelist():
     assert TaxonomyConfig() == TaxonomyConfig(kind="builtin", path=None)
-    assert TaxonomyConfig(kind="edgelist", path="tree.txt").path == "tree.txt"
+    assert TaxonomyConfig(kind="edgelist", path="/data/tree.txt").path == "/data/tree.txt"
 
 
 @pytest.mark.parametrize(

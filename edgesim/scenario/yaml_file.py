@@ -1,0 +1,128 @@
+"""Reading a YAML file that a person gave us, safely: whatever its bytes, one line of error within a second.
+
+Limits, each an ``InputError`` naming the file:
+
+- at most ``MAX_BYTES`` (256 KiB; a scenario is a page of settings, long
+  traces belong in their own files);
+- UTF-8 text (the error gives the line and column of the first bad byte);
+- nesting at most ``MAX_DEPTH`` mappings and lists deep;
+- at most ``MAX_VALUES`` values once aliases (``*anchor``) are expanded, so
+  an "alias bomb" of a few lines cannot expand to billions of values.
+
+Only plain YAML is built (``SafeLoader``: no Python objects). libyaml's C
+parser is used when PyYAML has it, as it reads a file the size of the limit
+in about a tenth of a second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from edgesim.errors import InputError
+
+MAX_BYTES = 256 * 1024
+MAX_DEPTH = 32
+MAX_VALUES = 100_000
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def read_yaml_file(path: Path, what: str = "scenario file") -> Any:
+    """The file's YAML document as plain Python data (``None`` for an empty file)."""
+    path = Path(path)
+    try:
+        if not path.is_file():
+            raise InputError(f"{path}: {what} not found")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(f"{path}: {size / 1024:.0f} KiB is larger than a {what} may be "
+                             f"({MAX_BYTES // 1024} KiB)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    return parse_yaml(_decode(raw, path), str(path))
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """``text`` as plain data, within the limits above; ``where`` names the source in messages."""
+    try:
+        if _scan(text, where):
+            _check_expansion(text, where)
+        return yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark else where
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{at}: YAML syntax error: {problem}") from None
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError(f"{path}:{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                         "save the file as UTF-8") from None
+
+
+def _scan(text: str, where: str) -> int:
+    """The alias uses in ``text``, checking nesting depth and value count as the events stream past."""
+    depth = values = aliases = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, _OPEN):
+            depth += 1
+            values += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise InputError(f"{where}:{mark.line + 1}:{mark.column + 1}: nested more than {MAX_DEPTH} "
+                                 "levels deep")
+        elif isinstance(event, _CLOSE):
+            depth -= 1
+        elif isinstance(event, yaml.ScalarEvent):
+            values += 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+        if values > MAX_VALUES:
+            raise InputError(f"{where}: more than {MAX_VALUES:,} values")
+    return aliases
+
+
+def _check_expansion(text: str, where: str) -> None:
+    """Count the values the document holds once every alias is expanded, without expanding them."""
+    root = yaml.compose(text, Loader=_LOADER)
+    if root is None:
+        return
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack = [(root, False)]
+    while stack:  # post-order over the node graph; an alias is the same node object as its anchor
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if children_done or not children:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[id(node)] > MAX_VALUES:
+                raise InputError(f"{where}: its aliases expand to more than {MAX_VALUES:,} values; "
+                                 "write the values out or use fewer aliases")
+            continue
+        if id(node) in open_nodes:
+            raise InputError(f"{where}: an alias refers to a value that contains it")
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []

@@ -1,0 +1,91 @@
+"""Signals: SIGTERM handled as Ctrl-C is, critical sections that a signal cannot cut, and workers that
+stop when the process that started them dies.
+
+- ``Terminated`` is a ``KeyboardInterrupt``, so every ``except KeyboardInterrupt``
+  (flush the tables, write an ``interrupted`` summary) treats SIGTERM the same
+  way; ``signum`` gives the exit status (``edgesim.outcome.interrupted_exit``).
+  Only the first SIGTERM raises; later ones find the process already stopping.
+- ``signals_deferred()`` holds SIGINT and SIGTERM back while a summary or a
+  checkpoint is written; they arrive when it is done.
+- ``stop_with_parent(pid)``, called in a worker process, sends the worker
+  SIGTERM when its parent dies, even by ``kill -9``: through Linux's
+  parent-death signal where there is one, and by a thread that checks the
+  parent once a second everywhere.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+_HELD = {signal.SIGINT, signal.SIGTERM}
+_PR_SET_PDEATHSIG = 1
+PARENT_POLL_S = 1.0
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (raised in the main thread)."""
+
+    def __init__(self, signum: int = signal.SIGTERM):
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+def signal_number(exc: KeyboardInterrupt) -> int:
+    """The signal behind an interruption: SIGTERM for ``Terminated``, else SIGINT (Ctrl-C)."""
+    return getattr(exc, "signum", signal.SIGINT)
+
+
+_terminating = threading.Event()
+
+
+def _raise_terminated(signum, frame):
+    if not _terminating.is_set():
+        _terminating.set()
+        raise Terminated(signum)
+
+
+@contextmanager
+def sigterm_as_interrupt():
+    """Within the block (main thread only), SIGTERM raises ``Terminated``."""
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    _terminating.clear()
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def signals_deferred():
+    """Hold SIGINT and SIGTERM back for the block; a signal sent meanwhile is delivered after it."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def stop_with_parent(parent_pid: int) -> None:
+    """Make this process receive SIGTERM once ``parent_pid`` is no longer its parent (it died)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    if os.getppid() != parent_pid:  # it died before the watch began
+        os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=watch, name="edgesim-parent-watch", daemon=True).start()
