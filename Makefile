@@ -1,4 +1,5 @@
 # Entry points for users: `make run`, `make test` and `make bench`. All create .venv on first use.
+# `make run ARGS="--threads 1 --quiet"` passes options on to `edgesim run`; SCENARIO=... picks another scenario.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,7 +19,7 @@ $(BIN)/edgesim: pyproject.toml
 install: $(BIN)/edgesim
 
 run: install
-	$(BIN)/edgesim run $(SCENARIO)
+	$(BIN)/edgesim run $(SCENARIO) $(ARGS)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

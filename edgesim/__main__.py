@@ -2,6 +2,6 @@
 
 import sys
 
-from edgesim.cli import main
+from edgesim.launch import main
 
 sys.exit(main())

@@ -135,15 +135,18 @@ def cmd_validate(args, console: Console) -> int:
     data, base_dir = _source(args)
     scenario = validate(data, base_dir=base_dir)
     variants = [v.scenario for v in expand_sweep(data, base_dir)] if scenario.sweep else [scenario]
-    problems, datasets = [], {}
-    for i, variant in enumerate(variants):
+    problems, warnings, datasets = [], [], {}
+    # the pre-flight of every variant, those sharing a dataset and seed one after another (loaded once)
+    for i in sorted(range(len(variants)), key=lambda i: (variants[i].dataset.model_dump_json(), variants[i].seed)):
+        prefix = f"sweep variant {i}: " if scenario.sweep else ""
         try:
-            prepare(variant, datasets=datasets)
+            warnings.extend(prefix + warning for warning in prepare(variants[i], datasets=datasets).warnings)
         except InputError as exc:
-            prefix = f"sweep variant {i}: " if scenario.sweep else ""
             problems.extend(prefix + problem for problem in exc.problems)
     if problems:
         raise InputError(problems)
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
     line = f"ok: {_one_line(scenario)}"
     if scenario.sweep:
         line += f"; sweep of {len(variants)} variants"

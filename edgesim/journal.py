@@ -93,7 +93,10 @@ class Journal:
         if resume is not None and resume.scenario_sha256 != scenario_sha256:
             raise InputError(f"{run_dir.path}: scenario.yaml has changed since the checkpoint was taken; "
                              "resuming would mix two scenarios (run it afresh with --overwrite)")
-        return cls(run_dir, log, algorithm, policy, scenario_sha256, resume)
+        journal = cls(run_dir, log, algorithm, policy, scenario_sha256, resume if resume and resume.round else None)
+        if policy.enabled and journal.resume is None:  # round 0: nothing to replay; it records the threads
+            journal.save(0, 0.0, False, {}, 0, [])
+        return journal
 
     # --- replay
 
@@ -127,9 +130,13 @@ class Journal:
             policy.every_s is not None and now - self._last_checkpoint_time >= policy.every_s)
         if evaluated or due:
             self.log.flush()
-        if not due:
-            return
+        if due:
+            self.save(round, now, stop, progress, metrics_bytes, decisions)
+
+    def save(self, round: int, now: float, stop: bool, progress: dict, metrics_bytes: int, decisions: list) -> None:
+        """Take a checkpoint at the end of ``round`` (the event log flushed first)."""
         started = time.perf_counter()
+        self.log.flush()
         checkpoint = Checkpoint(round=round, sim_time_s=now, events_rows=self.log.rows, events_bytes=self.log.size,
                                 metrics_bytes=metrics_bytes, stop=stop, progress=progress,
                                 training=self.algorithm.training_state(), scenario_sha256=self.scenario_sha256,

@@ -81,10 +81,14 @@ def prepare(scenario: Scenario, compute: Compute = Compute("cpu"),
     fleet = build_fleet(scenario, streams)
     footprint = algorithm.min_footprint_bytes()
     excluded = [d for d in fleet.devices if d.memory_bytes < footprint]
-    problems = progress_problems(scenario, algorithm, fleet)
+    problems, participants = progress_problems(scenario, algorithm, fleet)
     if problems:
         raise InputError(problems)
     prepared = Prepared(scenario, streams, dataset, algorithm, fleet, excluded, footprint)
+    k = algorithm.initial_k() if algorithm.protocol == "kasync" else 0
+    if k > participants:
+        prepared.warnings.append(f"algorithm.k: {k} is more than the {participants} devices that can take part; "
+                                 f"each iteration aggregates {participants}")
     if excluded:
         groups = ", ".join(sorted({d.group for d in excluded}))
         prepared.warnings.append(f"{len(excluded)} of {len(fleet.devices)} devices cannot hold the training "
@@ -148,8 +152,9 @@ def _size(n: int) -> str:
 # --- stage 3: can the fleet make progress ----------------------------------------------------------------
 
 
-def progress_problems(scenario: Scenario, algorithm, fleet: FleetPlan) -> list[str]:
-    """Rounds that could never fill, and fleets that could never work before the horizon."""
+def progress_problems(scenario: Scenario, algorithm, fleet: FleetPlan) -> tuple[list[str], int]:
+    """Rounds that could never fill, and fleets that could never work before the horizon; and how many
+    devices can take part in some kind of round."""
     synchronous = algorithm_class(scenario.algorithm.name).protocol == "sync"
     server = scenario.server
     needed = (server.min_clients or server.clients_per_round) if synchronous else 1
@@ -166,14 +171,14 @@ def progress_problems(scenario: Scenario, algorithm, fleet: FleetPlan) -> list[s
             problems.append(f"{where}: {what} {needed} ready device{'s' * (needed > 1)}, but "
                             f"{_shortfall(len(fleet.devices), len(fit), len(able), kind)}")
     if problems:
-        return problems
+        return problems, len(participants)
     horizon = scenario.stop.horizon_s
     available = [d for d in participants.values() if fleet.ever_available(d)]
     if len(available) < needed:
         problems.append(f"fleet.availability: only {len(available)} of the {len(participants)} devices that can "
                         f"take part are ever available before the horizon (stop.horizon_s = "
                         f"{describe_time(horizon)}), and {what} {needed}")
-    return problems
+    return problems, len(participants)
 
 
 def _shortfall(total: int, fit: int, able: int, kind: RoundKind) -> str:

@@ -30,11 +30,12 @@ PARENT_POLL_S = 1.0
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived (raised in the main thread)."""
+    """SIGTERM arrived (raised in the main thread). Its only argument is the signal's number, as SimPy
+    re-creates an exception from its arguments when it passes one out of a process."""
 
     def __init__(self, signum: int = signal.SIGTERM):
-        super().__init__(f"signal {signum}")
-        self.signum = signum
+        super().__init__(int(signum))
+        self.signum = int(signum)
 
 
 def signal_number(exc: KeyboardInterrupt) -> int:

@@ -193,7 +193,10 @@ class _Tree:
         try:
             if self._zip is not None:
                 return self._zip.read(member)
-            return (self.path.parent / member).read_bytes()
+            path = (self.path.parent / member).resolve()
+            if not path.is_relative_to(self.path.resolve()):
+                raise InputError(f"{self.where(member)}: lies outside {self.path}; refused")
+            return path.read_bytes()
         except (KeyError, FileNotFoundError):
             raise InputError(f"{self.where(member)}: missing") from None
         except (OSError, zipfile.BadZipFile) as exc:
@@ -241,11 +244,18 @@ def _catalogue(tree: _Tree, train_per_class: int | None, test_per_class: int | N
         if len(fields) < 2 or fields[1] not in labels:
             raise InputError(f"{tree.where(member)}, line {number}: expected 'file<TAB>wnid ...' with a wnid "
                              f"from wnids.txt, found {line[:80]!r}")
+        if not _plain_file_name(fields[0]):
+            raise InputError(f"{tree.where(member)}, line {number}: {fields[0][:80]!r} is not a file name in "
+                             "val/images/ (paths are refused: the data must stay inside the data folder)")
         test.append(f"{ROOT}/val/images/{fields[0]}")
         test_y.append(labels[fields[1]])
     keep = first_per_class(np.asarray(test_y, dtype=np.int64), test_per_class)
     return _Catalogue(wnids, train, np.asarray(train_y, dtype=np.int64),
                       [test[i] for i in keep], np.asarray(test_y, dtype=np.int64)[keep])
+
+
+def _plain_file_name(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\0")
 
 
 def _decode(tree: _Tree, members: list[str], size: int) -> np.ndarray:

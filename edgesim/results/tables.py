@@ -3,7 +3,7 @@
 Rows are written whole, each block of rows with one ``os.write`` straight to
 the file (no buffer of Python's in between), so a process killed at any
 moment leaves complete rows, except that a kill during the write itself may
-leave an unfinished last line. A row is complete exactly when its line ends in
+leave an unfinished last line; a write that fails part-way is cut back. A row is complete exactly when its line ends in
 a newline: ``complete_rows`` reads only those, and a resumed run cuts the file
 back to the length its checkpoint recorded. Numbers are formatted
 explicitly, so the same simulation writes byte-identical files anywhere.
@@ -56,13 +56,21 @@ class AppendOnlyFile:
             self.write(header)
 
     def write(self, text: str) -> None:
+        """Append ``text`` (whole rows). If that fails part-way (disk full, file too large), the file is cut
+        back to its length before, so it still ends with a whole row."""
         data = memoryview(text.encode("utf-8"))
+        size = self.size
         try:
             while data:
                 written = os.write(self._fd, data)
                 data = data[written:]
                 self.size += written
         except OSError as exc:
+            try:
+                os.ftruncate(self._fd, size)
+                self.size = size
+            except OSError:
+                pass
             raise output_error(self.path, exc) from None
 
     def close(self) -> None:
