@@ -22,6 +22,7 @@ checkpointed lengths and lets the run go on live. The clock costs little
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -61,7 +62,7 @@ class CheckpointPolicy:
             seconds = parse_duration(text)
         except ValueError:
             seconds = 0.0
-        if not seconds > 0:
+        if not 0 < seconds < math.inf:
             raise InputError(f"--checkpoint-every {brief(text)}: give eval, off, or a simulated duration "
                              "such as 30m")
         return cls(at_evaluations=False, every_s=seconds)

@@ -154,8 +154,10 @@ def _ending(progress, stopped: bool, server) -> tuple[str, str | None]:
     if progress.diverged:
         return outcome.DIVERGED, f"training diverged: {progress.diverged}"
     if progress.version == 0 and progress.stop_reason != "target":
-        ended = "the horizon" if not stopped else f"the last round ({progress.rounds})"
-        return outcome.STALLED, f"no update was applied before {ended}: {server.describe_wait()}"
+        if stopped:
+            return outcome.STALLED, (f"all {progress.rounds} rounds closed without an update (a deadline shorter "
+                                     "than every task, or tasks lost to failures and availability)")
+        return outcome.STALLED, f"no update was applied before the horizon: {server.describe_wait()}"
     return outcome.COMPLETED, None
 
 

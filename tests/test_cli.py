@@ -62,3 +62,28 @@ def test_taxonomy_prints_the_summary_and_draws_the_tree(tmp_path, capsys):
 def test_taxonomy_without_one_for_the_dataset_is_an_input_error(capsys):
     assert main(["taxonomy", str(SCENARIOS / "smoke.yaml")]) == 2
     assert "mnist has no built-in taxonomy" in capsys.readouterr().err
+
+
+def test_run_needs_a_scenario_or_a_run_to_resume_but_not_both(tmp_path, capsys):
+    assert main(["run"]) == 2
+    assert "give a scenario file, or --resume RUN_DIR" in capsys.readouterr().err
+    assert main(["run", str(SCENARIOS / "smoke.yaml"), "--resume", str(tmp_path)]) == 2
+    assert "--resume RUN_DIR continues that run with its own scenario" in capsys.readouterr().err
+    assert main(["run", "--resume", str(tmp_path)]) == 2
+    assert "not a run directory (it has no scenario.yaml)" in capsys.readouterr().err
+    assert main(["run", str(SCENARIOS / "smoke.yaml"), "--checkpoint-every", "sometimes"]) == 2
+    assert "--checkpoint-every 'sometimes': give eval, off, or a simulated duration" in capsys.readouterr().err
+
+
+def test_many_problems_are_cut_to_twenty_lines(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("fleet: {groups: [" + ", ".join(f"{{name: g{i}, profile: toaster, count: 1, network: x}}"
+                                                   for i in range(30)) + "]}\n")
+    assert main(["validate", str(bad)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 21 and lines[-1] == "error: … and 40 more problems"
+
+
+def test_sweep_resume_needs_its_directory(capsys):
+    assert main(["sweep", str(SCENARIOS / "smoke.yaml"), "--resume"]) == 2
+    assert "--resume: give the sweep's directory with --out" in capsys.readouterr().err

@@ -14,6 +14,7 @@ complete checkpoint. Everything is read back with
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,7 @@ def load_checkpoint(directory: Path) -> Checkpoint | None:
         parts_dir = Path(directory) / PARTS_DIR
         data["training"] = _resolved(data["training"], parts_dir)
         return Checkpoint(**data)
-    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, EOFError, RuntimeError, ValueError, KeyError, TypeError, pickle.UnpicklingError) as exc:
         raise InputError(f"{path}: unreadable checkpoint ({exc}); run again without --resume") from None
 
 

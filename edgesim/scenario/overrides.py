@@ -5,21 +5,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import yaml
-
-from edgesim.errors import InputError
+from edgesim.errors import InputError, brief
+from edgesim.scenario.yaml_file import parse_yaml
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
     """``"fleet.groups.0.count=5"`` -> (key, value); the value is read as YAML (numbers, lists, ...)."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise InputError(f"--set {text!r}: expected dotted.key=value")
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise InputError(f"--set {text!r}: the value is not valid YAML ({exc.problem})") from None
-    return key.strip(), value
+        raise InputError(f"--set {brief(text)}: expected dotted.key=value")
+    return key.strip(), parse_yaml(raw, f"--set {brief(key.strip())}")
 
 
 def set_dotted(data: dict, key: str, value: Any) -> dict:
@@ -32,7 +27,7 @@ def set_dotted(data: dict, key: str, value: Any) -> dict:
         here = ".".join(parts[: depth + 1])
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise InputError(f"{here}: index {part!r} is not in a list of {len(node)} items")
+                raise InputError(f"{here}: index {brief(part)} is not in a list of {len(node)} items")
             index: Any = int(part)
         elif isinstance(node, dict):
             index = part

@@ -11,7 +11,7 @@ from PIL import Image
 
 from edgesim.data import DatasetConfig, check_dataset, class_names, load_dataset
 from edgesim.data import tiny_imagenet
-from edgesim.data.tiny_imagenet import MEAN, STD, Archive, locate
+from edgesim.data.tiny_imagenet import MEAN, STD, Archive, load_tiny_imagenet, locate
 from edgesim.errors import InputError
 from edgesim.seeding import Streams
 
@@ -209,3 +209,22 @@ def test_real_half_zip():
     assert ds.train_y.tolist() == [k for k in range(200) for _ in range(2)]
     assert np.bincount(ds.test_y.numpy(), minlength=200).tolist() == [2] * 200
     assert abs(ds.train_x.mean().item()) < 0.2 and 0.7 < ds.train_x.std().item() < 1.2
+
+
+@pytest.mark.parametrize("name", ["../../../etc/passwd", "/etc/passwd", "..", "sub/val_0.JPEG"])
+def test_annotations_naming_paths_outside_the_images_folder_are_refused(folder, name):
+    annotations = folder / "tiny-imagenet-200" / "val" / "val_annotations.txt"
+    annotations.write_text(f"{name}\tn02\t0\t0\t63\t63\n" + annotations.read_text())
+    with pytest.raises(InputError, match="is not a file name in val/images/"):
+        load_tiny_imagenet(folder, download=False)
+    assert any("is not a file name" in p for p in tiny_imagenet.check_files(folder, download=False))
+
+
+def test_a_member_that_resolves_outside_the_tree_is_refused(folder, tmp_path):
+    outside = tmp_path / "outside.JPEG"
+    write_jpeg(outside, (1, 2, 3))
+    image = folder / "tiny-imagenet-200" / "val" / "images" / "val_0.JPEG"
+    image.unlink()
+    image.symlink_to(outside)
+    with pytest.raises(InputError, match="lies outside"):
+        load_tiny_imagenet(folder, download=False)

@@ -186,3 +186,23 @@ def test_scored_layers_train_bit_identically_with_and_without_the_sign_cache(mon
         assert a.mean_loss == b.mean_loss
         assert a.state.keys() == b.state.keys()
         assert all(torch.equal(a.state[k].view(torch.int32), b.state[k].view(torch.int32)) for k in a.state)
+
+
+def test_batchnorm_models_skip_a_last_batch_of_one_and_never_see_a_single_sample():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, CLASSES))
+    x, y = data()
+    trainer = LocalTrainer(model, x, y, OptimizerSettings(0.1))
+    assert trainer.min_batch == 2
+    seen = []
+    model[2].register_forward_hook(lambda module, inputs, output: seen.append(len(inputs[0])))
+    update = trainer.run([TrainJob(0, 0, torch.arange(21), 2, 10, seed=1)], {0: clone_state(model)})[0]
+    assert seen == [10, 10, 10, 10] and update.num_samples == 21  # two epochs, the 21st sample left over
+    assert trainer.run([TrainJob(0, 0, torch.arange(1), 1, 10, seed=1)], {0: clone_state(model)})[0].mean_loss == 0
+
+
+def test_a_batch_size_below_the_models_smallest_batch_is_a_programming_error():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.BatchNorm1d(8), nn.Linear(8, CLASSES))
+    x, y = data()
+    with pytest.raises(ValueError, match="below the model's smallest batch"):
+        LocalTrainer(model, x, y, OptimizerSettings(0.1)).run([TrainJob(0, 0, torch.arange(9), 1, 1, seed=1)],
+                                                               {0: clone_state(model)})

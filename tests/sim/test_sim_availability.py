@@ -105,3 +105,23 @@ def test_hourly_starting_inside_the_on_hours():
 def test_hourly_needs_24_probabilities():
     with pytest.raises(ValidationError):
         HourlyAvailability(probability=[0.5] * 23)
+
+
+def test_schedules_end_at_the_horizon():
+    night = WindowAvailability(windows=[(22, 7)])
+    got = list(night.changes(np.random.default_rng(0), start_hour=20, horizon_s=30 * HOUR))
+    assert got == [(0.0, False), (2 * HOUR, True), (11 * HOUR, False), (26 * HOUR, True)]
+    hourly = HourlyAvailability(probability=[0.5] * 24)
+    changes = list(hourly.changes(np.random.default_rng(1), start_hour=0, horizon_s=48 * HOUR))
+    assert changes[0][0] == 0.0 and all(t < 48 * HOUR for t, _ in changes)
+
+
+@pytest.mark.parametrize("schedule, state", [
+    (WindowAvailability(windows=[(0, 24)]), True),
+    (WindowAvailability(windows=[(0, 12), (12, 24)], jitter_h=2), True),
+    (HourlyAvailability(probability=[1.0] * 24), True),
+    (HourlyAvailability(probability=[0.0] * 24), False),
+])
+def test_a_schedule_that_never_changes_ends_after_its_first_state(schedule, state):
+    """They used to loop forever looking for a change (the run hung at time 0)."""
+    assert list(schedule.changes(np.random.default_rng(0), start_hour=13.5)) == [(0.0, state)]

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from edgesim.distributions import Constant, Distribution, Exponential, LogNormal, Normal, Uniform
+from edgesim.distributions import (Constant, Distribution, Exponential, LogNormal, NonNegativeDistribution, Normal,
+                                   PositiveDistribution, Uniform)
 
 ADAPTER = TypeAdapter(Distribution)
 
@@ -49,3 +50,35 @@ def test_validation():
     assert isinstance(ADAPTER.validate_python({"kind": "uniform", "low": 1, "high": 1}), Uniform)
     assert isinstance(Exponential.model_validate({"mean": 1}), Exponential)
     assert LogNormal(median=2, sigma=0).sample(np.random.default_rng(0)) == 2.0
+
+
+@pytest.mark.parametrize("spec, bound", [
+    (7, (7.0, True)),
+    ({"kind": "uniform", "low": 2, "high": 3}, (2.0, True)),
+    ({"kind": "normal", "mean": 5, "std": 1, "minimum": 0.5}, (0.5, True)),
+    ({"kind": "lognormal", "median": 5, "sigma": 1}, (0.0, False)),
+    ({"kind": "exponential", "mean": 5}, (0.0, False)),
+])
+def test_lower_bound_of_every_kind(spec, bound):
+    assert ADAPTER.validate_python(spec).lower_bound() == bound
+
+
+def test_positive_and_non_negative_distributions():
+    positive, non_negative = TypeAdapter(PositiveDistribution), TypeAdapter(NonNegativeDistribution)
+    assert positive.validate_python({"kind": "lognormal", "median": 1, "sigma": 2}).median == 1
+    assert non_negative.validate_python(0).value == 0
+    for spec, message in ((0, "must be positive"), ({"kind": "uniform", "low": 0, "high": 1},
+                                                    "uniform distribution can draw 0"),
+                          ({"kind": "normal", "mean": 9, "std": 1}, "normal distribution can draw 0")):
+        with pytest.raises(ValidationError, match=message):
+            positive.validate_python(spec)
+    with pytest.raises(ValidationError, match="must be zero or more"):
+        non_negative.validate_python(-1)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_numbers_are_refused(value):
+    with pytest.raises(ValidationError, match="finite number"):
+        ADAPTER.validate_python(value)
+    with pytest.raises(ValidationError, match="finite number"):
+        ADAPTER.validate_python({"kind": "uniform", "low": 0, "high": value})

@@ -45,3 +45,18 @@ def test_trace_failures_filter_by_device_and_sort():
     assert list(trace.outages("pi4-0", rng)) == [(20.0, 30.0), (300.0, 2.0), (500.0, 5.0)]
     assert list(trace.outages("pi4-1", rng)) == [(10.0, 1.0)]
     assert list(trace.outages("pi4-10", rng)) == []
+
+
+def test_outages_end_at_the_horizon():
+    assert list(RandomFailures(mtbf_s=100, mttr_s=10).outages("d-0", np.random.default_rng(0), 330)) == [
+        (100.0, 10.0), (210.0, 10.0), (320.0, 10.0)]
+    trace = TraceFailures.model_validate({"kind": "trace", "outages": [
+        {"device": "d-0", "at_s": 5, "duration_s": 1}, {"device": "d-0", "at_s": 50, "duration_s": 1}]})
+    assert list(trace.outages("d-0", np.random.default_rng(0), 50)) == [(5.0, 1.0)]
+
+
+@pytest.mark.parametrize("times", [{"mtbf_s": 0, "mttr_s": 10}, {"mtbf_s": 100, "mttr_s": -1},
+                                   {"mtbf_s": {"kind": "normal", "mean": 100, "std": 50}, "mttr_s": 1}])
+def test_times_that_could_be_zero_or_negative_are_refused(times):
+    with pytest.raises(ValueError, match="must be positive"):
+        RandomFailures.model_validate({"kind": "random", **times})

@@ -1,0 +1,68 @@
+"""The run directory as a transaction: modes, the lock, strict JSON, summaries tied to their scenario."""
+
+import json
+
+import pytest
+
+from edgesim.errors import OutputError
+from edgesim.results.run_dir import (RunDirectory, default_run_dir, name_slug, read_summary, strict_json,
+                                     summary_belongs)
+from edgesim.scenario import validate
+
+SCENARIO = validate({"name": "tiny", "fleet": {"groups": [{"name": "a", "profile": "laptop", "count": 2,
+                                                             "network": "wifi5"}]},
+                     "dataset": {"name": "synthetic"}, "server": {"clients_per_round": 2}})
+
+
+def test_new_wants_an_empty_directory_and_overwrite_clears_only_edgesims_files(tmp_path):
+    path = tmp_path / "run"
+    with RunDirectory.open(path) as run:
+        sha = run.write_scenario(SCENARIO)
+        run.write_summary({"status": "completed", "scenario": "tiny", "scenario_sha256": sha})
+    (path / "notes.txt").write_text("mine")
+    (path / "accuracy.png").write_bytes(b"png")
+    with pytest.raises(OutputError, match="holds a completed run of 'tiny'; give --resume"):
+        RunDirectory.open(path)
+    with RunDirectory.open(path, "overwrite"):
+        pass
+    assert sorted(p.name for p in path.iterdir()) == [".lock", "notes.txt"]
+
+
+def test_resume_needs_a_run_and_new_refuses_any_other_content(tmp_path):
+    with pytest.raises(OutputError, match="not a run directory"):
+        RunDirectory.open(tmp_path, "resume")
+    (tmp_path / "x").write_text("")
+    with pytest.raises(OutputError, match=r"is not empty \(1 entries\)"):
+        RunDirectory.open(tmp_path)
+
+
+def test_one_process_at_a_time(tmp_path):
+    with RunDirectory.open(tmp_path / "run"):
+        with pytest.raises(OutputError, match=r"another edgesim process \(pid \d+\) is writing into it"):
+            RunDirectory.open(tmp_path / "run", "overwrite")
+    RunDirectory.open(tmp_path / "run", "overwrite").close()  # released
+
+
+def test_a_file_in_the_way_is_an_output_error(tmp_path):
+    (tmp_path / "run").write_text("")
+    with pytest.raises(OutputError, match="a file is in the way of the run directory"):
+        RunDirectory.open(tmp_path / "run")
+
+
+def test_summaries_are_strict_json_and_belong_to_the_scenario_beside_them(tmp_path):
+    with RunDirectory.open(tmp_path / "run") as run:
+        sha = run.write_scenario(SCENARIO)
+        run.write_summary({"scenario_sha256": sha, "loss": float("nan"), "nested": [float("inf"), 1.5]})
+    text = (tmp_path / "run" / "summary.json").read_text()
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(c)) == {
+        "scenario_sha256": sha, "loss": None, "nested": [None, 1.5]}
+    summary = read_summary(tmp_path / "run")
+    assert summary_belongs(tmp_path / "run", summary)
+    (tmp_path / "run" / "scenario.yaml").write_text("name: other\n")
+    assert not summary_belongs(tmp_path / "run", summary)
+    assert strict_json({"a": (float("-inf"),)}) == {"a": [None]}
+
+
+def test_default_directories_take_a_safe_part_of_the_name(tmp_path):
+    assert name_slug("IoT home (v2)") == "IoT_home_v2" and name_slug("..") == "run"
+    assert default_run_dir(SCENARIO, tmp_path).name.startswith("tiny-")

@@ -1,0 +1,85 @@
+"""The coordinator's decisions: a target reached on an evaluation subset counts only once the full test set
+confirms it; a non-finite loss stops the run as diverged; rows and progress on the evaluation cadence."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+from edgesim.coordinator import SyncCoordinator, metric_columns
+from edgesim.journal import CheckpointPolicy, Journal
+from edgesim.results.run_dir import RunDirectory
+from edgesim.results.tables import CsvTable
+from edgesim.scenario import validate
+from edgesim.sim.event_log import EventLog
+
+
+class Scripted:
+    """An algorithm whose accuracy on the subset (10 samples) and on the full test set (100) is set by hand."""
+
+    metric_columns = ()
+    protocol = "sync"
+
+    def __init__(self):
+        self.subset_accuracy, self.full_accuracy, self.train_loss = 0.0, 0.0, 1.0
+
+    def evaluate(self, x, y):
+        return {"accuracy": self.subset_accuracy if len(x) == 10 else self.full_accuracy, "loss": 0.5}
+
+    def run_round(self, round, version, clients):
+        return {"train_loss": self.train_loss}
+
+    def training_state(self):
+        return {}
+
+
+def coordinator(tmp_path, subset: bool = True):
+    scenario = validate({"name": "c", "fleet": {"groups": [{"name": "a", "profile": "laptop", "count": 2,
+                                                           "network": "wifi5"}]},
+                         "dataset": {"name": "synthetic"}, "server": {"clients_per_round": 1},
+                         "stop": {"target_accuracy": 0.9}})
+    dataset = SimpleNamespace(test_x=torch.zeros(100, 1), test_y=torch.zeros(100, dtype=torch.long),
+                              eval_idx=np.arange(10 if subset else 100))
+    algorithm = Scripted()
+    directory = RunDirectory.open(tmp_path / "run")
+    columns = metric_columns(algorithm, subset)
+    journal = Journal(directory, EventLog(None), algorithm, CheckpointPolicy(at_evaluations=False), "sha")
+    c = SyncCoordinator(scenario, algorithm, dataset, lambda at: CsvTable(directory.metrics, columns, at), journal)
+    return c, algorithm, directory
+
+
+def close(c, round, accepted=True):
+    return c.close_round(round, round - 1, [SimpleNamespace(device=SimpleNamespace(index=0))] if accepted else [],
+                         float(round))
+
+
+def test_a_target_reached_on_the_subset_waits_for_the_full_test_set(tmp_path):
+    c, algorithm, directory = coordinator(tmp_path)
+    algorithm.subset_accuracy, algorithm.full_accuracy = 0.95, 0.80
+    assert close(c, 1) is False
+    assert c.progress.time_to_target_s is None and c.progress.unconfirmed_target_crossings == 1
+    algorithm.full_accuracy = 0.93
+    assert close(c, 2) is True and c.progress.stop_reason == "target"
+    assert (c.progress.time_to_target_s, c.progress.target_evaluation_accuracy,
+            c.progress.target_full_test_accuracy) == (2.0, 0.95, 0.93)
+    c.metrics.close()
+    rows = directory.metrics.read_text().splitlines()
+    assert rows[0].endswith(",full_test_accuracy") and rows[1].endswith(",0.800000")
+    assert rows[2].endswith(",0.930000")
+
+
+def test_without_a_subset_the_in_run_evaluation_is_the_full_test_set(tmp_path):
+    c, algorithm, _ = coordinator(tmp_path, subset=False)
+    algorithm.full_accuracy = 0.91
+    assert close(c, 1) is True
+    assert c.progress.target_full_test_accuracy == c.progress.target_evaluation_accuracy == 0.91
+
+
+def test_a_non_finite_training_loss_stops_the_run_as_diverged(tmp_path):
+    c, algorithm, _ = coordinator(tmp_path)
+    algorithm.train_loss = math.nan
+    assert close(c, 1) is True
+    assert c.progress.diverged == "train_loss = nan after round 1" and c.progress.evaluations == 0

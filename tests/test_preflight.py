@@ -1,0 +1,95 @@
+"""The pre-flight checks shared by validate and run: memory before loading, rounds that can never fill
+(per HMoE expert too), fleets never available before the horizon, warnings."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgesim.errors import InputError
+from edgesim.preflight import memory_problems, prepare
+from edgesim.scenario import validate
+
+GiB = 2**30
+
+
+def scenario(**sections):
+    raw = {"name": "pre", "seed": 1,
+           "fleet": {"groups": [{"name": "pi", "profile": "raspberry_pi_4", "count": 6, "network": "wifi5"}]},
+           "dataset": {"name": "synthetic", "synthetic": {"train_size": 600, "test_size": 100}},
+           "server": {"clients_per_round": 3}, "stop": {"max_rounds": 2}}
+    raw.update(sections)
+    return validate(raw)
+
+
+def problems(s) -> list[str]:
+    with pytest.raises(InputError) as caught:
+        prepare(s)
+    return caught.value.problems
+
+
+def test_a_run_that_fits_is_prepared():
+    prepared = prepare(scenario())
+    assert len(prepared.fleet.devices) == 6 and not prepared.excluded and not prepared.warnings
+
+
+@pytest.mark.parametrize("sections, part", [
+    ({"dataset": {"name": "synthetic", "synthetic": {"train_size": 10**9}}}, "dataset 3.1 TB"),
+    ({"model": {"name": "conv4", "width": 1000}}, "model copies"),
+    ({"fleet": {"groups": [{"name": "pi", "profile": "raspberry_pi_4", "count": 10**8, "network": "wifi5"}]}},
+     "fleet 800.0 GB"),
+])
+def test_sizes_that_would_exhaust_memory_are_refused_with_an_estimate_before_loading(sections, part):
+    [message] = memory_problems(scenario(**sections), available=16 * GiB)
+    assert message.startswith("the run would need about ") and part in message
+    assert "but this machine has 17.2 GB free" in message
+
+
+def test_the_memory_estimate_passes_an_ordinary_run():
+    assert memory_problems(scenario(), available=1 * GiB) == []
+
+
+def test_devices_without_data_or_memory_are_counted_against_the_round():
+    partition = {"kind": "dirichlet", "alpha": 0.0001, "min_samples": 0}
+    [message] = problems(scenario(dataset={"name": "synthetic", "partition": partition},
+                                  server={"clients_per_round": 6}))
+    assert message.startswith("server.clients_per_round: a round needs 6 ready devices, but only ")
+    assert "hold no training data for them (dataset.partition)" in message
+    [message] = problems(scenario(server={"clients_per_round": 3, "min_clients": 2},
+                                  fleet={"groups": [{"name": "pi", "profile": "raspberry_pi_4", "count": 6,
+                                                     "network": "wifi5"}], "memory_fraction": 1e-9}))
+    assert message.startswith("server.min_clients: a round needs 2 ready devices, but only 0 of the 6 devices")
+
+
+def test_each_hmoe_expert_needs_enough_devices_holding_data_under_it(tmp_path):
+    tree = tmp_path / "tree.txt"
+    tree.write_text("root low\nroot high\nlow 0\nlow 1\nlow 2\nlow 3\nlow 4\nhigh 5\nhigh 6\nhigh 7\nhigh 8\nhigh 9\n")
+    shards = {"kind": "shards", "classes_per_client": 1, "samples_per_class": 20}
+    dataset = {"name": "synthetic", "partition": shards, "taxonomy": {"kind": "edgelist", "path": str(tree)}}
+    found = problems(scenario(dataset=dataset, algorithm={"name": "hmoe"}, server={"clients_per_round": 4},
+                              model={"name": "mlp"}))
+    # one class per device: nobody lacks data for the root's rounds, but the low or high expert's are short
+    assert found and all(p.startswith("server.clients_per_round: a round needs 4 ready devices, but only ")
+                         and " of the 6 devices can take part in rounds of expert " in p
+                         and p.endswith("hold no training data for them (dataset.partition)") for p in found)
+    assert not any("expert root" in p for p in found)
+    prepare(scenario(dataset=dataset, algorithm={"name": "hmoe"}, model={"name": "mlp"},
+                     server={"clients_per_round": 1}))
+
+
+def test_a_fleet_that_is_never_available_before_the_horizon():
+    fleet = {"groups": [{"name": "pi", "profile": "raspberry_pi_4", "count": 6, "network": "wifi5",
+                         "availability": {"kind": "windows", "windows": [[20, 22]]}}]}
+    [message] = problems(scenario(fleet=fleet, start_hour=8, stop={"horizon_s": "10h"}))
+    assert message == ("fleet.availability: only 0 of the 6 devices that can take part are ever available before "
+                       "the horizon (stop.horizon_s = 10.0h), and a round needs 3")
+    prepare(scenario(fleet=fleet, start_hour=8, stop={"horizon_s": "13h"}))
+
+
+def test_warnings_for_excluded_devices_and_a_k_larger_than_the_fleet():
+    fleet = {"groups": [{"name": "pi", "profile": "raspberry_pi_4", "count": 6, "network": "wifi5"},
+                        {"name": "mcu", "profile": "mcu_gateway", "count": 1, "network": "wifi4"}]}
+    prepared = prepare(scenario(fleet=fleet, algorithm={"name": "kasync_sgd", "k": 10}, model={"name": "wkafl_cnn"}))
+    assert [w.split(":")[0] for w in prepared.warnings] == ["algorithm.k", "1 of 7 devices cannot hold the training "
+                                                                           "footprint (6.1 MB) and will not take part"]
+    assert prepared.warnings[0] == "algorithm.k: 10 is more than the 6 devices that can take part; each iteration " \
+                                   "aggregates 6"
