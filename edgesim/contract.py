@@ -18,6 +18,6 @@ SWEEP_ID_COLUMNS = ("variant", "run_dir")
 """The first columns of ``sweep.csv``; the swept parameters follow, then ``SWEEP_SUMMARY_COLUMNS``."""
 
 SWEEP_SUMMARY_COLUMNS = (
-    "status", "reason", "sim_time_s", "rounds", "final_accuracy", "best_accuracy", "target_accuracy", "time_to_target_s",
-    "bytes_up", "bytes_down", "updates_applied", "updates_discarded", "failures", "wall_time_s",
+    "status", "reason", "sim_time_s", "rounds", "final_accuracy", "best_accuracy", "target_accuracy",
+    "time_to_target_s", "bytes_up", "bytes_down", "updates_applied", "updates_discarded", "failures", "wall_time_s",
 )

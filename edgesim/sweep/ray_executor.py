@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from edgesim.compute import Compute
 from edgesim.errors import InputError
 from edgesim.results.run_dir import LOCK_FILE
 from edgesim.sweep.driver import Job, failure, run_variant
