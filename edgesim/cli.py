@@ -130,7 +130,7 @@ def _source(args) -> tuple[dict, Path]:
 
 
 def cmd_validate(args, console: Console) -> int:
-    from edgesim.preflight import prepare
+    from edgesim.preflight import check
 
     data, base_dir = _source(args)
     scenario = validate(data, base_dir=base_dir)
@@ -140,7 +140,7 @@ def cmd_validate(args, console: Console) -> int:
     for i in sorted(range(len(variants)), key=lambda i: (variants[i].dataset.model_dump_json(), variants[i].seed)):
         prefix = f"sweep variant {i}: " if scenario.sweep else ""
         try:
-            warnings.extend(prefix + warning for warning in prepare(variants[i], datasets=datasets).warnings)
+            warnings.extend(prefix + warning for warning in check(variants[i], datasets))
         except InputError as exc:
             problems.extend(prefix + problem for problem in exc.problems)
     if problems:

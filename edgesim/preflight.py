@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from edgesim.compute import Compute
-from edgesim.data import Dataset, data_layout, load_dataset, partition
+from edgesim.data import Dataset, data_layout, files_to_download, load_dataset, partition
 from edgesim.errors import InputError
 from edgesim.fl.algorithm import AlgorithmSetup, RoundKind
 from edgesim.fl.registry import algorithm_class, build_algorithm
@@ -94,6 +94,20 @@ def prepare(scenario: Scenario, compute: Compute = Compute("cpu"),
         prepared.warnings.append(f"{len(excluded)} of {len(fleet.devices)} devices cannot hold the training "
                                  f"footprint ({footprint / 1e6:.1f} MB) and will not take part: groups {groups}")
     return prepared
+
+
+def check(scenario: Scenario, datasets: dict | None = None) -> list[str]:
+    """``edgesim validate``: the checks of ``prepare`` (``InputError`` with every problem); returns the
+    warnings. Nothing is downloaded: when dataset files are still to be fetched, the checks that need the
+    data are left to ``run`` (a warning says so)."""
+    missing = files_to_download(scenario.dataset)
+    if not missing:
+        return prepare(scenario, datasets=datasets).warnings
+    problems = memory_problems(scenario)
+    if problems:
+        raise InputError(problems)
+    return [f"dataset: not downloaded yet ({', '.join(missing)}); `edgesim run` downloads it first, then "
+            "checks the partition and the rounds, which need the data"]
 
 
 def _load(scenario: Scenario, streams: Streams, datasets: dict | None) -> Dataset:

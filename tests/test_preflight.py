@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from edgesim.errors import InputError
-from edgesim.preflight import memory_problems, prepare
+from edgesim.preflight import check, memory_problems, prepare
 from edgesim.scenario import validate
 
 GiB = 2**30
@@ -93,3 +93,13 @@ def test_warnings_for_excluded_devices_and_a_k_larger_than_the_fleet():
                                                                            "footprint (6.1 MB) and will not take part"]
     assert prepared.warnings[0] == "algorithm.k: 10 is more than the 6 devices that can take part; each iteration " \
                                    "aggregates 6"
+
+
+def test_validate_downloads_nothing_and_says_which_checks_wait_for_the_data(tmp_path, monkeypatch):
+    import edgesim.data.download as download
+
+    monkeypatch.setattr(download, "fetch", lambda *a, **k: pytest.fail("validate must not download"))
+    mnist = scenario(dataset={"name": "mnist", "data_dir": str(tmp_path), "download": True})
+    [warning] = check(mnist)
+    assert warning.startswith("dataset: not downloaded yet (train-images-idx3-ubyte.gz, ")
+    assert check(scenario()) == []

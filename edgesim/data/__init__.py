@@ -32,6 +32,7 @@ __all__ = [
     "check_dataset",
     "class_names",
     "data_layout",
+    "files_to_download",
     "load_dataset",
     "partition",
     "resolve_data_dir",
@@ -167,6 +168,18 @@ def class_names(config: DatasetConfig) -> tuple[str, ...]:
     if config.name == "tiny_imagenet":
         return tiny_imagenet.read_wnids(resolve_data_dir(config), config.download)
     return _numbered(config.synthetic.num_classes)
+
+
+def files_to_download(config: DatasetConfig) -> list[str]:
+    """The dataset files a load would download first (none when they are all present, or for synthetic data)."""
+    data_dir = resolve_data_dir(config)
+    if config.name == "mnist":
+        return mnist.mnist_files_present(data_dir)
+    if config.name == "cifar100":
+        return [] if cifar100.archive_path(data_dir).exists() else [cifar100.ARCHIVE]
+    if config.name == "tiny_imagenet":
+        return [] if tiny_imagenet.locate(data_dir) is not None else [tiny_imagenet.ARCHIVES[0].name]
+    return []
 
 
 def check_dataset(config: DatasetConfig) -> list[str]:

@@ -15,8 +15,8 @@ from edgesim.taxonomy.wordnet import load_wordnet_taxonomy
 
 
 def dataset_taxonomy(config: DatasetConfig, class_names: Sequence[str] | None = None) -> Taxonomy:
-    """Build ``config.taxonomy`` over the dataset's classes (an edge-list path is relative to the working
-    directory). Without ``class_names`` they are read cheaply from the dataset's index files; the built-in
+    """Build ``config.taxonomy`` over the dataset's classes (a validated scenario holds an edge-list path
+    absolute; a relative one here is taken from the working directory). Without ``class_names`` they are read cheaply from the dataset's index files; the built-in
     CIFAR-100 tree needs none (its classes come from the official table shipped with edgesim)."""
     if config.name == "cifar100" and config.taxonomy.kind == "builtin":
         taxonomy = cifar100_taxonomy()
