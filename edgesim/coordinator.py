@@ -97,7 +97,7 @@ class _Coordinator:
         if due:
             self._evaluate(now, row)
             diverged = _non_finite(row)
-        if due or write_every_round:
+        if due or write_every_round or diverged:
             self.metrics.append({"sim_time_s": now, "round": round, "model_version": progress.version, **row})
         self.on_progress(now, progress)
         stop = True

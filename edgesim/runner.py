@@ -89,7 +89,11 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
     log = EventLog(None)
     journal = Journal.for_run(directory, log, algorithm, checkpoints, sha256, resuming)
     directory.remove_summary()
-    for warning in prepared.warnings:
+    warnings = list(prepared.warnings)
+    if resuming and journal.resume is None:
+        warnings.append(f"{directory.path} has no checkpoint past the start: the run starts again from the "
+                        "beginning")
+    for warning in warnings:
         console.print(f"[yellow]{warning}[/yellow]", highlight=False)
     if journal.resume is None:
         log.attach(directory.events)

@@ -20,7 +20,7 @@ from edgesim.sim.event_log import EventLog
 class Scripted:
     """An algorithm whose accuracy on the subset (10 samples) and on the full test set (100) is set by hand."""
 
-    metric_columns = ()
+    metric_columns = ("train_loss",)
     protocol = "sync"
 
     def __init__(self):
@@ -67,7 +67,7 @@ def test_a_target_reached_on_the_subset_waits_for_the_full_test_set(tmp_path):
             c.progress.target_full_test_accuracy) == (2.0, 0.95, 0.93)
     c.metrics.close()
     rows = directory.metrics.read_text().splitlines()
-    assert rows[0].endswith(",full_test_accuracy") and rows[1].endswith(",0.800000")
+    assert rows[0].endswith(",train_loss,full_test_accuracy") and rows[1].endswith(",0.800000")
     assert rows[2].endswith(",0.930000")
 
 
@@ -83,3 +83,5 @@ def test_a_non_finite_training_loss_stops_the_run_as_diverged(tmp_path):
     algorithm.train_loss = math.nan
     assert close(c, 1) is True
     assert c.progress.diverged == "train_loss = nan after round 1" and c.progress.evaluations == 0
+    c.metrics.close()
+    assert (tmp_path / "run" / "metrics.csv").read_text().splitlines()[1] == "1.000000,1,1,,,1,nan,"  # kept
