@@ -8,10 +8,11 @@ SIGTERM, handled the same way, with 143.
 
 from __future__ import annotations
 
-import argparse
 import os
+import shlex
 import signal
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -19,103 +20,31 @@ from rich.console import Console
 from rich.markup import escape
 
 from edgesim import outcome
-from edgesim.compute import TRAINERS, Compute
-from edgesim.errors import InputError
+from edgesim.arguments import build_parser
+from edgesim.compute import Compute
+from edgesim.errors import InputError, OutputError
 from edgesim.progress import describe_time
 from edgesim.scenario import Scenario, apply_edits, expand_sweep, read_raw, validate
-from edgesim.signals import signal_number, sigterm_as_interrupt
+from edgesim.signals import interruptions_ignored, signal_number, sigterm_as_interrupt
 
 MAX_PROBLEMS_SHOWN = 20
+MAX_THREADS_PER_CORE = 4
 MAX_PROBLEM_CHARS = 500
-
-
-def _add_edit_options(parser: argparse.ArgumentParser, scenario_optional: bool = False) -> None:
-    parser.add_argument("scenario", nargs="?" if scenario_optional else None, help="scenario YAML file")
-    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a scenario key, e.g. --set fleet.groups.0.count=20 (repeatable); relative "
-                             "paths are relative to the scenario file")
-    parser.add_argument("--seed", type=int, help="override the scenario's root seed")
-
-
-def _add_run_dir_options(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--overwrite", action="store_true",
-                        help=f"replace what an earlier {what} left in --out (a non-empty --out is refused otherwise)")
-    parser.add_argument("--checkpoint-every", default="eval", metavar="WHEN",
-                        help="when a run takes a checkpoint to resume from: eval (after every evaluation, the "
-                             "default), a simulated duration such as 30m, or off")
-
-
-def _add_compute_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", metavar="DEVICE",
-                        help="where real training runs: auto (a CUDA GPU if torch sees one, else the CPU), cpu, "
-                             "cuda or cuda:N (default auto)")
-    parser.add_argument("--trainer", default="auto", choices=TRAINERS,
-                        help="train clients' jobs together (batched, vmap) or one after another (sequential); "
-                             "auto batches on a GPU only (default auto)")
 
 
 def _compute(args) -> Compute:
     return Compute(args.device, args.trainer)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="edgesim", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = commands.add_parser("validate", help="check a scenario (and every sweep variant) without running it")
-    _add_edit_options(p)
-
-    p = commands.add_parser("run", help="run a scenario and write its run directory")
-    _add_edit_options(p, scenario_optional=True)
-    p.add_argument("--out", type=Path, help="run directory (default runs/<name>-<timestamp>); must be new or empty")
-    p.add_argument("--resume", type=Path, metavar="RUN_DIR",
-                   help="continue the run in RUN_DIR from its last checkpoint (after a crash, Ctrl-C or SIGTERM); "
-                        "its tables end as an uninterrupted run's would")
-    _add_run_dir_options(p, "run")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--threads", type=int, help="torch threads for training (default: torch's choice, one per "
-                                               "core); 1 is fastest for tiny models or on a busy machine")
-    _add_compute_options(p)
-
-    p = commands.add_parser("sweep", help="run every variant of the scenario's sweep: block")
-    _add_edit_options(p)
-    p.add_argument("--out", type=Path, help="sweep directory (default runs/<name>-sweep-<timestamp>); must be new "
-                                            "or empty unless --resume or --overwrite")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the sweep in --out: skip finished variants, resume interrupted ones from their "
-                        "checkpoints, run the rest")
-    _add_run_dir_options(p, "sweep")
-    p.add_argument("--workers", type=int, help="parallel processes (default 1); with --executor ray, the most "
-                                               "variants running at once (default: as many as the cluster fits)")
-    p.add_argument("--executor", choices=["local", "ray"], default="local",
-                   help="where variants run: a local process pool, or Ray tasks (needs edgesim[ray])")
-    p.add_argument("--address", help="with --executor ray: the Ray cluster to use (auto, HOST:6379 or "
-                                     "ray://HOST:10001); default: start a local Ray instance for the sweep")
-    p.add_argument("--threads", type=int, help="torch threads per worker (default: the cores divided among the "
-                                               "workers; with ray, 1), and with ray the CPUs each task asks for; "
-                                               "results are byte-identical only for the same count")
-    _add_compute_options(p)
-    p.add_argument("--gpus-per-task", type=float, default=0.0, metavar="N",
-                   help="with --executor ray: GPUs each task asks Ray for (a fraction shares one GPU among "
-                        "tasks); Ray hides GPUs from tasks that ask for none (default 0)")
-
-    p = commands.add_parser("plot", help="draw PNG figures for a run or sweep directory")
-    p.add_argument("directory", type=Path)
-
-    p = commands.add_parser("taxonomy", help="summarise (and draw) the class taxonomy of a scenario's dataset")
-    _add_edit_options(p)
-    p.add_argument("--draw", type=Path, metavar="PNG", help="also draw the tree to this PNG file")
-
-    p = commands.add_parser("profiles", help="list hardware and network profiles with their sources")
-    p.add_argument("scenario", nargs="?", help="also list the profiles this scenario defines")
-    return parser
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _one_line(scenario: Scenario) -> str:
     groups = scenario.fleet.groups
     stop = scenario.stop
     target = f", target accuracy {stop.target_accuracy}" if stop.target_accuracy else ""
-    return (f"{scenario.name}: {scenario.device_count} devices in {len(groups)} groups, "
+    return (f"{scenario.name}: {_count(scenario.device_count, 'device')} in {_count(len(groups), 'group')}, "
             f"{scenario.algorithm.name} on {scenario.dataset.name} ({scenario.dataset.partition.kind}), "
             f"{scenario.server.clients_per_round} clients/round, horizon {describe_time(stop.horizon_s)}{target}")
 
@@ -149,16 +78,23 @@ def cmd_validate(args, console: Console) -> int:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
     line = f"ok: {_one_line(scenario)}"
     if scenario.sweep:
-        line += f"; sweep of {len(variants)} variants"
-    console.print(line, highlight=False)
+        line += f"; sweep of {_count(len(variants), 'variant')}"
+    console.print(escape(line), highlight=False, soft_wrap=True)
     return 0
+
+
+def _check_threads(threads: int | None) -> None:
+    """At least 1, and at most ``MAX_THREADS_PER_CORE`` per core of this machine."""
+    cores = os.cpu_count() or 1
+    if threads is not None and not 1 <= threads <= MAX_THREADS_PER_CORE * cores:
+        raise InputError(f"--threads {threads}: must be from 1 to {MAX_THREADS_PER_CORE * cores} "
+                         f"({MAX_THREADS_PER_CORE} per core of the {cores} here)")
 
 
 def _set_threads(threads: int | None) -> None:
     if threads is None:
         return
-    if threads < 1:
-        raise InputError("--threads: must be at least 1")
+    _check_threads(threads)
     import torch
 
     torch.set_num_threads(threads)
@@ -176,7 +112,11 @@ def cmd_run(args, console: Console) -> int:
                              "--set, --seed, --out or --overwrite")
         run_dir, mode = args.resume, "resume"
         scenario = _resumed_scenario(run_dir)
-        _set_threads(args.threads if args.threads is not None else _checkpointed_threads(run_dir))
+        recorded = _checkpointed_threads(run_dir)
+        if args.threads is not None and recorded is not None and args.threads != recorded:
+            print(f"warning: the run trained on {recorded} torch threads; with {args.threads} its tables will "
+                  "differ from an uninterrupted run's", file=sys.stderr)
+        _set_threads(args.threads if args.threads is not None else recorded)
     else:
         if args.scenario is None:
             raise InputError("give a scenario file, or --resume RUN_DIR")
@@ -184,16 +124,30 @@ def cmd_run(args, console: Console) -> int:
         scenario = validate(data, base_dir=base_dir)
         _set_threads(args.threads)
         run_dir, mode = args.out or default_run_dir(scenario), "overwrite" if args.overwrite else "new"
+        if (run_dir / "scenario.yaml").resolve() == Path(args.scenario).resolve():
+            raise InputError(f"--out {run_dir}: the run would replace the scenario file itself "
+                             f"({args.scenario}); choose another --out")
+        if scenario.sweep is not None:
+            print("warning: run ignores the scenario's sweep: block (edgesim sweep runs it)", file=sys.stderr)
     compute = _compute(args).resolved()
+    began = time.time()
     try:
-        result = run_scenario(scenario, run_dir, Console(stderr=True), show_progress=not args.quiet,
+        result = run_scenario(scenario, run_dir, Console(stderr=True, emoji=False), show_progress=not args.quiet,
                               compute=compute, mode=mode, checkpoints=policy)
     except KeyboardInterrupt as exc:
-        print(f"interrupted; the files written so far are kept; continue with: edgesim run --resume {run_dir}",
-              file=sys.stderr)
-        console.print(str(run_dir), highlight=False, soft_wrap=True)
-        return outcome.interrupted_exit(signal_number(exc))
+        with interruptions_ignored():
+            if not (run_dir / "scenario.yaml").is_file():
+                print("interrupted before the run started; nothing was written", file=sys.stderr)
+                return outcome.interrupted_exit(signal_number(exc))
+            print(f"interrupted; the files written so far are kept; continue with: edgesim run --resume "
+                  f"{run_dir}", file=sys.stderr)
+            console.print(str(run_dir), highlight=False, soft_wrap=True)
+            return outcome.interrupted_exit(signal_number(exc))
     except Exception as exc:
+        if isinstance(exc, OutputError) and _written_since(run_dir / "scenario.yaml", began):  # the run began
+            _print_problems(exc.problems, Console(stderr=True, highlight=False, emoji=False))
+            console.print(str(run_dir), highlight=False, soft_wrap=True)
+            return outcome.EXIT_INPUT
         if isinstance(exc, InputError) or os.environ.get("EDGESIM_DEBUG"):
             raise
         print(f"failed: {type(exc).__name__}: {exc} (EDGESIM_DEBUG=1 shows the traceback); the files written "
@@ -203,6 +157,13 @@ def cmd_run(args, console: Console) -> int:
     print(_ending_line(result.summary), file=sys.stderr)
     console.print(str(run_dir), highlight=False, soft_wrap=True)
     return outcome.exit_status(result.summary["status"])
+
+
+def _written_since(path: Path, when: float) -> bool:
+    try:
+        return path.stat().st_mtime >= when - 1.0
+    except OSError:
+        return False
 
 
 def _resumed_scenario(run_dir: Path) -> Scenario:
@@ -251,10 +212,15 @@ def cmd_sweep(args, console: Console) -> int:
         raise InputError("--resume: give the sweep's directory with --out")
     mode = "resume" if args.resume else "overwrite" if args.overwrite else "new"
     data, base_dir = _source(args)
+    if args.seed is not None and (data.get("sweep") or {}).get("seeds"):
+        raise InputError(f"--seed {args.seed}: the sweep lists its own seeds (sweep.seeds); give "
+                         f"--set 'sweep.seeds=[{args.seed}]' instead")
     variants = expand_sweep(data, base_dir)
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers: must be at least 1")
-    if args.threads is not None and args.threads < 1:
+    if args.executor == "local":
+        _check_threads(args.threads)
+    elif args.threads is not None and args.threads < 1:
         raise InputError("--threads: must be at least 1")
     if args.gpus_per_task < 0:
         raise InputError("--gpus-per-task: must not be negative")
@@ -272,14 +238,36 @@ def cmd_sweep(args, console: Console) -> int:
         executor = LocalExecutor(args.workers or 1, args.threads)
     sweep_dir = args.out or Path("runs") / f"{name_slug(variants[0].scenario.name)}-sweep-{_stamp()}"
     try:
-        run_sweep(variants, sweep_dir, executor, Console(stderr=True), compute, mode, policy)
+        summaries = run_sweep(variants, sweep_dir, executor, Console(stderr=True, emoji=False), compute, mode,
+                              policy)
     except KeyboardInterrupt as exc:
-        print(f"interrupted; sweep.csv records every variant's state; continue with: edgesim sweep "
-              f"{args.scenario} --out {sweep_dir} --resume", file=sys.stderr)
-        console.print(str(sweep_dir), highlight=False, soft_wrap=True)
-        return outcome.interrupted_exit(signal_number(exc))
+        with interruptions_ignored():
+            print(f"interrupted; sweep.csv records every variant's state; continue with: "
+                  f"{_resume_sweep_command(args, sweep_dir)}", file=sys.stderr)
+            console.print(str(sweep_dir), highlight=False, soft_wrap=True)
+            return outcome.interrupted_exit(signal_number(exc))
+    failed = sum(1 for summary in summaries if summary.get("status") == outcome.FAILED)
+    if failed:
+        print(f"{failed} of {len(summaries)} variants failed; sweep.csv has their reasons", file=sys.stderr)
     console.print(str(sweep_dir), highlight=False, soft_wrap=True)
-    return 0
+    return outcome.EXIT_FAILED if failed else outcome.EXIT_OK
+
+
+def _resume_sweep_command(args, sweep_dir: Path) -> str:
+    """The command that continues this sweep: the same scenario, edits and options, with --resume."""
+    words = ["edgesim", "sweep", args.scenario]
+    for assignment in args.assignments:
+        words += ["--set", assignment]
+    options = (("--seed", args.seed), ("--workers", args.workers), ("--threads", args.threads),
+               ("--device", args.device if args.device != "auto" else None),
+               ("--trainer", args.trainer if args.trainer != "auto" else None),
+               ("--executor", args.executor if args.executor != "local" else None), ("--address", args.address),
+               ("--gpus-per-task", args.gpus_per_task or None),
+               ("--checkpoint-every", args.checkpoint_every if args.checkpoint_every != "eval" else None))
+    for option, value in options:
+        if value is not None:
+            words += [option, str(value)]
+    return shlex.join([*words, "--out", str(sweep_dir), "--resume"])
 
 
 def cmd_plot(args, console: Console) -> int:
@@ -323,9 +311,9 @@ COMMANDS = {"validate": cmd_validate, "run": cmd_run, "sweep": cmd_sweep, "plot"
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    console = Console()
-    errors = Console(stderr=True, highlight=False)
+    args = build_parser().parse_args(argv)
+    console = Console(emoji=False)  # messages quote user text: ":thumbs_up:" stays as written
+    errors = Console(stderr=True, highlight=False, emoji=False)
     if hasattr(signal, "SIGXFSZ"):  # a file over the size limit then fails its write (an output error)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
@@ -335,8 +323,9 @@ def main(argv: list[str] | None = None) -> int:
         _print_problems(exc.problems, errors)
         return outcome.EXIT_INPUT
     except KeyboardInterrupt as exc:
-        errors.print("interrupted; files written so far are kept")
-        return outcome.interrupted_exit(signal_number(exc))
+        with interruptions_ignored():  # a second Ctrl-C or SIGTERM meanwhile changes nothing
+            errors.print("interrupted")
+            return outcome.interrupted_exit(signal_number(exc))
 
 
 def _print_problems(problems: list[str], errors: Console) -> None:

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from edgesim.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
 
 DEVICES = ("auto", "cpu", "cuda", "cuda:N")
 TRAINERS = ("auto", "sequential", "batched")
@@ -49,6 +51,8 @@ class Compute:
     def resolved(self) -> Compute:
         """The same choice with ``auto`` replaced by a device that exists here (``InputError`` if a named
         CUDA device does not)."""
+        import torch  # here, not at the top: the command line reads its options before torch loads
+
         if self.device == "auto":
             return Compute("cuda:0" if torch.cuda.is_available() else "cpu", self.trainer)
         if self.device.startswith("cuda"):
@@ -63,6 +67,8 @@ class Compute:
     @property
     def torch_device(self) -> torch.device:
         """The torch device (resolve ``auto`` first)."""
+        import torch
+
         if self.device == "auto":
             raise ValueError("Compute('auto') must be resolved() before use")
         return torch.device(self.device)

@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from edgesim.config_model import ConfigModel
+from edgesim.units import parse_duration
 
 
 class _Dist(ConfigModel):
@@ -93,7 +94,7 @@ class LogNormal(_Dist):
 
     kind: Literal["lognormal"] = "lognormal"
     median: float = Field(gt=0)
-    sigma: float = Field(ge=0)
+    sigma: float = Field(ge=0, le=20, description="above 20 a draw can overflow to infinity")
 
     def sample(self, rng):
         return float(self.median * np.exp(rng.normal(0.0, self.sigma)))
@@ -158,3 +159,19 @@ PositiveDistribution = Annotated[Distribution, AfterValidator(_positive)]
 
 NonNegativeDistribution = Annotated[Distribution, AfterValidator(_non_negative)]
 """A ``Distribution`` whose every draw is >= 0 (latencies)."""
+
+_PARAMETERS = ("value", "low", "high", "mean", "std", "minimum", "median")
+
+
+def _in_seconds(value):
+    """Durations written with units (``"6h"``, ``{kind: exponential, mean: 30m}``) in seconds."""
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, dict):
+        return {key: parse_duration(item) if key in _PARAMETERS and isinstance(item, str) else item
+                for key, item in value.items()}
+    return value
+
+
+PositiveDurationDistribution = Annotated[PositiveDistribution, BeforeValidator(_in_seconds)]
+"""A ``PositiveDistribution`` of seconds whose numbers may carry a unit, like any ``*_s`` key."""

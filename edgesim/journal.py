@@ -94,10 +94,14 @@ class Journal:
         if resume is not None and resume.scenario_sha256 != scenario_sha256:
             raise InputError(f"{run_dir.path}: scenario.yaml has changed since the checkpoint was taken; "
                              "resuming would mix two scenarios (run it afresh with --overwrite)")
-        journal = cls(run_dir, log, algorithm, policy, scenario_sha256, resume if resume and resume.round else None)
-        if policy.enabled and journal.resume is None:  # round 0: nothing to replay; it records the threads
-            journal.save(0, 0.0, False, {}, 0, [])
-        return journal
+        return cls(run_dir, log, algorithm, policy, scenario_sha256, resume if resume and resume.round else None)
+
+    def start(self) -> None:
+        """Before the clock: a run that starts from time 0 takes a checkpoint of round 0, whatever the policy.
+        It has nothing to replay, but it records how the run trains (the thread count), so that a run
+        stopped before its next checkpoint resumes as it began."""
+        if self.resume is None:
+            self.save(0, 0.0, False, {}, 0, [])
 
     # --- replay
 

@@ -1,4 +1,5 @@
-"""The ``edgesim`` command's entry point: settle how OpenMP's threads wait, before torch loads, then run the CLI.
+"""The ``edgesim`` command's entry point: check the scenario file and settle how OpenMP's threads wait, both
+before torch loads, then run the CLI.
 
 torch's CPU kernels run on OpenMP threads that spin while they wait for
 work. On an idle machine that is fastest; beside other busy processes the
@@ -17,7 +18,9 @@ depends on this, never results. Settings the user made are left alone.
 from __future__ import annotations
 
 import os
+import sys
 import time
+from pathlib import Path
 
 BUSY_CORES = 0.5
 """CPU used by other processes, in cores, from which the machine counts as busy."""
@@ -58,7 +61,31 @@ def settle_openmp_waiting(environ=os.environ) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    settle_openmp_waiting()
-    from edgesim.cli import main as cli_main  # imports torch, which reads the settings once
-
+    try:
+        problem = scenario_file_problem(argv)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+        settle_openmp_waiting()
+        from edgesim.cli import main as cli_main  # imports torch, which reads the settings once
+    except KeyboardInterrupt:  # Ctrl-C while starting up: nothing has been done yet
+        return 130
     return cli_main(argv)
+
+
+def scenario_file_problem(argv: list[str] | None) -> str | None:
+    """What is wrong with the scenario file the command line names, read before anything heavy is imported (so
+    a file that is not a scenario is answered within a fraction of a second); ``None`` if nothing is."""
+    from edgesim.arguments import build_parser
+    from edgesim.errors import InputError
+    from edgesim.yaml_file import read_yaml_file
+
+    args, _ = build_parser().parse_known_args(argv)
+    scenario = getattr(args, "scenario", None)
+    if scenario is None:
+        return None
+    try:
+        read_yaml_file(Path(scenario))
+    except InputError as exc:
+        return exc.problems[0]
+    return None

@@ -127,7 +127,12 @@ def memory_problems(scenario: Scenario, available: int | None = None) -> list[st
     """A problem when the run's estimated memory exceeds ``available`` bytes (default: what is free here)."""
     layout = data_layout(scenario.dataset)
     data_bytes = layout.tensor_bytes() or 0
-    parameters = parameter_count(scenario.model, layout.input_shape, layout.num_classes)
+    try:
+        parameters = parameter_count(scenario.model, layout.input_shape, layout.num_classes)
+    except (RuntimeError, ValueError, TypeError, OverflowError) as exc:  # sizes torch cannot even represent
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+        return [f"model: {scenario.model.name} (width {scenario.model.width}) is too large to build for "
+                f"{layout.input_shape} inputs ({reason})"]
     server = scenario.server
     if algorithm_class(scenario.algorithm.name).protocol == "sync":
         updates = math.ceil(server.clients_per_round * (1 + server.over_selection))
@@ -141,7 +146,9 @@ def memory_problems(scenario: Scenario, available: int | None = None) -> list[st
         return []
     parts = ", ".join(f"{name} {_size(n)}" for name, n in (("dataset", data_bytes), ("model copies", model_bytes),
                                                            ("fleet", fleet_bytes)) if n)
-    return [f"the run would need about {_size(needed)} of memory ({parts}), but this machine has "
+    amount = _size(needed)
+    amount = amount if amount.startswith("more") else f"about {amount}"
+    return [f"the run would need {amount} of memory ({parts}), but this machine has "
             f"{_size(available)} free; shrink the dataset, the model (model.width) or the fleet"]
 
 
@@ -157,7 +164,9 @@ def available_memory() -> int:
 
 
 def _size(n: int) -> str:
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+    if n >= 10**18:
+        return f"more than {10**18 // 10**12:,} TB"
+    for unit, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6)):
         if n >= scale:
             return f"{n / scale:,.1f} {unit}"
     return f"{n / 1e3:.0f} kB"
@@ -187,9 +196,13 @@ def progress_problems(scenario: Scenario, algorithm, fleet: FleetPlan) -> tuple[
     if problems:
         return problems, len(participants)
     horizon = scenario.stop.horizon_s
-    available = [d for d in participants.values() if fleet.ever_available(d)]
-    if len(available) < needed:
-        problems.append(f"fleet.availability: only {len(available)} of the {len(participants)} devices that can "
+    available = 0
+    for device in participants.values():  # until enough are found: a schedule can take long to walk
+        available += fleet.ever_available(device)
+        if available >= needed:
+            break
+    if available < needed:
+        problems.append(f"fleet.availability: only {available} of the {len(participants)} devices that can "
                         f"take part are ever available before the horizon (stop.horizon_s = "
                         f"{describe_time(horizon)}), and {what} {needed}")
     return problems, len(participants)

@@ -13,7 +13,6 @@ checkpoint for ``--resume``.
 
 from __future__ import annotations
 
-import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import simpy
 import torch
 from rich.console import Console
+from rich.markup import escape
 
 from edgesim import outcome
 from edgesim.compute import Compute
@@ -29,6 +29,7 @@ from edgesim.errors import InputError, OutputError
 from edgesim.journal import CheckpointPolicy, Journal
 from edgesim.preflight import Prepared, prepare
 from edgesim.progress import SimulatedTimeBar
+from edgesim.results.checkpoint import remove_checkpoint
 from edgesim.results.run_dir import RunDirectory, read_summary, sha256_text
 from edgesim.results.tables import CsvTable
 from edgesim.scenario import Scenario
@@ -54,20 +55,18 @@ def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = No
     """Run ``scenario`` into ``run_dir`` (``mode``: ``new``, ``overwrite`` or ``resume``; see
     ``RunDirectory``), training where ``compute`` says (default: a GPU if there is one).
 
-    Problems found before the clock starts raise ``InputError`` (a directory this call created is removed
-    again); once it has started, the run ends with a summary whatever happens, and errors propagate after it.
+    Problems found before the clock starts raise ``InputError`` and leave no trace (nor does an interruption
+    then); once it has started, the run ends with a summary whatever happens, and errors propagate after it.
     """
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, emoji=False)
     compute = compute.resolved()
-    created = not Path(run_dir).exists()
     with RunDirectory.open(run_dir, mode) as directory:
         try:
             if mode == "resume":
                 _check_resumable(directory)
             prepared = prepare(scenario, compute)
-        except InputError:
-            if created:
-                shutil.rmtree(directory.path, ignore_errors=True)
+        except BaseException:
+            directory.abandon()
             raise
         return _run(prepared, directory, console, show_progress, compute, mode == "resume", checkpoints)
 
@@ -94,7 +93,7 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
         warnings.append(f"{directory.path} has no checkpoint past the start: the run starts again from the "
                         "beginning")
     for warning in warnings:
-        console.print(f"[yellow]{warning}[/yellow]", highlight=False)
+        console.print(f"[yellow]{escape(warning)}[/yellow]", highlight=False)
     if journal.resume is None:
         log.attach(directory.events)
     for device in prepared.excluded:
@@ -126,6 +125,7 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
                                                                            default=server.version))
             server = KAsyncServer(env, fleet, tasks, log, coordinator, AsyncSettings(algorithm.initial_k()))
         env.process(server.process())
+        journal.start()
         with bar:
             stopped = run_clock(env, server.stopped, scenario.stop.horizon_s)
         if journal.resume is not None:
@@ -208,5 +208,5 @@ def _finish(summary: dict, directory: RunDirectory, log: EventLog, coordinator, 
     except OutputError:
         if summary["status"] != outcome.FAILED:
             raise
-    if summary["status"] in outcome.FINISHED and directory.checkpoint.exists():
-        shutil.rmtree(directory.checkpoint, ignore_errors=True)
+    if summary["status"] in outcome.FINISHED:
+        remove_checkpoint(directory.checkpoint)

@@ -6,7 +6,8 @@ stop when the process that started them dies.
   way; ``signum`` gives the exit status (``edgesim.outcome.interrupted_exit``).
   Only the first SIGTERM raises; later ones find the process already stopping.
 - ``signals_deferred()`` holds SIGINT and SIGTERM back while a summary or a
-  checkpoint is written; they arrive when it is done.
+  checkpoint is written; they arrive when it is done. ``interruptions_ignored()``
+  drops them while an interruption is being reported.
 - ``stop_with_parent(pid)``, called in a worker process, sends the worker
   SIGTERM when its parent dies, even by ``kill -9``: through Linux's
   parent-death signal where there is one, and by a thread that checks the
@@ -74,6 +75,20 @@ def signals_deferred():
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextmanager
+def interruptions_ignored():
+    """Ignore SIGINT and SIGTERM for the block (while an interruption is being reported), then restore them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _HELD}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def stop_with_parent(parent_pid: int) -> None:

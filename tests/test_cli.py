@@ -87,3 +87,37 @@ def test_many_problems_are_cut_to_twenty_lines(tmp_path, capsys):
 def test_sweep_resume_needs_its_directory(capsys):
     assert main(["sweep", str(SCENARIOS / "smoke.yaml"), "--resume"]) == 2
     assert "--resume: give the sweep's directory with --out" in capsys.readouterr().err
+
+
+def test_threads_must_fit_the_machine(capsys):
+    import os
+
+    assert main(["run", str(SCENARIOS / "smoke.yaml"), "--threads", "100000", *data_options()]) == 2
+    cores = os.cpu_count()
+    assert f"--threads 100000: must be from 1 to {4 * cores} (4 per core of the {cores} here)" in \
+        capsys.readouterr().err
+
+
+def test_the_run_never_replaces_the_scenario_file_it_was_given(tmp_path, capsys):
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text((SCENARIOS / "smoke.yaml").read_text())
+    assert main(["run", str(scenario), "--out", str(tmp_path), "--overwrite", *data_options()]) == 2
+    assert "the run would replace the scenario file itself" in capsys.readouterr().err
+    assert scenario.read_text() == (SCENARIOS / "smoke.yaml").read_text()
+
+
+def test_a_bad_scenario_file_is_answered_before_torch_loads(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"name: caf\xe9\n")
+    code = ("import sys, time; from edgesim.launch import main; started = time.monotonic(); "
+            f"code = main(['validate', {str(bad)!r}]); "
+            "print(code, 'torch' in sys.modules, time.monotonic() - started < 1.0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["2", "False", "True"]
+    assert done.stderr.strip() == f"error: {bad}:1:10: not UTF-8 text (byte 0xe9); save the file as UTF-8"
+
+
+def test_messages_print_what_the_user_wrote_without_emoji_or_markup(capsys):
+    assert main(["validate", str(SCENARIOS / "smoke.yaml"), "--set", "fleet.groups.0.profile=:thumbs_up:[b]x[/b]",
+                 *data_options()]) == 2
+    assert "unknown device profile ':thumbs_up:[b]x[/b]'" in capsys.readouterr().err

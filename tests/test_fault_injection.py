@@ -265,9 +265,9 @@ def test_a_full_disk_stops_the_run_with_one_line_and_keeps_what_was_written(tmp_
 
 
 def test_a_file_over_the_size_limit_stops_the_run_with_one_line_and_keeps_whole_rows(tmp_path):
-    run_dir = tmp_path / "run"
-    code, err = finish(edgesim("run", *SYNC, "--out", str(run_dir), "--checkpoint-every", "off",
-                               limit_file_bytes=12_000))
+    run_dir = tmp_path / "run"  # the round-0 checkpoint (27 kB) fits, the events of 30 rounds (54 kB) do not
+    code, err = finish(edgesim("run", *SYNC, "--set", "stop.max_rounds=30", "--out", str(run_dir),
+                               "--checkpoint-every", "off", limit_file_bytes=40_000))
     assert code == 2
     one_error_line(err, "events.csv", "File too large")
     assert complete_lines(run_dir / "metrics.csv") >= 1 and complete_lines(run_dir / "events.csv") >= 1

@@ -39,7 +39,14 @@ def journal(tmp_path, policy, resuming=False):
     directory = RunDirectory.open(tmp_path / "run", "resume" if resuming else "new")
     (directory.path / "scenario.yaml").write_text("name: j\n")
     log = EventLog(None)
-    return Journal.for_run(directory, log, Stateless(), policy, "sha", resuming), directory, log
+    journal = Journal.for_run(directory, log, Stateless(), policy, "sha", resuming)
+    journal.start()
+    return journal, directory, log
+
+
+def test_round_zero_is_checkpointed_whatever_the_policy(tmp_path):
+    _, directory, _ = journal(tmp_path, CheckpointPolicy(at_evaluations=False))
+    assert load_checkpoint(directory.checkpoint).torch_threads >= 1
 
 
 def test_checkpoints_every_simulated_interval_and_at_round_zero(tmp_path):

@@ -103,3 +103,20 @@ def test_validate_downloads_nothing_and_says_which_checks_wait_for_the_data(tmp_
     [warning] = check(mnist)
     assert warning.startswith("dataset: not downloaded yet (train-images-idx3-ubyte.gz, ")
     assert check(scenario()) == []
+
+
+@pytest.mark.parametrize("sections, part", [
+    ({"fleet": {"groups": [{"name": "pi", "profile": "raspberry_pi_4", "count": int("9" * 400),
+                            "network": "wifi5"}]}}, "the run would need more than 1,000,000 TB of memory"),
+    ({"model": {"name": "small_cnn", "width": 10**8}}, "model: small_cnn (width 100000000) is too large to build"),
+])
+def test_sizes_beyond_what_can_be_counted_are_refused_too(sections, part):
+    [message] = memory_problems(scenario(**sections), available=16 * GiB)
+    assert part in message
+
+
+def test_a_bandwidth_drawn_so_small_that_no_transfer_could_end_is_refused():
+    groups = [{"name": "pi", "profile": "raspberry_pi_4", "count": 6, "network": "wifi5",
+               "overrides": {"up_mbps": {"kind": "exponential", "mean": 1e-320}}}]
+    [message] = problems(scenario(fleet={"groups": groups}))
+    assert message.startswith("fleet.groups[0]: device pi-0 drew up_mbps = ") and "ever to end" in message

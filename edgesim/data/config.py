@@ -12,6 +12,8 @@ from edgesim.config_model import ConfigModel, ConfigPath
 from edgesim.taxonomy.config import TaxonomyConfig
 
 IMAGE_DATASETS = ("cifar100", "tiny_imagenet")
+MAX_SIDE = 4096
+"""The largest image side (and channel count) a scenario may ask for."""
 _IMAGE_ONLY = f"{' and '.join(IMAGE_DATASETS)} only (an error for other datasets): "
 
 
@@ -74,7 +76,8 @@ class SyntheticConfig(ConfigModel):
     train_size: PositiveInt = 2000
     test_size: PositiveInt = 500
     num_classes: int = Field(10, ge=2)
-    shape: tuple[PositiveInt, PositiveInt, PositiveInt] = (1, 28, 28)
+    shape: tuple[Annotated[int, Field(ge=1, le=MAX_SIDE)], Annotated[int, Field(ge=1, le=MAX_SIDE)],
+                 Annotated[int, Field(ge=1, le=MAX_SIDE)]] = (1, 28, 28)
     noise: float = Field(1.0, ge=0, description="per-pixel noise std; prototypes have unit pixel std")
 
 
@@ -93,7 +96,7 @@ class DatasetConfig(ConfigModel):
     taxonomy: TaxonomyConfig = Field(
         TaxonomyConfig(), description="the class hierarchy of hierarchical methods: built in (cifar100, "
                                       "tiny_imagenet via WordNet) or an edge-list file")
-    image_size: PositiveInt | None = Field(
+    image_size: Annotated[int, Field(ge=1, le=MAX_SIDE)] | None = Field(
         None, description=_IMAGE_ONLY + "resize the square images to this side (PIL bilinear); "
         "default: native, 32 for cifar100 and 64 for tiny_imagenet"
     )

@@ -13,6 +13,7 @@ complete checkpoint. Everything is read back with
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 from dataclasses import dataclass, field, fields
@@ -85,13 +86,36 @@ def load_checkpoint(directory: Path) -> Checkpoint | None:
         data["training"] = _resolved(data["training"], parts_dir)
         return Checkpoint(**data)
     except (OSError, EOFError, RuntimeError, ValueError, KeyError, TypeError, pickle.UnpicklingError) as exc:
-        raise InputError(f"{path}: unreadable checkpoint ({exc}); run again without --resume") from None
+        raise InputError(f"{path}: unreadable checkpoint ({type(exc).__name__}); the run cannot be resumed: "
+                         "run its scenario afresh (edgesim run RUN_DIR/scenario.yaml --out RUN_DIR --overwrite)"
+                         ) from None
+
+
+def remove_checkpoint(directory: Path) -> None:
+    """Delete a checkpoint's own files, then its folders if that leaves them empty (nothing else is touched)."""
+    directory = Path(directory)
+    parts_dir = directory / PARTS_DIR
+    for path in (*parts_dir.glob("*.pt"), *parts_dir.glob("*.pt.tmp"), directory / STATE_FILE,
+                 directory / f"{STATE_FILE}.tmp"):
+        path.unlink(missing_ok=True)
+    for folder in (parts_dir, directory):
+        try:
+            folder.rmdir()
+        except OSError:  # missing, or holding something of someone else's
+            pass
 
 
 def _save_atomically(value, path: Path) -> None:
+    """Serialise in memory first, so that a failed write is the operating system's clear error."""
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(value, tmp)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(buffer.getbuffer())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _by_reference(value, parts: dict):

@@ -25,14 +25,14 @@ import json
 import math
 import os
 import re
-import shutil
 from datetime import datetime
 from pathlib import Path
 
 import yaml
 
-from edgesim.contract import CHECKPOINT_DIR, EVENTS_FILE, METRICS_FILE, SCENARIO_FILE, SUMMARY_FILE
+from edgesim.contract import CHECKPOINT_DIR, EVENTS_FILE, METRICS_FILE, RUN_FIGURES, SCENARIO_FILE, SUMMARY_FILE
 from edgesim.errors import OutputError
+from edgesim.results.checkpoint import remove_checkpoint
 from edgesim.results.tables import output_error
 from edgesim.scenario import Scenario
 
@@ -95,15 +95,46 @@ def summary_belongs(path: Path, summary: dict) -> bool:
     return summary.get("scenario_sha256") == sha256_text(text)
 
 
-def open_locked(path: Path, what: str = "run directory") -> int:
-    """Create ``path`` if needed and lock it for this process (see ``lock``); returns the lock's descriptor."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise OutputError(f"{path}: a file is in the way of the {what}") from None
-    except OSError as exc:
-        raise output_error(path, exc, f"create the {what}") from None
-    return lock(path)
+class DirectoryLock:
+    """A directory held by this process: made if missing (parents too), then locked with ``flock`` on its
+    ``.lock`` file, which the system releases when the process ends, however it ends. ``OutputError`` if it
+    cannot be made or another process holds it. ``abandon`` undoes the opening: it removes the lock file
+    and the directories it made, as long as nothing else was put in them."""
+
+    def __init__(self, path: Path, what: str = "run directory"):
+        self.path = Path(path)
+        self._made = [p for p in (self.path, *self.path.parents) if not p.exists()]  # deepest first
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise OutputError(f"{path}: a file is in the way of the {what}") from None
+        except OSError as exc:
+            raise output_error(self.path, exc, f"create the {what}") from None
+        self._made_lock = not (self.path / LOCK_FILE).exists()
+        try:
+            self._fd = lock(self.path, what)
+        except OutputError:
+            self._fd = None
+            self._remove_made()
+            raise
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def abandon(self) -> None:
+        self.release()
+        if self._made_lock:
+            (self.path / LOCK_FILE).unlink(missing_ok=True)
+        self._remove_made()
+
+    def _remove_made(self) -> None:
+        for directory in self._made:
+            try:
+                directory.rmdir()
+            except OSError:  # not empty (or gone): leave it and what lies above it
+                return
 
 
 def other_entries(path: Path) -> list[Path]:
@@ -114,9 +145,9 @@ def other_entries(path: Path) -> list[Path]:
 class RunDirectory:
     """An open, locked run directory (see the module docstring); a context manager that unlocks on exit."""
 
-    def __init__(self, path: Path, lock_fd: int):
+    def __init__(self, path: Path, lock: DirectoryLock):
         self.path = path
-        self._lock_fd = lock_fd
+        self._lock = lock
 
     @classmethod
     def open(cls, path: Path, mode: str = "new") -> RunDirectory:
@@ -125,14 +156,14 @@ class RunDirectory:
         path = Path(path)
         if mode == "resume" and not (path / SCENARIO_FILE).is_file():
             raise OutputError(f"--resume {path}: not a run directory (it has no {SCENARIO_FILE})")
-        run_dir = cls(path, open_locked(path))
+        run_dir = cls(path, DirectoryLock(path))
         try:
             if mode == "new":
                 run_dir._require_empty()
             elif mode == "overwrite":
                 run_dir._remove_own_files()
         except BaseException:
-            run_dir.close()
+            run_dir.abandon()
             raise
         return run_dir
 
@@ -143,9 +174,11 @@ class RunDirectory:
         self.close()
 
     def close(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # releases the lock
-            self._lock_fd = None
+        self._lock.release()
+
+    def abandon(self) -> None:
+        """Leave no trace of having opened the directory (a run that never started): see ``DirectoryLock``."""
+        self._lock.abandon()
 
     # --- paths
 
@@ -183,6 +216,7 @@ class RunDirectory:
             tmp.write_text(text, encoding="utf-8")
             tmp.replace(path)
         except OSError as exc:
+            tmp.unlink(missing_ok=True)
             raise output_error(path, exc) from None
 
     def _require_empty(self) -> None:
@@ -195,30 +229,29 @@ class RunDirectory:
         elif (self.path / SCENARIO_FILE).is_file():
             held = "holds an unfinished run"
         else:
-            held = f"is not empty ({len(entries)} entries)"
+            held = f"is not empty ({len(entries)} {'entry' if len(entries) == 1 else 'entries'})"
         raise OutputError(f"{self.path}: {held}; give --resume to continue it, --overwrite to replace it, "
                           "or another --out")
 
     def _remove_own_files(self) -> None:
+        """The files edgesim writes into a run directory, by name; nothing else."""
         try:
-            for name in (SCENARIO_FILE, EVENTS_FILE, METRICS_FILE, SUMMARY_FILE):
+            for name in (SCENARIO_FILE, EVENTS_FILE, METRICS_FILE, SUMMARY_FILE, *RUN_FIGURES):
                 (self.path / name).unlink(missing_ok=True)
-            for figure in self.path.glob("*.png"):
-                figure.unlink()
-            if self.checkpoint.exists():
-                shutil.rmtree(self.checkpoint)
+                (self.path / f"{name}.tmp").unlink(missing_ok=True)
+            remove_checkpoint(self.checkpoint)
         except OSError as exc:
             raise output_error(self.path, exc, "clear the run directory") from None
 
 
-def lock(path: Path) -> int:
+def lock(path: Path, what: str = "run directory") -> int:
     """Hold ``path/.lock`` exclusively for this process (``flock``; the system releases it when the process
     ends, however it ends); ``OutputError`` if another process holds it. Returns the lock's descriptor."""
     lock_path = path / LOCK_FILE
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise output_error(path, exc, "write to the run directory") from None
+        raise output_error(path, exc, f"write to the {what}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

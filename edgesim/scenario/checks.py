@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edgesim.data import check_dataset
+from edgesim.errors import brief
 from edgesim.fl.registry import algorithm_class
 from edgesim.models import model_names
 from edgesim.profiles import builtin_devices, builtin_networks
@@ -10,7 +11,7 @@ from edgesim.scenario.schema import Scenario
 
 
 def _unknown(kind: str, name: str, known) -> str:
-    return f"unknown {kind} '{name}'; known: {', '.join(sorted(known))}"
+    return f"unknown {kind} {brief(name)}; known: {', '.join(sorted(known))}"
 
 
 def device_profiles(scenario: Scenario) -> dict:
@@ -47,6 +48,14 @@ def scenario_problems(scenario: Scenario) -> list[str]:
         )
     if synchronous and server.min_clients is not None and server.min_clients > fleet_size:
         problems.append(f"server.min_clients: {server.min_clients} is more than the fleet's {fleet_size} devices")
+    failures = scenario.fleet.failures
+    if failures.kind == "trace":
+        ids = {f"{group.name}-{i}" for group in scenario.fleet.groups for i in range(group.count)}
+        for i, outage in enumerate(failures.outages_):
+            if outage.device not in ids:
+                problems.append(f"fleet.failures.outages[{i}].device: no device {brief(outage.device)} in the fleet "
+                                "(ids are <group name>-<index from 0>, e.g. "
+                                f"{scenario.fleet.groups[0].name}-0)")
     if getattr(scenario.algorithm, "judgement", False) and scenario.dataset.validation_size == 0:
         problems.append("dataset.validation_size: judgement validates every new model on a server-held "
                         "validation set; set dataset.validation_size (e.g. 1000)")

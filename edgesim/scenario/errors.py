@@ -16,27 +16,76 @@ from pydantic import BaseModel, ValidationError
 
 from edgesim.errors import brief
 
+KEY_LIMIT = 40
+
 
 def yaml_path(parts: Sequence[Any]) -> str:
+    """``fleet.groups[0].count``; a key longer than ``KEY_LIMIT`` characters is cut with an ellipsis."""
     text = ""
     for part in parts:
+        if not isinstance(part, int):
+            part = str(part) if len(str(part)) <= KEY_LIMIT else str(part)[: KEY_LIMIT - 1] + "…"
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "(top level)"
 
 
-def _user_path(loc: Sequence[Any], data: Any) -> list[Any]:
-    """Keep the parts of ``loc`` that exist in ``data`` (and the last one, which may be missing)."""
-    kept, node = [], data
+def _user_path(loc: Sequence[Any], data: Any, model: type[BaseModel]) -> list[Any]:
+    """Keep the parts of ``loc`` that exist in ``data`` (and the last one, which may be missing), walking the
+    schema beside it: pydantic names the member of a tagged union by its tag (``windows``, ``constant``,
+    ``bnn_fl``), which is not a place in the file even where a key of the same name exists."""
+    kept, node, annotation = [], data, model
     for i, part in enumerate(loc):
+        members = _union_members(annotation)
+        named = [m for m in members if isinstance(part, str) and part in _tags(m)]
+        if len(members) > 1 and named:
+            annotation = named[0]
+            continue
+        annotation = _child(annotation, part, node)
         if isinstance(node, dict) and part in node:
             kept.append(part)
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             kept.append(part)
             node = node[part]
-        elif i == len(loc) - 1 and isinstance(node, dict) and part not in (node.get("kind"), node.get("name")):
-            kept.append(part)  # a missing key (not a union tag, and not a field inside a bare number)
+        elif i == len(loc) - 1 and isinstance(node, dict):
+            kept.append(part)  # a missing key (not a field inside a bare number)
     return kept
+
+
+def _union_members(annotation) -> list[type[BaseModel]]:
+    """The models of a (possibly Annotated or Optional) union of models; empty for anything else."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return []
+    members = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(members) == 1:
+        return _union_members(members[0])
+    return [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+
+
+def _tags(model: type[BaseModel]) -> tuple:
+    """The values of a union member's tag (its ``kind`` or ``name`` literal)."""
+    for field_name in ("kind", "name"):
+        field = model.model_fields.get(field_name)
+        if field is not None and typing.get_origin(field.annotation) is typing.Literal:
+            return typing.get_args(field.annotation)
+    return ()
+
+
+def _child(annotation, part, node):
+    """The annotation of ``part`` inside ``annotation`` (``Any`` when the schema does not say)."""
+    annotation = _unwrap(annotation, node)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        field = next((f for n, f in annotation.model_fields.items() if (f.alias or n) == part), None)
+        return Any if field is None else field.annotation
+    if typing.get_origin(annotation) in (list, tuple, dict):
+        args = typing.get_args(annotation)
+        if typing.get_origin(annotation) is tuple and isinstance(part, int) and part < len(args) \
+                and args[-1] is not Ellipsis:
+            return args[part]
+        return args[0] if typing.get_origin(annotation) is list and args else (args[-1] if args else Any)
+    return Any
 
 
 def _unwrap(annotation, node):
@@ -86,7 +135,7 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], data: 
     """One message per problem: ``<yaml path>: <what is wrong>``."""
     problems = []
     for error in exc.errors():
-        path = _user_path(error["loc"], data)
+        path = _user_path(error["loc"], data, model)
         where = prefix + yaml_path(path)
         if error["type"] == "extra_forbidden":
             keys = allowed_keys(model, path[:-1], data)

@@ -20,7 +20,7 @@ from edgesim.scenario.checks import scenario_problems
 from edgesim.scenario.errors import format_validation_error
 from edgesim.scenario.overrides import parse_assignment, set_dotted
 from edgesim.scenario.schema import Scenario
-from edgesim.scenario.yaml_file import read_yaml_file
+from edgesim.yaml_file import read_yaml_file
 
 
 def read_raw(path: str | Path) -> dict:
@@ -78,6 +78,8 @@ def expand_sweep(data: dict, base_dir: Path | None = None) -> list[Variant]:
     """
     base = {k: v for k, v in data.items() if k != "sweep"}
     sweep = validate(data, base_dir=base_dir).sweep
+    if sweep and "seed" in sweep.grid:
+        raise InputError("sweep.grid.seed: list the seeds under sweep.seeds (every variant runs once per seed)")
     cases = dict(sweep.cases) if sweep and sweep.cases else {None: {}}
     grid = dict(sweep.grid) if sweep else {}
     seeds = list(sweep.seeds) if sweep and sweep.seeds else [base.get("seed", 0)]

@@ -6,11 +6,15 @@ import copy
 from typing import Any
 
 from edgesim.errors import InputError, brief
-from edgesim.scenario.yaml_file import parse_yaml
+from edgesim.yaml_file import parse_yaml
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
     """``"fleet.groups.0.count=5"`` -> (key, value); the value is read as YAML (numbers, lists, ...)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError("--set: the argument is not UTF-8 text") from None
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise InputError(f"--set {brief(text)}: expected dotted.key=value")

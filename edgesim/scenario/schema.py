@@ -73,8 +73,11 @@ class EvaluationConfig(ConfigModel):
     every_s: Duration | None = Field(None, gt=0, description="also evaluate once this much simulated time passed")
 
 
+MAX_HORIZON_S = 100 * 365.25 * 86400.0
+
+
 class StopConfig(ConfigModel):
-    horizon_s: Duration = Field(7 * 86400.0, gt=0)
+    horizon_s: Duration = Field(7 * 86400.0, gt=0, le=MAX_HORIZON_S, description="at most 100 years")
     target_accuracy: float | None = Field(None, gt=0, le=1)
     max_rounds: int | None = Field(None, ge=1)
     stop_at_target: bool = True
@@ -103,7 +106,7 @@ class ProfilesConfig(ConfigModel):
 class Scenario(ConfigModel):
     name: str = Field(min_length=1, max_length=100, description="names the run in summaries and directory names")
     description: str = ""
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, lt=2**63)
     start_hour: float = Field(0.0, ge=0, lt=24, description="local time of day at simulated time 0")
     profiles: ProfilesConfig = ProfilesConfig()
     fleet: FleetConfig

@@ -30,15 +30,25 @@ HOUR = 3600.0
 DAY = 24 * HOUR
 
 
-class AlwaysAvailable(ConfigModel):
-    kind: Literal["always"] = "always"
-
+class _Schedule(ConfigModel):
     def changes(self, rng: np.random.Generator, start_hour: float,
                 horizon_s: float = math.inf) -> Iterator[tuple[float, bool]]:
+        raise NotImplementedError
+
+    def ever_available(self, rng: np.random.Generator, start_hour: float, horizon_s: float) -> bool:
+        """Whether ``changes`` from a generator in the same state is available at some time before the horizon
+        (the pre-flight check); a kind may answer it faster than by walking its schedule."""
+        return any(available for _, available in self.changes(rng, start_hour, horizon_s))
+
+
+class AlwaysAvailable(_Schedule):
+    kind: Literal["always"] = "always"
+
+    def changes(self, rng, start_hour, horizon_s=math.inf):
         yield 0.0, True
 
 
-class WindowAvailability(ConfigModel):
+class WindowAvailability(_Schedule):
     kind: Literal["windows"] = "windows"
     windows: list[tuple[float, float]] = Field(min_length=1, description="[start_hour, end_hour] pairs, 0-24")
     jitter_h: float = Field(default=0.0, ge=0, le=12)
@@ -81,7 +91,7 @@ class WindowAvailability(ConfigModel):
             day += 1
 
 
-class HourlyAvailability(ConfigModel):
+class HourlyAvailability(_Schedule):
     kind: Literal["hourly"] = "hourly"
     probability: list[Annotated[float, Field(ge=0, le=1)]] = Field(min_length=24, max_length=24)
 
@@ -100,6 +110,30 @@ class HourlyAvailability(ConfigModel):
                 state = new_state
                 yield t, state
             t += HOUR
+
+    def ever_available(self, rng, start_hour, horizon_s):
+        """The draws ``changes`` makes, a block at a time (``Generator.random(n)`` draws what ``n`` calls of
+        ``random()`` would)."""
+        local0 = start_hour % 24
+        hour_index = int(local0)
+        probability = np.asarray(self.probability)
+        if rng.random() < probability[hour_index]:
+            return True
+        if not probability.any():
+            return False
+        first = (hour_index + 1 - local0) * HOUR
+        hours = max(0, math.ceil((horizon_s - first) / HOUR)) if horizon_s > first else 0
+        done = 0
+        while done < hours:
+            block = min(_BLOCK_HOURS, hours - done)
+            which = (hour_index + 1 + done + np.arange(block)) % 24
+            if (rng.random(block) < probability[which]).any():
+                return True
+            done += block
+        return False
+
+
+_BLOCK_HOURS = 24 * 365
 
 
 AvailabilityConfig = Annotated[

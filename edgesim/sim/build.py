@@ -10,9 +10,11 @@ as needed: each draw starts its streams afresh, so every draw is the same.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from edgesim.errors import InputError
 from edgesim.scenario.checks import device_profiles, network_profiles
 from edgesim.scenario.schema import Scenario
 from edgesim.seeding import Streams
@@ -46,7 +48,8 @@ class FleetPlan:
 
     def ever_available(self, device: Device) -> bool:
         """Whether ``device`` is available at some moment before the horizon."""
-        return any(available for _, available in self.availability_of(device))
+        return self.device_availability[device.index].ever_available(
+            self.streams.rng("availability", device.index), self.scenario.start_hour, self.scenario.stop.horizon_s)
 
 
 def _links(scenario: Scenario) -> tuple[dict[str, tuple[Link | None, Link | None]], tuple, tuple]:
@@ -89,6 +92,10 @@ def build_fleet(scenario: Scenario, streams: Streams) -> FleetPlan:
                 stragglers=stragglers,
                 rng=rng,
             )
+            for direction, mbps in (("down_mbps", down), ("up_mbps", up)):
+                if not (mbps > 0 and math.isfinite(8 / (mbps * 1e6))):
+                    raise InputError(f"fleet.groups[{fleet.groups.index(group)}]: device {device.id} drew "
+                                     f"{direction} = {mbps:g}, too small for a transfer ever to end")
             device.slowdown = stragglers.device_factor(rng)
             plan.devices.append(device)
             plan.device_availability.append(availability)

@@ -17,10 +17,11 @@ import math
 from typing import Annotated, Iterator, Literal, Union
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from edgesim.config_model import ConfigModel
-from edgesim.distributions import PositiveDistribution
+from edgesim.distributions import PositiveDurationDistribution
+from edgesim.units import Duration
 
 
 class NoFailures(ConfigModel):
@@ -31,10 +32,21 @@ class NoFailures(ConfigModel):
         return iter(())
 
 
+MIN_MEAN_S = 1e-3
+"""The shortest mean time between failures or to recover: shorter ones would flood the clock with events."""
+
+
 class RandomFailures(ConfigModel):
     kind: Literal["random"] = "random"
-    mtbf_s: PositiveDistribution = Field(description="time between recovery and the next failure, s")
-    mttr_s: PositiveDistribution = Field(description="time to recover, s")
+    mtbf_s: PositiveDurationDistribution = Field(description="time between recovery and the next failure, s")
+    mttr_s: PositiveDurationDistribution = Field(description="time to recover, s")
+
+    @model_validator(mode="after")
+    def _not_a_flood(self):
+        for key in ("mtbf_s", "mttr_s"):
+            if getattr(self, key).mean() < MIN_MEAN_S:
+                raise ValueError(f"{key}: a mean below {MIN_MEAN_S:g} s would flood the clock with failures")
+        return self
 
     def outages(self, device_id, rng, horizon_s=math.inf):
         t = 0.0
@@ -49,8 +61,8 @@ class RandomFailures(ConfigModel):
 
 class Outage(ConfigModel):
     device: str
-    at_s: float = Field(ge=0)
-    duration_s: float = Field(gt=0)
+    at_s: Duration = Field(ge=0)
+    duration_s: Duration = Field(gt=0)
 
 
 class TraceFailures(ConfigModel):

@@ -199,6 +199,8 @@ class KAsyncServer:
         self._start_or_wait(device)
 
     def _cycle_ended(self, event: simpy.Event) -> None:
+        if not event.ok:
+            return  # the task raised: SimPy raises its own error
         result: TaskResult = event.value
         device = result.device
         remodelled = device in self._remodelled

@@ -53,7 +53,7 @@ class NoStragglers(_Straggler):
 
 class LogNormalStragglers(_Straggler):
     kind: Literal["lognormal"] = "lognormal"
-    sigma: float = Field(gt=0)
+    sigma: float = Field(gt=0, le=20, description="above 20 a factor can overflow to infinity")
     median: float = Field(default=1.0, gt=0)
 
     def draw(self, rng):

@@ -66,8 +66,10 @@ class _Round:
     closed: bool = False
 
     def task_ended(self, event: simpy.Event) -> None:
-        """A task's process ended (one bound method per task, not a closure: fewer objects for the GC)."""
-        self.server._task_ended(event.value, self)
+        """A task's process ended (one bound method per task, not a closure: fewer objects for the GC). A task
+        that raised is left alone, so that SimPy raises its own error."""
+        if event.ok:
+            self.server._task_ended(event.value, self)
 
 
 class SyncServer:
@@ -89,7 +91,8 @@ class SyncServer:
         if self._waiting_since is not None:
             ready = sum(1 for device in self.fleet.ready() if self._plan.eligible(device))
             return (f"round {self.round} had been waiting since {self._waiting_since:.0f} s for "
-                    f"{self.settings.min_clients} ready devices that hold data for it ({ready} were ready)")
+                    f"{self.settings.min_clients} ready devices that hold data for it ({ready} were ready at the "
+                    "end)")
         return f"round {self.round} was still open (it started at {self._round_started:.0f} s)"
 
     def process(self):

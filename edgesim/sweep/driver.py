@@ -27,7 +27,6 @@ context stops whatever still runs.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,11 +40,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from edgesim import outcome
 from edgesim.compute import Compute
-from edgesim.contract import CHECKPOINT_DIR, SCENARIO_FILE, SWEEP_FILE
+from edgesim.contract import CHECKPOINT_DIR, SCENARIO_FILE, SWEEP_FIGURES, SWEEP_FILE
 from edgesim.errors import InputError, OutputError
 from edgesim.journal import CheckpointPolicy
-from edgesim.results.checkpoint import STATE_FILE
-from edgesim.results.run_dir import open_locked, other_entries, read_summary, scenario_text, summary_belongs
+from edgesim.results.checkpoint import STATE_FILE, load_checkpoint
+from edgesim.results.run_dir import DirectoryLock, other_entries, read_summary, scenario_text, summary_belongs
 from edgesim.scenario import Scenario, Variant, load_scenario
 from edgesim.sweep.table import write_sweep_table
 
@@ -114,11 +113,14 @@ def run_variant(job: Job) -> dict:
 
     from edgesim.runner import run_scenario
 
-    torch.set_num_threads(job.threads)
     try:
         scenario = Scenario.model_validate(job.scenario)
-        if job.mode == "resume":  # the directory's own file: its checkpoint names that file's hash
+        threads = job.threads
+        if job.mode == "resume":  # the directory's own file (its checkpoint names that file's hash), and threads
             scenario = load_scenario(Path(job.run_dir) / SCENARIO_FILE)
+            checkpoint = load_checkpoint(Path(job.run_dir) / CHECKPOINT_DIR)
+            threads = checkpoint.torch_threads if checkpoint is not None else threads
+        torch.set_num_threads(threads)
         return run_scenario(scenario, Path(job.run_dir), Console(quiet=True), show_progress=False,
                             compute=job.compute, mode=job.mode, checkpoints=job.checkpoints).summary
     except Exception as exc:  # recorded in sweep.csv; the sweep goes on
@@ -127,14 +129,15 @@ def run_variant(job: Job) -> dict:
 
 def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | None = None,
               console: Console | None = None, compute: Compute = Compute("auto"), mode: str = "new",
-              checkpoints: CheckpointPolicy = CheckpointPolicy()) -> Path:
+              checkpoints: CheckpointPolicy = CheckpointPolicy()) -> list[dict]:
     """Run the variants into ``sweep_dir`` (``mode``: ``new``, ``resume`` or ``overwrite``) on ``executor``
-    (default: one local worker), training where ``compute`` says (``auto`` is resolved by each worker)."""
+    (default: one local worker), training where ``compute`` says (``auto`` is resolved by each worker).
+    Returns every variant's summary, in variant order."""
     if executor is None:
         from edgesim.sweep.local import LocalExecutor
 
         executor = LocalExecutor()
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, emoji=False)
     with _sweep_directory(Path(sweep_dir), mode):
         run_dirs = [f"run-{v.index:03d}" for v in variants]
         states = [variant_state(v.scenario, sweep_dir / d) if mode == "resume" else ("fresh", None)
@@ -148,11 +151,12 @@ def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | Non
             console.print(f"{done} of {len(variants)} variants already finished; skipping them")
         resumed = sum(1 for job in jobs if job.mode == "resume")
         if resumed:
-            console.print(f"resuming {resumed} interrupted variant{'s' * (resumed > 1)} from their checkpoints")
+            console.print(f"resuming {resumed} interrupted variant{'s' * (resumed > 1)} from "
+                          f"{'their checkpoints' if resumed > 1 else 'its checkpoint'}")
         table = Path(sweep_dir) / SWEEP_FILE
         write_sweep_table(table, variants, run_dirs, summaries)
         if not jobs:
-            return sweep_dir
+            return summaries
         columns = (TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         try:
             with executor, Progress(*columns, console=console) as bar:
@@ -164,48 +168,56 @@ def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | Non
         except KeyboardInterrupt:
             for job in jobs:  # the executor has stopped every worker: read what each left behind
                 if summaries[job.index] is None:
-                    summaries[job.index] = _left_behind(job.run_dir)
+                    summaries[job.index] = _left_behind(variants[job.index].scenario, job.run_dir)
             write_sweep_table(table, variants, run_dirs, summaries)
             raise
-    return sweep_dir
+    return summaries
 
 
-def _left_behind(run_dir: Path) -> dict:
-    """The state of a variant that was running when the sweep stopped, from its directory."""
-    summary = read_summary(run_dir)
-    if summary is not None and summary_belongs(run_dir, summary):
+def _left_behind(scenario: Scenario, run_dir: Path) -> dict:
+    """The state of a variant that had not ended when the sweep stopped, from its directory: ``pending``
+    unless the directory holds this scenario's run (a summary of another scenario's is never reported)."""
+    state, summary = variant_state(scenario, run_dir)
+    if state == "fresh" and summary is None:
+        return {"status": PENDING}
+    if summary is not None:
         return summary
-    if (run_dir / CHECKPOINT_DIR / STATE_FILE).is_file():
-        return {"status": outcome.INTERRUPTED, "reason": "the sweep stopped; --resume continues it"}
-    return {"status": PENDING} if not run_dir.exists() else {
-        "status": outcome.INTERRUPTED, "reason": "the sweep stopped before its first checkpoint"}
+    return {"status": outcome.INTERRUPTED, "reason": "the sweep stopped; --resume continues it"}
 
 
 @contextmanager
 def _sweep_directory(path: Path, mode: str):
     """Hold the sweep directory's lock; ``new`` must find it empty, ``resume`` a sweep or nothing, and
     ``overwrite`` clears edgesim's files from it (``sweep.csv``, ``run-*`` directories, sweep figures)."""
-    fd = open_locked(path, "sweep directory")
+    lock = DirectoryLock(path, "sweep directory")
     try:
         entries = other_entries(path)
         if entries and mode == "new":
-            held = "holds a sweep" if (path / SWEEP_FILE).is_file() else f"is not empty ({len(entries)} entries)"
+            held = "holds a sweep" if (path / SWEEP_FILE).is_file() else f"is not empty ({_entries(len(entries))})"
             raise OutputError(f"{path}: {held}; give --resume to continue it, --overwrite to replace it, "
                               "or another --out")
         if entries and mode == "resume" and not (path / SWEEP_FILE).is_file():
             raise OutputError(f"{path}: holds no sweep (no {SWEEP_FILE}) to resume")
         if mode == "overwrite":
             _clear(path)
+    except BaseException:
+        lock.abandon()
+        raise
+    try:
         yield
     finally:
-        os.close(fd)
+        lock.release()
+
+
+def _entries(n: int) -> str:
+    return f"{n} {'entry' if n == 1 else 'entries'}"
 
 
 def _clear(path: Path) -> None:
     try:
         (path / SWEEP_FILE).unlink(missing_ok=True)
-        for figure in path.glob("sweep_*.png"):
-            figure.unlink()
+        for figure in SWEEP_FIGURES:
+            (path / figure).unlink(missing_ok=True)
         for run_dir in path.glob("run-[0-9][0-9][0-9]*"):
             shutil.rmtree(run_dir)
     except OSError as exc:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
 
 from edgesim import outcome
-from edgesim.signals import sigterm_as_interrupt, stop_with_parent
+from edgesim.signals import interruptions_ignored, sigterm_as_interrupt, stop_with_parent
 from edgesim.sweep.driver import Job, run_variant
 
 STOP_GRACE_S = 20.0
@@ -53,7 +53,11 @@ class _Worker:
     def __init__(self, context):
         self.connection, remote = context.Pipe()
         self.process = context.Process(target=_worker, args=(remote, os.getpid()), name="edgesim-sweep-worker")
-        self.process.start()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker starts with Ctrl-C ignored, so
+        try:  # a Ctrl-C while it is still importing cannot reach it either
+            self.process.start()
+        finally:
+            signal.signal(signal.SIGINT, previous)
         remote.close()
         self.job: Job | None = None
 
@@ -112,7 +116,12 @@ class LocalExecutor:
                                                         f"{worker.process.exitcode})"}
 
     def stop(self) -> None:
-        """Stop every worker still running: SIGTERM, then SIGKILL after ``STOP_GRACE_S``."""
+        """Stop every worker still running: SIGTERM, then SIGKILL after ``STOP_GRACE_S`` (a second Ctrl-C
+        meanwhile does not leave any behind)."""
+        with interruptions_ignored():
+            self._stop()
+
+    def _stop(self) -> None:
         for worker in self._pool:
             if worker.process.is_alive():
                 os.kill(worker.process.pid, signal.SIGTERM)

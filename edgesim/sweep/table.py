@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from edgesim.contract import SWEEP_ID_COLUMNS, SWEEP_SUMMARY_COLUMNS
+from edgesim.results.tables import output_error
 from edgesim.scenario import Variant
 
 def param_cell(value) -> str:
@@ -22,10 +23,15 @@ def write_sweep_table(path: Path, variants: list[Variant], run_dirs: list[str], 
     columns = [*SWEEP_ID_COLUMNS, *param_keys, *SWEEP_SUMMARY_COLUMNS]
     summaries = [summary or {"status": "pending"} for summary in summaries]
     tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        for variant, run_dir, summary in zip(variants, run_dirs, summaries):
-            writer.writerow([variant.index, run_dir, *(param_cell(variant.params[k]) for k in param_keys),
-                             *(param_cell(summary.get(c)) for c in SWEEP_SUMMARY_COLUMNS)])
-    tmp.replace(path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(columns)
+            for variant, run_dir, summary in zip(variants, run_dirs, summaries):
+                writer.writerow([variant.index, run_dir, *(param_cell(variant.params[k]) for k in param_keys),
+                                 *(param_cell(summary.get(c)) for c in SWEEP_SUMMARY_COLUMNS)])
+        tmp.replace(path)
+    except OSError as exc:
+        if tmp.is_file():
+            tmp.unlink()
+        raise output_error(path, exc) from None

@@ -9,26 +9,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from edgesim.errors import InputError
+from edgesim.errors import InputError, brief
 from edgesim.taxonomy.tree import Taxonomy
+
+MAX_BYTES = 64 * 2**20
+"""The largest edge list read (WordNet's whole is-a relation is 1.5 MB)."""
 
 
 def read_edges(path: Path) -> list[tuple[str, str]]:
-    """The ``(parent, child)`` pairs of an edge-list file; ``InputError`` naming file and line for bad lines."""
+    """The ``(parent, child)`` pairs of an edge-list file (a regular UTF-8 file of at most ``MAX_BYTES``);
+    ``InputError`` naming file and line for bad lines."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the taxonomy edge list: {exc}") from exc
+        if not path.is_file():
+            raise InputError(f"{path}: no such taxonomy edge-list file" if not path.exists()
+                             else f"{path}: not a regular file (a taxonomy edge list must be one)")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(f"{path}: {size / 2**20:.0f} MiB is larger than a taxonomy edge list may be "
+                             f"({MAX_BYTES // 2**20} MiB)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the taxonomy edge list: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x})") from None
     edges, problems = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         tokens = line.split("#", 1)[0].split()
         if not tokens:
             continue
         if len(tokens) != 2:
-            problems.append(f"{path}:{number}: expected 'parent child', got {line.strip()!r}")
+            problems.append(f"{path}:{number}: expected 'parent child', got {brief(line.strip())}")
         elif tokens[0] == tokens[1]:
-            problems.append(f"{path}:{number}: {tokens[0]!r} is its own parent")
+            problems.append(f"{path}:{number}: {brief(tokens[0])} is its own parent")
         else:
             edges.append((tokens[0], tokens[1]))
     if problems:

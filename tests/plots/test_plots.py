@@ -118,3 +118,17 @@ def test_sweep_parameters_exclude_ids_and_summary(tmp_path):
 
     sweep = read_sweep(write_sweep(tmp_path / "sweep"))
     assert parameter_columns(sweep) == ["fleet.stragglers.kind", "fleet.size"]
+
+
+def test_figures_have_the_names_the_run_directory_contract_lists(async_run: Path, sweep_dir: Path) -> None:
+    """``--overwrite`` removes exactly these names, so the plots must not write others."""
+    from edgesim.contract import RUN_FIGURES, SWEEP_FIGURES
+
+    assert {p.name for p in plot_run(async_run)} == set(RUN_FIGURES)
+    assert {p.name for p in plot_sweep(sweep_dir)} <= set(SWEEP_FIGURES)
+
+
+def test_an_unfinished_last_row_is_left_out(sync_run: Path) -> None:
+    with open(sync_run / "events.csv", "a") as handle:
+        handle.write("12.5,dev-0,compute_st")
+    assert {p.name for p in plot_run(sync_run)} >= {"accuracy.png", "timeline.png"}

@@ -41,3 +41,37 @@ def test_no_checkpoint_and_an_unreadable_one(tmp_path):
     (tmp_path / "state.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="unreadable checkpoint"):
         load_checkpoint(tmp_path)
+
+
+def test_a_checkpoint_that_cannot_be_written_is_an_output_error_and_leaves_the_last_one(tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    from edgesim.errors import OutputError
+
+    save_checkpoint(tmp_path, checkpoint(1, {"w": torch.ones(2)}))
+    real = Path.write_bytes
+
+    def full(self, data):
+        if self.name.endswith(".tmp"):
+            real(self, bytes(data)[:10])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(OutputError, match="cannot write the checkpoint: No space left on device"):
+        save_checkpoint(tmp_path, checkpoint(2, {"w": torch.zeros(2)}))
+    monkeypatch.undo()
+    assert load_checkpoint(tmp_path).round == 1 and not list(tmp_path.glob("*.tmp"))
+
+
+def test_removing_a_checkpoint_deletes_only_its_own_files(tmp_path):
+    from edgesim.results.checkpoint import remove_checkpoint
+
+    save_checkpoint(tmp_path / "c", checkpoint(1, {"v": Immutable("version-1", {"w": torch.ones(1)})}))
+    (tmp_path / "c" / "notes.txt").write_text("mine")
+    remove_checkpoint(tmp_path / "c")
+    assert [p.name for p in (tmp_path / "c").iterdir()] == ["notes.txt"]
+    (tmp_path / "c" / "notes.txt").unlink()
+    remove_checkpoint(tmp_path / "c")
+    assert not (tmp_path / "c").exists()

@@ -21,19 +21,31 @@ def test_new_wants_an_empty_directory_and_overwrite_clears_only_edgesims_files(t
         run.write_summary({"status": "completed", "scenario": "tiny", "scenario_sha256": sha})
     (path / "notes.txt").write_text("mine")
     (path / "accuracy.png").write_bytes(b"png")
+    (path / "holiday.png").write_bytes(b"png")
+    (path / "checkpoint").mkdir()
+    (path / "checkpoint" / "state.pt").write_bytes(b"")
+    (path / "checkpoint" / "mine.txt").write_text("mine")
     with pytest.raises(OutputError, match="holds a completed run of 'tiny'; give --resume"):
         RunDirectory.open(path)
     with RunDirectory.open(path, "overwrite"):
         pass
-    assert sorted(p.name for p in path.iterdir()) == [".lock", "notes.txt"]
+    assert sorted(p.name for p in path.iterdir()) == [".lock", "checkpoint", "holiday.png", "notes.txt"]
+    assert [p.name for p in (path / "checkpoint").iterdir()] == ["mine.txt"]
 
 
 def test_resume_needs_a_run_and_new_refuses_any_other_content(tmp_path):
     with pytest.raises(OutputError, match="not a run directory"):
         RunDirectory.open(tmp_path, "resume")
     (tmp_path / "x").write_text("")
-    with pytest.raises(OutputError, match=r"is not empty \(1 entries\)"):
+    with pytest.raises(OutputError, match=r"is not empty \(1 entry\)"):
         RunDirectory.open(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]  # a refusal leaves no lock file behind
+
+
+def test_a_run_that_never_starts_leaves_no_trace(tmp_path):
+    deep = tmp_path / "a" / "b" / "run"
+    RunDirectory.open(deep).abandon()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_one_process_at_a_time(tmp_path):

@@ -160,3 +160,21 @@ def test_sweep_cases_bundle_edits(tmp_path):
     assert variants[0].scenario.server.clients_per_round == 1 and variants[0].scenario.stop.max_rounds == 2
     assert variants[2].scenario.server.clients_per_round == 3 and variants[2].scenario.stop.max_rounds is None
     assert list(variants[0].params) == ["case", "fleet.failures", "seed"]
+
+
+def test_a_key_named_like_its_unions_tag_is_still_located(tmp_path):
+    """A windows schedule has a ``windows`` key and the tag ``windows``; the problem is in ``jitter_h``."""
+    scenario = GOOD.replace("count: 3, network: wifi5}", "count: 3, network: wifi5, availability: "
+                            "{kind: windows, windows: [[1, 3]], jitter_h: 1.0e6}}")
+    [message] = problems(tmp_path, scenario)
+    assert message.startswith("fleet.groups[0].availability.jitter_h: Input should be less than or equal to 12")
+
+
+def test_failure_times_take_units_and_trace_devices_must_exist(tmp_path):
+    text = GOOD.replace("fleet:\n", "fleet:\n  failures: {kind: random, mtbf_s: {kind: exponential, mean: 6h}, "
+                        "mttr_s: 10m}\n")
+    assert load_scenario(write(tmp_path, text)).fleet.failures.mtbf_s.mean() == 21600
+    trace = GOOD.replace("fleet:\n", "fleet:\n  failures: {kind: trace, outages: [{device: pi-7, at_s: 1h, "
+                         "duration_s: 5m}]}\n")
+    [message] = problems(tmp_path, trace)
+    assert message.startswith("fleet.failures.outages[0].device: no device 'pi-7' in the fleet")

@@ -125,3 +125,13 @@ def test_schedules_end_at_the_horizon():
 def test_a_schedule_that_never_changes_ends_after_its_first_state(schedule, state):
     """They used to loop forever looking for a change (the run hung at time 0)."""
     assert list(schedule.changes(np.random.default_rng(0), start_hour=13.5)) == [(0.0, state)]
+
+
+@pytest.mark.parametrize("probability", [[1e-3] * 24, [0.0] * 23 + [0.05], [0.5] * 24, [0.0] * 24, [1.0] * 24])
+@pytest.mark.parametrize("start_hour, horizon_h", [(0, 0.01), (6.5, 5), (23.9, 100), (12, 24 * 40)])
+def test_hourly_ever_available_agrees_with_its_schedule(probability, start_hour, horizon_h):
+    """The pre-flight's fast answer draws in blocks what the schedule draws one hour at a time."""
+    hourly = HourlyAvailability(probability=probability)
+    for seed in range(4):
+        walked = any(on for _, on in hourly.changes(np.random.default_rng(seed), start_hour, horizon_h * HOUR))
+        assert hourly.ever_available(np.random.default_rng(seed), start_hour, horizon_h * HOUR) == walked

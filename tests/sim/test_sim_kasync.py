@@ -268,3 +268,13 @@ def test_k_beyond_the_participants_is_capped(tmp_path):
 def test_k_below_one_is_refused(tmp_path):
     with pytest.raises(ValueError, match="K must be >= 1"):
         simulate(tmp_path, StubOwner(stop_after=1, k=0))
+
+
+def test_a_cycle_that_raises_ends_the_run_with_its_own_error(tmp_path, monkeypatch):
+    def broken(self, device, plan):
+        yield self.env.timeout(1)
+        raise RuntimeError("the cycle's own error")
+
+    monkeypatch.setattr(TaskRunner, "run", broken)
+    with pytest.raises(RuntimeError, match="the cycle's own error"):
+        simulate(tmp_path, StubOwner(k=1, stop_after=2))

@@ -189,3 +189,14 @@ def test_wait_ready_with_min_clients_equal_to_fleet(tmp_path):
                              availability=availability)
     assert times(rows, "round_start") == [4 * HOUR]
     assert times(rows, "round_end") == pytest.approx([4 * HOUR + 6.02], abs=1e-6)
+
+
+def test_a_task_that_raises_ends_the_run_with_its_own_error(tmp_path, monkeypatch):
+    """The round's callback once read the failed task's exception as a result (an AttributeError instead)."""
+    def broken(self, device, plan):
+        yield self.env.timeout(1)
+        raise RuntimeError("the task's own error")
+
+    monkeypatch.setattr(TaskRunner, "run", broken)
+    with pytest.raises(RuntimeError, match="the task's own error"):
+        simulate(tmp_path, SyncSettings(clients_per_round=2, min_clients=2), stop_after=1)

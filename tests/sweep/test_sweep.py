@@ -113,3 +113,38 @@ def test_a_summary_left_beside_another_scenario_is_never_taken_for_its_result(tm
     assert main(["sweep", str(one_variant(tmp_path, **{"max_rounds: 2": "max_rounds: 3"})), "--out", str(out),
                  "--resume"]) == 0
     assert rows(out)[0]["rounds"] == "3"
+
+
+def test_a_variant_left_behind_by_an_interrupted_sweep_is_pending_unless_its_directory_is_this_scenarios(tmp_path):
+    from edgesim.sweep.driver import _left_behind
+
+    scenario = one_variant(tmp_path)
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(scenario), "--out", str(out)]) == 0
+    run = out / "run-000"
+    same = load_scenario(scenario).model_copy(update={"sweep": None})
+    edited = load_scenario(one_variant(tmp_path, **{"max_rounds: 2": "max_rounds: 3"})).model_copy(
+        update={"sweep": None})
+    assert _left_behind(same, run)["status"] == "completed"
+    assert _left_behind(edited, run) == {"status": "pending"}  # never the old scenario's result
+    assert _left_behind(same, tmp_path / "absent") == {"status": "pending"}
+
+
+def test_seeds_belong_in_the_sweeps_seeds(tmp_path, capsys):
+    scenario = one_variant(tmp_path)
+    assert main(["sweep", str(scenario), "--out", str(tmp_path / "s"), "--seed", "5"]) == 2
+    assert "--seed 5: the sweep lists its own seeds (sweep.seeds); give --set 'sweep.seeds=[5]'" in \
+        capsys.readouterr().err
+    assert main(["validate", str(scenario), "--set", "sweep.grid={seed: [1, 2]}"]) == 2
+    assert "sweep.grid.seed: list the seeds under sweep.seeds" in capsys.readouterr().err
+
+
+def test_the_resume_hint_repeats_the_sweeps_options(tmp_path):
+    from edgesim.arguments import build_parser
+    from edgesim.cli import _resume_sweep_command
+
+    args = build_parser().parse_args(["sweep", "my study.yaml", "--set", "sweep={seeds: [1, 2]}", "--workers", "2",
+                                      "--threads", "1", "--checkpoint-every", "30m"])
+    assert _resume_sweep_command(args, tmp_path / "out") == (
+        f"edgesim sweep 'my study.yaml' --set 'sweep={{seeds: [1, 2]}}' --workers 2 --threads 1 "
+        f"--checkpoint-every 30m --out {tmp_path / 'out'} --resume")

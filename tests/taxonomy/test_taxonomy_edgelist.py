@@ -1,6 +1,7 @@
 """Edge-list files: comments and blank lines, and errors naming file and line."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -33,5 +34,26 @@ def test_tree_problems_name_the_file(tmp_path):
     path.write_text("r a\nr b\na x\nb x\na y\n")
     with pytest.raises(InputError, match=f"^{re.escape(str(path))}: taxonomy: not a tree, nodes with several parents"):
         edgelist_taxonomy(path, ["x", "y"])
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="no such taxonomy edge-list file"):
         read_edges(tmp_path / "absent.txt")
+
+
+def test_only_regular_files_of_bounded_size_in_utf8_are_read(tmp_path, monkeypatch):
+    import edgesim.taxonomy.edgelist as edgelist
+
+    with pytest.raises(InputError, match="not a regular file"):
+        read_edges(Path("/dev/zero"))
+    big = tmp_path / "big.txt"
+    big.write_text("a b\n" * 100)
+    monkeypatch.setattr(edgelist, "MAX_BYTES", 200)
+    with pytest.raises(InputError, match="larger than a taxonomy edge list may be"):
+        read_edges(big)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"root a\nroot caf\xe9\n")
+    with pytest.raises(InputError, match=r"latin.txt:2: not UTF-8 text \(byte 0xe9\)"):
+        read_edges(latin)
+    long_line = tmp_path / "long.txt"
+    long_line.write_text("x " * 1000 + "\n")
+    with pytest.raises(InputError) as caught:
+        read_edges(long_line)
+    assert len(caught.value.problems[0]) < 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edgesim.errors import InputError
-from edgesim.scenario.yaml_file import MAX_BYTES, parse_yaml, read_yaml_file
+from edgesim.yaml_file import MAX_BYTES, parse_yaml, read_yaml_file
 
 
 def problem(tmp_path, content: bytes) -> str:
@@ -45,7 +45,7 @@ def test_syntax_errors_and_python_tags_are_one_line(tmp_path):
 
 
 def test_what_is_not_a_file(tmp_path):
-    with pytest.raises(InputError, match="scenario file not found"):
+    with pytest.raises(InputError, match="a directory, not a scenario file"):
         read_yaml_file(tmp_path)
     with pytest.raises(InputError, match="scenario file not found"):
         read_yaml_file(tmp_path / "missing.yaml")
@@ -54,3 +54,12 @@ def test_what_is_not_a_file(tmp_path):
 def test_parse_yaml_names_its_source():
     with pytest.raises(InputError, match="^--set x:1:33: nested more than 32 levels deep"):
         parse_yaml("[" * 40 + "]" * 40, "--set x")
+
+
+def test_exponent_numbers_without_a_dot_are_numbers():
+    assert parse_yaml("a: 1e-9\nb: 5E3\nc: 1.5e3\nd: x1e3\ne: 12\n", "f") == {
+        "a": 1e-9, "b": 5000.0, "c": 1500.0, "d": "x1e3", "e": 12}
+
+
+def test_integers_beyond_what_python_reads_are_one_line(tmp_path):
+    assert "a value beyond what can be read (Exceeds the limit" in problem(tmp_path, b"seed: " + b"9" * 5000)
