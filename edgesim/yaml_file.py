@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from edgesim.errors import InputError
+from edgesim.text_file import read_text_file
 
 MAX_BYTES = 256 * 1024
 MAX_DEPTH = 32
@@ -46,21 +47,7 @@ _CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 def read_yaml_file(path: Path, what: str = "scenario file") -> Any:
     """The file's YAML document as plain Python data (``None`` for an empty file)."""
-    path = Path(path)
-    try:
-        if not path.exists():
-            raise InputError(f"{path}: {what} not found")
-        if not path.is_file():
-            kind = "a directory" if path.is_dir() else "not a regular file"
-            raise InputError(f"{path}: {kind}, not a {what}")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(f"{path}: {size / 1024:.0f} KiB is larger than a {what} may be "
-                             f"({MAX_BYTES // 1024} KiB)")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
-    return parse_yaml(_decode(raw, path), str(path))
+    return parse_yaml(read_text_file(path, what, MAX_BYTES), str(path))
 
 
 def parse_yaml(text: str, where: str) -> Any:
@@ -76,16 +63,6 @@ def parse_yaml(text: str, where: str) -> Any:
         at = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark else where
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(f"{at}: YAML syntax error: {problem}") from None
-
-
-def _decode(raw: bytes, path: Path) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InputError(f"{path}:{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
-                         "save the file as UTF-8") from None
 
 
 def _scan(text: str, where: str) -> int:

@@ -5,7 +5,6 @@ bad values anywhere a number is read, paths relative to the scenario, files that
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from edgesim.errors import InputError, brief
 from edgesim.taxonomy.tree import Taxonomy
+from edgesim.text_file import read_text_file
 
 MAX_BYTES = 64 * 2**20
 """The largest edge list read (WordNet's whole is-a relation is 1.5 MB)."""
@@ -20,22 +21,7 @@ def read_edges(path: Path) -> list[tuple[str, str]]:
     """The ``(parent, child)`` pairs of an edge-list file (a regular UTF-8 file of at most ``MAX_BYTES``);
     ``InputError`` naming file and line for bad lines."""
     path = Path(path)
-    try:
-        if not path.is_file():
-            raise InputError(f"{path}: no such taxonomy edge-list file" if not path.exists()
-                             else f"{path}: not a regular file (a taxonomy edge list must be one)")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(f"{path}: {size / 2**20:.0f} MiB is larger than a taxonomy edge list may be "
-                             f"({MAX_BYTES // 2**20} MiB)")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the taxonomy edge list: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x})") from None
+    text = read_text_file(path, "taxonomy edge list", MAX_BYTES)
     edges, problems = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         tokens = line.split("#", 1)[0].split()
