@@ -22,6 +22,7 @@ from rich.markup import escape
 from edgesim import outcome
 from edgesim.arguments import build_parser
 from edgesim.compute import Compute
+from edgesim.contract import CHECKPOINT_DIR, SCENARIO_FILE
 from edgesim.errors import InputError, OutputError
 from edgesim.progress import describe_time
 from edgesim.scenario import Scenario, apply_edits, expand_sweep, read_raw, validate
@@ -124,7 +125,7 @@ def cmd_run(args, console: Console) -> int:
         scenario = validate(data, base_dir=base_dir)
         _set_threads(args.threads)
         run_dir, mode = args.out or default_run_dir(scenario), "overwrite" if args.overwrite else "new"
-        if (run_dir / "scenario.yaml").resolve() == Path(args.scenario).resolve():
+        if (run_dir / SCENARIO_FILE).resolve() == Path(args.scenario).resolve():
             raise InputError(f"--out {run_dir}: the run would replace the scenario file itself "
                              f"({args.scenario}); choose another --out")
         if scenario.sweep is not None:
@@ -136,7 +137,7 @@ def cmd_run(args, console: Console) -> int:
                               compute=compute, mode=mode, checkpoints=policy)
     except KeyboardInterrupt as exc:
         with interruptions_ignored():
-            if not (run_dir / "scenario.yaml").is_file():
+            if not (run_dir / SCENARIO_FILE).is_file():
                 print("interrupted before the run started; nothing was written", file=sys.stderr)
                 return outcome.interrupted_exit(signal_number(exc))
             print(f"interrupted; the files written so far are kept; continue with: edgesim run --resume "
@@ -144,7 +145,7 @@ def cmd_run(args, console: Console) -> int:
             console.print(str(run_dir), highlight=False, soft_wrap=True)
             return outcome.interrupted_exit(signal_number(exc))
     except Exception as exc:
-        if isinstance(exc, OutputError) and _written_since(run_dir / "scenario.yaml", began):  # the run began
+        if isinstance(exc, OutputError) and _written_since(run_dir / SCENARIO_FILE, began):  # the run began
             _print_problems(exc.problems, Console(stderr=True, highlight=False, emoji=False))
             console.print(str(run_dir), highlight=False, soft_wrap=True)
             return outcome.EXIT_INPUT
@@ -169,16 +170,16 @@ def _written_since(path: Path, when: float) -> bool:
 def _resumed_scenario(run_dir: Path) -> Scenario:
     from edgesim.scenario import load_scenario
 
-    if not (run_dir / "scenario.yaml").is_file():
+    if not (run_dir / SCENARIO_FILE).is_file():
         raise InputError(f"--resume {run_dir}: not a run directory (it has no scenario.yaml)")
-    return load_scenario(run_dir / "scenario.yaml")
+    return load_scenario(run_dir / SCENARIO_FILE)
 
 
 def _checkpointed_threads(run_dir: Path) -> int | None:
     """The torch thread count the run used so far (so that its tables come out byte-identical)."""
     from edgesim.results.checkpoint import load_checkpoint
 
-    checkpoint = load_checkpoint(run_dir / "checkpoint")
+    checkpoint = load_checkpoint(run_dir / CHECKPOINT_DIR)
     return None if checkpoint is None else checkpoint.torch_threads
 
 

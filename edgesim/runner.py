@@ -24,6 +24,7 @@ from rich.markup import escape
 
 from edgesim import outcome
 from edgesim.compute import Compute
+from edgesim.contract import SCENARIO_FILE
 from edgesim.coordinator import AsyncCoordinator, SyncCoordinator, metric_columns
 from edgesim.errors import InputError, OutputError
 from edgesim.journal import CheckpointPolicy, Journal
@@ -82,7 +83,7 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
          resuming: bool, checkpoints: CheckpointPolicy) -> RunResult:
     scenario, algorithm, plan = prepared.scenario, prepared.algorithm, prepared.fleet
     if resuming:
-        sha256 = sha256_text((directory.path / "scenario.yaml").read_text(encoding="utf-8"))
+        sha256 = sha256_text((directory.path / SCENARIO_FILE).read_text(encoding="utf-8"))
     else:
         sha256 = directory.write_scenario(scenario)
     log = EventLog(None)
@@ -94,10 +95,6 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
                         "beginning")
     for warning in warnings:
         console.print(f"[yellow]{escape(warning)}[/yellow]", highlight=False)
-    if journal.resume is None:
-        log.attach(directory.events)
-    for device in prepared.excluded:
-        log.emit(0.0, device.id, "excluded", nbytes=prepared.footprint_bytes)
     columns = metric_columns(algorithm, subset=len(prepared.dataset.eval_idx) < len(prepared.dataset.test_y))
 
     def open_metrics(resume_at: int | None) -> CsvTable:
@@ -113,6 +110,10 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
     summary = {"scenario": scenario.name, "scenario_sha256": sha256, "algorithm": scenario.algorithm.name,
                "seed": scenario.seed, "status": outcome.RUNNING, "reason": None, **compute.describe()}
     try:
+        if journal.resume is None:
+            log.attach(directory.events)
+        for device in prepared.excluded:
+            log.emit(0.0, device.id, "excluded", nbytes=prepared.footprint_bytes)
         if algorithm.protocol == "sync":
             coordinator = SyncCoordinator(scenario, algorithm, prepared.dataset, open_metrics, journal,
                                           on_progress=bar.update)
