@@ -47,7 +47,16 @@ def _one_line(scenario: Scenario) -> str:
     target = f", target accuracy {stop.target_accuracy}" if stop.target_accuracy else ""
     return (f"{scenario.name}: {_count(scenario.device_count, 'device')} in {_count(len(groups), 'group')}, "
             f"{scenario.algorithm.name} on {scenario.dataset.name} ({scenario.dataset.partition.kind}), "
-            f"{scenario.server.clients_per_round} clients/round, horizon {describe_time(stop.horizon_s)}{target}")
+            f"{_participation(scenario)}, horizon {describe_time(stop.horizon_s)}{target}")
+
+
+def _participation(scenario: Scenario) -> str:
+    """How many devices a round takes (synchronous) or an iteration aggregates (K-async)."""
+    from edgesim.fl.registry import algorithm_class
+
+    if algorithm_class(scenario.algorithm.name).protocol == "kasync":
+        return f"K = {scenario.algorithm.k} per iteration"
+    return f"{scenario.server.clients_per_round} clients/round"
 
 
 def _stamp() -> str:
@@ -59,10 +68,24 @@ def _source(args) -> tuple[dict, Path]:
     return apply_edits(read_raw(args.scenario), args.assignments, args.seed), Path(args.scenario).parent
 
 
+def _sweep_source(args) -> tuple[dict, Path]:
+    """``_source`` for a sweep, whose seeds are ``sweep.seeds`` only: a root seed given on the command line
+    (``--seed`` or ``--set seed=...``) beside them is refused rather than ignored."""
+    data, base_dir = _source(args)
+    seeds = (data.get("sweep") or {}).get("seeds") if isinstance(data.get("sweep"), dict) else None
+    given = "--seed" if args.seed is not None else next(
+        ("--set seed" for a in args.assignments or () if a.split("=", 1)[0].strip() == "seed"), None)
+    if seeds and given:
+        example = args.seed if args.seed is not None else data.get("seed")
+        raise InputError(f"{given if given == '--set seed' else f'--seed {args.seed}'}: the sweep lists its own "
+                         f"seeds (sweep.seeds); give --set 'sweep.seeds=[{example}]' instead")
+    return data, base_dir
+
+
 def cmd_validate(args, console: Console) -> int:
     from edgesim.preflight import check
 
-    data, base_dir = _source(args)
+    data, base_dir = _sweep_source(args)
     scenario = validate(data, base_dir=base_dir)
     variants = [v.scenario for v in expand_sweep(data, base_dir)] if scenario.sweep else [scenario]
     problems, warnings, datasets = [], [], {}
@@ -103,7 +126,7 @@ def _set_threads(threads: int | None) -> None:
 
 def cmd_run(args, console: Console) -> int:
     from edgesim.journal import CheckpointPolicy
-    from edgesim.results.run_dir import default_run_dir
+    from edgesim.results.run_dir import default_run_dir, refuse_to_remove
     from edgesim.runner import run_scenario
 
     policy = CheckpointPolicy.parse(args.checkpoint_every)
@@ -128,6 +151,8 @@ def cmd_run(args, console: Console) -> int:
         if (run_dir / SCENARIO_FILE).resolve() == Path(args.scenario).resolve():
             raise InputError(f"--out {run_dir}: the run would replace the scenario file itself "
                              f"({args.scenario}); choose another --out")
+        if args.overwrite:
+            refuse_to_remove(run_dir, args.scenario)
         if scenario.sweep is not None:
             print("warning: run ignores the scenario's sweep: block (edgesim sweep runs it)", file=sys.stderr)
     compute = _compute(args).resolved()
@@ -151,6 +176,10 @@ def cmd_run(args, console: Console) -> int:
             return outcome.EXIT_INPUT
         if isinstance(exc, InputError) or os.environ.get("EDGESIM_DEBUG"):
             raise
+        if not (run_dir / SCENARIO_FILE).is_file():
+            print(f"failed before the run started: {type(exc).__name__}: {exc} (EDGESIM_DEBUG=1 shows the "
+                  "traceback); nothing was written", file=sys.stderr)
+            return outcome.EXIT_FAILED
         print(f"failed: {type(exc).__name__}: {exc} (EDGESIM_DEBUG=1 shows the traceback); the files written "
               "so far are kept", file=sys.stderr)
         console.print(str(run_dir), highlight=False, soft_wrap=True)
@@ -170,6 +199,8 @@ def _written_since(path: Path, when: float) -> bool:
 def _resumed_scenario(run_dir: Path) -> Scenario:
     from edgesim.scenario import load_scenario
 
+    if not run_dir.exists():
+        raise InputError(f"--resume {run_dir}: no such directory")
     if not (run_dir / SCENARIO_FILE).is_file():
         raise InputError(f"--resume {run_dir}: not a run directory (it has no scenario.yaml)")
     return load_scenario(run_dir / SCENARIO_FILE)
@@ -203,7 +234,7 @@ def _ending_line(s: dict) -> str:
 
 def cmd_sweep(args, console: Console) -> int:
     from edgesim.journal import CheckpointPolicy
-    from edgesim.results.run_dir import name_slug
+    from edgesim.results.run_dir import name_slug, refuse_to_remove
     from edgesim.sweep import LocalExecutor, run_sweep
 
     policy = CheckpointPolicy.parse(args.checkpoint_every)
@@ -212,10 +243,7 @@ def cmd_sweep(args, console: Console) -> int:
     if args.resume and args.out is None:
         raise InputError("--resume: give the sweep's directory with --out")
     mode = "resume" if args.resume else "overwrite" if args.overwrite else "new"
-    data, base_dir = _source(args)
-    if args.seed is not None and (data.get("sweep") or {}).get("seeds"):
-        raise InputError(f"--seed {args.seed}: the sweep lists its own seeds (sweep.seeds); give "
-                         f"--set 'sweep.seeds=[{args.seed}]' instead")
+    data, base_dir = _sweep_source(args)
     variants = expand_sweep(data, base_dir)
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers: must be at least 1")
@@ -238,6 +266,8 @@ def cmd_sweep(args, console: Console) -> int:
         compute = compute.resolved()
         executor = LocalExecutor(args.workers or 1, args.threads)
     sweep_dir = args.out or Path("runs") / f"{name_slug(variants[0].scenario.name)}-sweep-{_stamp()}"
+    if args.overwrite:
+        refuse_to_remove(sweep_dir, args.scenario)
     try:
         summaries = run_sweep(variants, sweep_dir, executor, Console(stderr=True, emoji=False), compute, mode,
                               policy)

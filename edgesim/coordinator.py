@@ -85,6 +85,8 @@ class _Coordinator:
         self.subset = len(dataset.eval_idx) < len(dataset.test_y)
         self.progress = Progress()
         self.decisions: list = list(journal.resume.decisions) if journal.resume is not None else []
+        self._evaluated: tuple[int, dict] | None = None
+        """(model version, its evaluation): rounds that change nothing (all closed empty) reuse it."""
 
     def record(self, round: int, now: float, row: dict, write_every_round: bool) -> bool:
         """Evaluate if due, write the row, checkpoint if due; True when the run should stop."""
@@ -131,7 +133,9 @@ class _Coordinator:
 
     def _evaluate(self, now: float, row: dict) -> None:
         progress = self.progress
-        row.update(self.algorithm.evaluate(self.eval_x, self.eval_y))
+        if self._evaluated is None or self._evaluated[0] != progress.version:
+            self._evaluated = (progress.version, self.algorithm.evaluate(self.eval_x, self.eval_y))
+        row.update(self._evaluated[1])
         progress.last_eval_time = now
         accuracy = row["accuracy"]
         progress.evaluations += 1

@@ -25,3 +25,9 @@ def brief(value: object, limit: int = BRIEF_LIMIT) -> str:
     """``repr(value)``, cut to about ``limit`` characters with an ellipsis."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def brief_path(path: object, limit: int = 2 * BRIEF_LIMIT) -> str:
+    """``str(path)``, keeping its last ``limit`` characters (the file's own name) behind an ellipsis."""
+    text = str(path)
+    return text if len(text) <= limit else "…" + text[-(limit - 1):]

@@ -97,10 +97,10 @@ class Journal:
         return cls(run_dir, log, algorithm, policy, scenario_sha256, resume if resume and resume.round else None)
 
     def start(self) -> None:
-        """Before the clock: a run that starts from time 0 takes a checkpoint of round 0, whatever the policy.
-        It has nothing to replay, but it records how the run trains (the thread count), so that a run
+        """Before the clock: a run that starts from time 0 takes a checkpoint of round 0 unless checkpoints are
+        ``off``. It has nothing to replay, but it records how the run trains (the thread count), so that a run
         stopped before its next checkpoint resumes as it began."""
-        if self.resume is None:
+        if self.resume is None and self.policy.enabled:
             self.save(0, 0.0, False, {}, 0, [])
 
     # --- replay

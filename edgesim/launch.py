@@ -78,14 +78,14 @@ def scenario_file_problem(argv: list[str] | None) -> str | None:
     a file that is not a scenario is answered within a fraction of a second); ``None`` if nothing is."""
     from edgesim.arguments import build_parser
     from edgesim.errors import InputError
-    from edgesim.yaml_file import read_yaml_file
+    from edgesim.yaml_file import read_yaml_mapping
 
     args, _ = build_parser().parse_known_args(argv)
     scenario = getattr(args, "scenario", None)
     if scenario is None:
         return None
     try:
-        read_yaml_file(Path(scenario))
+        read_yaml_mapping(Path(scenario))
     except InputError as exc:
         return exc.problems[0]
     return None

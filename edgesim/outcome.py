@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import signal
 
+from edgesim.errors import InputError
+
 COMPLETED = "completed"
 STALLED = "stalled"
 DIVERGED = "diverged"
@@ -49,3 +51,9 @@ def exit_status(status: str) -> int:
 def interrupted_exit(signum: int = signal.SIGINT) -> int:
     """128 + the signal's number, as shells report it: 130 for Ctrl-C, 143 for SIGTERM."""
     return 128 + int(signum)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """An error in words for a summary's ``reason``: edgesim's own input and output errors as their message,
+    any other error with its type (it is a fault inside edgesim)."""
+    return str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"

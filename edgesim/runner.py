@@ -132,15 +132,16 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
         if journal.resume is not None:
             raise RuntimeError(f"the replayed clock ended at {env.now:.6f} s, before round {journal.resume.round} "
                                "of the checkpoint")
-        final = algorithm.evaluate(prepared.dataset.test_x, prepared.dataset.test_y)
-        summary.update(final_accuracy=final["accuracy"], final_loss=final["loss"], final_metrics=final)
         summary["status"], summary["reason"] = _ending(coordinator.progress, stopped, server)
+        if summary["status"] != outcome.DIVERGED:  # a model with non-finite weights has no accuracy to report
+            final = algorithm.evaluate(prepared.dataset.test_x, prepared.dataset.test_y)
+            summary.update(final_accuracy=final["accuracy"], final_loss=final["loss"], final_metrics=final)
     except KeyboardInterrupt as exc:
         summary["status"] = outcome.INTERRUPTED
         summary["reason"] = f"stopped by {signal.Signals(signal_number(exc)).name}"
         raise
     except Exception as exc:
-        summary["status"], summary["reason"] = outcome.FAILED, f"{type(exc).__name__}: {exc}"
+        summary["status"], summary["reason"] = outcome.FAILED, outcome.failure_reason(exc)
         raise
     finally:
         with signals_deferred():
@@ -159,9 +160,10 @@ def _ending(progress, stopped: bool, server) -> tuple[str, str | None]:
     if progress.diverged:
         return outcome.DIVERGED, f"training diverged: {progress.diverged}"
     if progress.version == 0 and progress.stop_reason != "target":
-        if stopped:
-            return outcome.STALLED, (f"all {progress.rounds} rounds closed without an update (a deadline shorter "
-                                     "than every task, or tasks lost to failures and availability)")
+        if progress.rounds:
+            return outcome.STALLED, (f"all {progress.rounds} rounds closed without an update "
+                                     f"{'' if stopped else 'before the horizon '}(a deadline shorter than every "
+                                     "task, or tasks lost to failures and availability)")
         return outcome.STALLED, f"no update was applied before the horizon: {server.describe_wait()}"
     return outcome.COMPLETED, None
 
@@ -175,9 +177,10 @@ def _finish(summary: dict, directory: RunDirectory, log: EventLog, coordinator, 
             coordinator.metrics.close()
     except OutputError as exc:
         if summary["status"] in (outcome.RUNNING, *outcome.FINISHED):
-            summary["status"], summary["reason"] = outcome.FAILED, f"OutputError: {exc}"
+            summary["status"], summary["reason"] = outcome.FAILED, outcome.failure_reason(exc)
     progress = coordinator.progress if coordinator is not None else None
-    summary.setdefault("final_accuracy", None)
+    for key in ("final_accuracy", "final_loss"):
+        summary.setdefault(key, None)
     summary.update({
         "stop_reason": progress.stop_reason if summary["status"] == outcome.COMPLETED else None,
         "sim_time_s": env.now,

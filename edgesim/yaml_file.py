@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from edgesim.errors import InputError
+from edgesim.errors import InputError, brief_path
 from edgesim.text_file import read_text_file
 
 MAX_BYTES = 256 * 1024
@@ -48,6 +48,16 @@ _CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 def read_yaml_file(path: Path, what: str = "scenario file") -> Any:
     """The file's YAML document as plain Python data (``None`` for an empty file)."""
     return parse_yaml(read_text_file(path, what, MAX_BYTES), str(path))
+
+
+def read_yaml_mapping(path: Path, what: str = "scenario file") -> dict:
+    """``read_yaml_file`` for a file whose top level must be a mapping (an empty file is an empty one)."""
+    data = read_yaml_file(path, what)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(f"{brief_path(path)}: the top level must be a mapping of keys (name:, fleet:, ...)")
+    return data
 
 
 def parse_yaml(text: str, where: str) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from run_inputs import SCENARIOS, data_options
 
 from edgesim.cli import main
@@ -104,17 +106,29 @@ def test_the_run_never_replaces_the_scenario_file_it_was_given(tmp_path, capsys)
     assert main(["run", str(scenario), "--out", str(tmp_path), "--overwrite", *data_options()]) == 2
     assert "the run would replace the scenario file itself" in capsys.readouterr().err
     assert scenario.read_text() == (SCENARIOS / "smoke.yaml").read_text()
+    # nor one named like a file edgesim would remove, a run's or a sweep variant's
+    (tmp_path / "run-000").mkdir()
+    for name, command in (("events.csv", "run"), ("run-000/scenario.yaml", "sweep")):
+        named = tmp_path / name
+        named.write_text(scenario.read_text())
+        assert main([command, str(named), "--out", str(tmp_path), "--overwrite", *data_options()]) == 2
+        assert "--overwrite would remove the scenario file itself" in capsys.readouterr().err
+        assert named.read_text() == scenario.read_text()
 
 
-def test_a_bad_scenario_file_is_answered_before_torch_loads(tmp_path):
+@pytest.mark.parametrize("content, message", [
+    (b"name: caf\xe9\n", "{bad}:1:10: not UTF-8 text (byte 0xe9); save the file as UTF-8"),
+    (b"- 1\n- 2\n", "{bad}: the top level must be a mapping of keys (name:, fleet:, ...)"),
+])
+def test_a_bad_scenario_file_is_answered_before_torch_loads(tmp_path, content, message):
     bad = tmp_path / "bad.yaml"
-    bad.write_bytes(b"name: caf\xe9\n")
+    bad.write_bytes(content)
     code = ("import sys, time; from edgesim.launch import main; started = time.monotonic(); "
             f"code = main(['validate', {str(bad)!r}]); "
             "print(code, 'torch' in sys.modules, time.monotonic() - started < 1.0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["2", "False", "True"]
-    assert done.stderr.strip() == f"error: {bad}:1:10: not UTF-8 text (byte 0xe9); save the file as UTF-8"
+    assert done.stderr.strip() == "error: " + message.format(bad=bad)
 
 
 def test_messages_print_what_the_user_wrote_without_emoji_or_markup(capsys):

@@ -85,3 +85,18 @@ def test_a_non_finite_training_loss_stops_the_run_as_diverged(tmp_path):
     assert c.progress.diverged == "train_loss = nan after round 1" and c.progress.evaluations == 0
     c.metrics.close()
     assert (tmp_path / "run" / "metrics.csv").read_text().splitlines()[1] == "1.000000,1,1,,,1,nan,"  # kept
+
+
+def test_rounds_that_change_nothing_reuse_the_last_evaluation(tmp_path):
+    c, algorithm, directory = coordinator(tmp_path, subset=False)
+    calls = []
+    evaluate = algorithm.evaluate
+    algorithm.evaluate = lambda x, y: calls.append(len(x)) or evaluate(x, y)
+    close(c, 1)
+    for round in range(2, 6):  # empty rounds: the model is the one already evaluated
+        close(c, round, accepted=False)
+    assert calls == [100]
+    close(c, 6)
+    assert calls == [100, 100]
+    c.metrics.close()
+    assert len(directory.metrics.read_text().splitlines()) == 7  # every round still has its row

@@ -44,9 +44,11 @@ def journal(tmp_path, policy, resuming=False):
     return journal, directory, log
 
 
-def test_round_zero_is_checkpointed_whatever_the_policy(tmp_path):
-    _, directory, _ = journal(tmp_path, CheckpointPolicy(at_evaluations=False))
+def test_round_zero_is_checkpointed_unless_checkpoints_are_off(tmp_path):
+    _, directory, _ = journal(tmp_path / "every", CheckpointPolicy(at_evaluations=False, every_s=60.0))
     assert load_checkpoint(directory.checkpoint).torch_threads >= 1
+    _, directory, _ = journal(tmp_path / "off", CheckpointPolicy(at_evaluations=False))
+    assert load_checkpoint(directory.checkpoint) is None and not directory.checkpoint.exists()
 
 
 def test_checkpoints_every_simulated_interval_and_at_round_zero(tmp_path):

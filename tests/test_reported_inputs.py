@@ -103,6 +103,7 @@ def test_a_huge_learning_rate_ends_as_diverged_with_strict_json(tmp_path, capsys
     assert code == 4
     assert summary["status"] == "diverged" and summary["reason"].startswith("training diverged: train_loss = nan")
     assert summary["final_loss"] is None and summary["stop_reason"] is None
+    assert summary["final_accuracy"] is None  # a model with NaN weights has no accuracy
     assert "diverged: training diverged" in capsys.readouterr().err
 
 

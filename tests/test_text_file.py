@@ -30,3 +30,12 @@ def test_size_and_encoding_limits(tmp_path):
     (tmp_path / "bad.txt").write_bytes(b"ok\nab\xffc\n")
     with pytest.raises(InputError, match=r"bad.txt:2:3: not UTF-8 text \(byte 0xff\)"):
         read_text_file(tmp_path / "bad.txt", "list", 100)
+
+
+def test_a_long_path_is_shown_by_its_end(tmp_path):
+    deep = tmp_path / ("d" * 200) / "missing.yaml"
+    with pytest.raises(InputError) as caught:
+        read_text_file(deep, "scenario file", 1000)
+    (message,) = caught.value.problems
+    assert message.startswith("…") and message.endswith("missing.yaml: scenario file not found")
+    assert len(message) < 200

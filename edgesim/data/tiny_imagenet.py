@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from edgesim.data.download import fetch, verify
 from edgesim.data.images import first_per_class, normalise, rgb_pixels
@@ -36,6 +36,10 @@ from edgesim.errors import InputError
 ROOT = "tiny-imagenet-200"
 NUM_CLASSES, VAL_PER_CLASS, NATIVE_SIZE = 200, 50, 64
 MEAN, STD = (0.4802, 0.4481, 0.3975), (0.2770, 0.2691, 0.2821)  # per channel, over the official train set
+MAX_MEMBER_BYTES = 64 * 2**20
+"""The largest file of the tree read (the biggest official one, val_annotations.txt, is about 0.3 MB)."""
+MAX_IMAGE_SIDE = 1024
+"""The largest image side decoded; the official images are 64x64."""
 _TRAIN_IMAGE = re.compile(rf"{ROOT}/train/([^/]+)/images/([^/]+)_(\d+)\.JPEG")
 
 
@@ -189,14 +193,22 @@ class _Tree:
         return f"{self.path}:{member}" if self._zip is not None else str(self.path.parent / member)
 
     def read(self, member: str) -> bytes:
-        """The bytes of ``member``; ``InputError`` when it is missing or unreadable."""
+        """The bytes of ``member``; ``InputError`` when it is missing, unreadable, not a regular file (a FIFO
+        would block) or larger than ``MAX_MEMBER_BYTES``."""
         try:
             if self._zip is not None:
-                return self._zip.read(member)
-            path = (self.path.parent / member).resolve()
-            if not path.is_relative_to(self.path.resolve()):
-                raise InputError(f"{self.where(member)}: lies outside {self.path}; refused")
-            return path.read_bytes()
+                size = self._zip.getinfo(member).file_size
+            else:
+                path = (self.path.parent / member).resolve()
+                if not path.is_relative_to(self.path.resolve()):
+                    raise InputError(f"{self.where(member)}: lies outside {self.path}; refused")
+                if path.exists() and not path.is_file():
+                    raise InputError(f"{self.where(member)}: not a regular file")
+                size = path.stat().st_size
+            if size > MAX_MEMBER_BYTES:
+                raise InputError(f"{self.where(member)}: {size:,} bytes, more than the "
+                                 f"{MAX_MEMBER_BYTES // 2**20} MiB a Tiny ImageNet file may hold")
+            return self._zip.read(member) if self._zip is not None else path.read_bytes()
         except (KeyError, FileNotFoundError):
             raise InputError(f"{self.where(member)}: missing") from None
         except (OSError, zipfile.BadZipFile) as exc:
@@ -259,12 +271,18 @@ def _plain_file_name(name: str) -> bool:
 
 
 def _decode(tree: _Tree, members: list[str], size: int) -> np.ndarray:
-    """uint8 ``N x size x size x 3`` RGB pixels of the JPEG members, in order."""
+    """uint8 ``N x size x size x 3`` RGB pixels of the JPEG members, in order. An image larger than
+    ``MAX_IMAGE_SIDE`` on a side is refused before it is decoded (a small file can hold a huge image)."""
     out = np.empty((len(members), size, size, 3), dtype=np.uint8)
     for i, member in enumerate(members):
         try:
             with Image.open(io.BytesIO(tree.read(member))) as image:
+                if max(image.size) > MAX_IMAGE_SIDE:
+                    raise InputError(f"{tree.where(member)}: a {image.size[0]}x{image.size[1]} image; Tiny "
+                                     f"ImageNet images are 64x64 (at most {MAX_IMAGE_SIDE} a side is read)")
                 out[i] = rgb_pixels(image, size)
-        except OSError as exc:  # PIL's UnidentifiedImageError and truncated data are OSErrors
+        except UnidentifiedImageError:
+            raise InputError(f"{tree.where(member)}: not a readable image (not a format PIL knows)") from None
+        except (OSError, Image.DecompressionBombError) as exc:  # truncated or corrupt data are OSErrors
             raise InputError(f"{tree.where(member)}: not a readable image ({exc})") from None
     return out

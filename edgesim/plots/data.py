@@ -22,10 +22,13 @@ from edgesim.contract import (
     SWEEP_ID_COLUMNS,
     SWEEP_SUMMARY_COLUMNS,
 )
-from edgesim.errors import InputError
+from edgesim.errors import InputError, brief
 from edgesim.results.tables import complete_rows
 
 SWEEP_COLUMNS = ("run_dir", "sim_time_s", "time_to_target_s")
+NUMERIC_COLUMNS = {"sim_time_s", "round", "model_version", "staleness", "bytes", "duration_s", "accuracy", "loss",
+                   "time_to_target_s"}
+"""Columns of the contract's tables that hold numbers only (or nothing)."""
 
 
 def _read_csv(path: Path, required: Collection[str], **read_kw) -> pd.DataFrame:
@@ -38,6 +41,13 @@ def _read_csv(path: Path, required: Collection[str], **read_kw) -> pd.DataFrame:
     missing = [column for column in required if column not in frame.columns]
     if missing:
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+    for column in NUMERIC_COLUMNS.intersection(frame.columns):
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        bad = frame.index[numbers.isna() & frame[column].notna()]
+        if len(bad):  # pandas found something that is not a number
+            raise InputError(f"{path}, line {bad[0] + 2}: {column} is {brief(frame.at[bad[0], column])}, "
+                             "not a number")
+        frame[column] = numbers
     return frame
 
 

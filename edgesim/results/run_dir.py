@@ -7,8 +7,8 @@ operating system releases when the process ends, however it ends, so two
 processes never write one directory. Modes:
 
 - ``new``: the directory must be missing or empty;
-- ``overwrite``: edgesim's files in it (the run files, ``checkpoint/``, figures)
-  are removed first; other files are left alone;
+- ``overwrite``: edgesim's files in it are removed first, by name, whether an
+  earlier run or a sweep left them (``owned_files``); other files are left alone;
 - ``resume``: it must hold a run's ``scenario.yaml``.
 
 ``summary.json`` is strict JSON (non-finite numbers become ``null``), written
@@ -30,14 +30,19 @@ from pathlib import Path
 
 import yaml
 
-from edgesim.contract import CHECKPOINT_DIR, EVENTS_FILE, METRICS_FILE, RUN_FIGURES, SCENARIO_FILE, SUMMARY_FILE
-from edgesim.errors import OutputError
+from edgesim.contract import (CHECKPOINT_DIR, EVENTS_FILE, METRICS_FILE, RUN_FIGURES, SCENARIO_FILE, SUMMARY_FILE,
+                              SWEEP_FIGURES, SWEEP_FILE)
+from edgesim.errors import InputError, OutputError
 from edgesim.results.checkpoint import remove_checkpoint
 from edgesim.results.tables import output_error
 from edgesim.scenario import Scenario
 
 LOCK_FILE = ".lock"
 MODES = ("new", "overwrite", "resume")
+RUN_FILES = (SCENARIO_FILE, EVENTS_FILE, METRICS_FILE, SUMMARY_FILE, *RUN_FIGURES)
+SWEEP_FILES = (SWEEP_FILE, *SWEEP_FIGURES)
+VARIANT_DIR = re.compile(r"run-[0-9]{3,}")
+"""A sweep's variant directories: ``run-000``, ``run-001``, ..."""
 
 
 def default_run_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
@@ -137,6 +142,46 @@ class DirectoryLock:
                 return
 
 
+def owned_files(path: Path) -> list[Path]:
+    """What edgesim wrote into ``path``, a run or a sweep directory, by name: the run files and their
+    temporaries, ``checkpoint/``, ``sweep.csv``, figures, and in each ``run-NNN/`` variant directory its run
+    files, checkpoint and lock. This is what ``--overwrite`` removes; nothing else is."""
+    found = [path / name for base in (*RUN_FILES, *SWEEP_FILES) for name in (base, f"{base}.tmp")]
+    found.append(path / CHECKPOINT_DIR)
+    for variant in sorted(path.glob("run-*")):
+        if VARIANT_DIR.fullmatch(variant.name) and variant.is_dir() and not variant.is_symlink():
+            found += [variant / name for base in RUN_FILES for name in (base, f"{base}.tmp")]
+            found += [variant / CHECKPOINT_DIR, variant / LOCK_FILE]
+    return [p for p in found if p.exists() or p.is_symlink()]
+
+
+def refuse_to_remove(out: Path, scenario_file: Path) -> None:
+    """``InputError`` when overwriting ``out`` would remove ``scenario_file`` (or the folder holding it)."""
+    target = Path(scenario_file).resolve()
+    for owned in owned_files(Path(out)):
+        if target == owned.resolve() or owned.resolve() in target.parents:
+            raise InputError(f"--out {out} --overwrite would remove the scenario file itself ({scenario_file}); "
+                             "copy it elsewhere or choose another --out")
+
+
+def clear_owned_files(path: Path, what: str = "run directory") -> None:
+    """Remove ``owned_files(path)``, then the variant directories that leaves empty; ``OutputError`` on failure."""
+    try:
+        for owned in owned_files(path):
+            if owned.name == CHECKPOINT_DIR and owned.is_dir() and not owned.is_symlink():
+                remove_checkpoint(owned)
+            else:
+                owned.unlink(missing_ok=True)
+        for variant in path.glob("run-*"):
+            if VARIANT_DIR.fullmatch(variant.name) and variant.is_dir() and not variant.is_symlink():
+                try:
+                    variant.rmdir()
+                except OSError:  # it holds something of someone else's
+                    pass
+    except OSError as exc:
+        raise output_error(path, exc, f"clear the {what}") from None
+
+
 def other_entries(path: Path) -> list[Path]:
     """What ``path`` holds besides its lock file."""
     return [p for p in path.iterdir() if p.name != LOCK_FILE]
@@ -161,7 +206,7 @@ class RunDirectory:
             if mode == "new":
                 run_dir._require_empty()
             elif mode == "overwrite":
-                run_dir._remove_own_files()
+                clear_owned_files(path)
         except BaseException:
             run_dir.abandon()
             raise
@@ -232,16 +277,6 @@ class RunDirectory:
             held = f"is not empty ({len(entries)} {'entry' if len(entries) == 1 else 'entries'})"
         raise OutputError(f"{self.path}: {held}; give --resume to continue it, --overwrite to replace it, "
                           "or another --out")
-
-    def _remove_own_files(self) -> None:
-        """The files edgesim writes into a run directory, by name; nothing else."""
-        try:
-            for name in (SCENARIO_FILE, EVENTS_FILE, METRICS_FILE, SUMMARY_FILE, *RUN_FIGURES):
-                (self.path / name).unlink(missing_ok=True)
-                (self.path / f"{name}.tmp").unlink(missing_ok=True)
-            remove_checkpoint(self.checkpoint)
-        except OSError as exc:
-            raise output_error(self.path, exc, "clear the run directory") from None
 
 
 def lock(path: Path, what: str = "run directory") -> int:

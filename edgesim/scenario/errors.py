@@ -143,8 +143,12 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], data: 
             problems.append(f"{where}: unknown key{hint}")
         elif error["type"] == "missing":
             problems.append(f"{where}: required key is missing")
+        elif error["type"] == "union_tag_invalid":  # pydantic's message quotes the whole tag first
+            ctx = error.get("ctx", {})
+            key = str(ctx.get("discriminator", "kind")).strip("'")
+            problems.append(f"{where}.{key}: {brief(ctx.get('tag'))} is not one of {ctx.get('expected_tags', '')}")
         else:
             message = error["msg"].removeprefix("Value error, ")
-            shown = error["type"] != "union_tag_invalid" and not isinstance(error["input"], (dict, list))
+            shown = not isinstance(error["input"], (dict, list))
             problems.append(f"{where}: {message} (got {brief(error['input'])})" if shown else f"{where}: {message}")
     return problems

@@ -20,17 +20,13 @@ from edgesim.scenario.checks import scenario_problems
 from edgesim.scenario.errors import format_validation_error
 from edgesim.scenario.overrides import parse_assignment, set_dotted
 from edgesim.scenario.schema import Scenario
-from edgesim.yaml_file import read_yaml_file
+from edgesim.yaml_file import read_yaml_mapping
 
 
 def read_raw(path: str | Path) -> dict:
     """The file's mapping, with ``name`` defaulting to the file's stem."""
     path = Path(path)
-    data = read_yaml_file(path)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: the top level must be a mapping of keys (name:, fleet:, ...)")
+    data = read_yaml_mapping(path)
     data.setdefault("name", path.stem)
     return data
 

@@ -35,7 +35,7 @@ class ProfileOverrides(ConfigModel):
 
 
 class FleetGroup(ConfigModel):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.]+$", description="device ids are <name>-<i>")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.]+$", max_length=64, description="device ids are <name>-<i>")
     profile: str
     count: int = Field(ge=1)
     network: str

@@ -27,7 +27,6 @@ context stops whatever still runs.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,11 +39,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from edgesim import outcome
 from edgesim.compute import Compute
-from edgesim.contract import CHECKPOINT_DIR, SCENARIO_FILE, SWEEP_FIGURES, SWEEP_FILE
+from edgesim.contract import CHECKPOINT_DIR, SCENARIO_FILE, SWEEP_FILE
 from edgesim.errors import InputError, OutputError
 from edgesim.journal import CheckpointPolicy
 from edgesim.results.checkpoint import STATE_FILE, load_checkpoint
-from edgesim.results.run_dir import DirectoryLock, other_entries, read_summary, scenario_text, summary_belongs
+from edgesim.results.run_dir import (DirectoryLock, clear_owned_files, other_entries, read_summary, scenario_text,
+                                     summary_belongs)
 from edgesim.scenario import Scenario, Variant, load_scenario
 from edgesim.sweep.table import write_sweep_table
 
@@ -78,7 +78,7 @@ class Executor(Protocol):
 def failure(exc: BaseException) -> dict:
     """The summary recorded for a variant that raised: ``invalid`` for a scenario the pre-flight refused."""
     invalid = isinstance(exc, InputError) and not isinstance(exc, OutputError)
-    return {"status": outcome.INVALID if invalid else outcome.FAILED, "reason": f"{type(exc).__name__}: {exc}"}
+    return {"status": outcome.INVALID if invalid else outcome.FAILED, "reason": outcome.failure_reason(exc)}
 
 
 def variant_state(scenario: Scenario, run_dir: Path) -> tuple[str, dict | None]:
@@ -188,7 +188,7 @@ def _left_behind(scenario: Scenario, run_dir: Path) -> dict:
 @contextmanager
 def _sweep_directory(path: Path, mode: str):
     """Hold the sweep directory's lock; ``new`` must find it empty, ``resume`` a sweep or nothing, and
-    ``overwrite`` clears edgesim's files from it (``sweep.csv``, ``run-*`` directories, sweep figures)."""
+    ``overwrite`` clears edgesim's files from it, a sweep's or a run's (``owned_files``)."""
     lock = DirectoryLock(path, "sweep directory")
     try:
         entries = other_entries(path)
@@ -199,7 +199,7 @@ def _sweep_directory(path: Path, mode: str):
         if entries and mode == "resume" and not (path / SWEEP_FILE).is_file():
             raise OutputError(f"{path}: holds no sweep (no {SWEEP_FILE}) to resume")
         if mode == "overwrite":
-            _clear(path)
+            clear_owned_files(path, "sweep directory")
     except BaseException:
         lock.abandon()
         raise
@@ -212,13 +212,3 @@ def _sweep_directory(path: Path, mode: str):
 def _entries(n: int) -> str:
     return f"{n} {'entry' if n == 1 else 'entries'}"
 
-
-def _clear(path: Path) -> None:
-    try:
-        (path / SWEEP_FILE).unlink(missing_ok=True)
-        for figure in SWEEP_FIGURES:
-            (path / figure).unlink(missing_ok=True)
-        for run_dir in path.glob("run-[0-9][0-9][0-9]*"):
-            shutil.rmtree(run_dir)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot clear the sweep directory: {exc.strerror or exc}") from None

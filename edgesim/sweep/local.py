@@ -1,8 +1,12 @@
-"""Run sweep variants in local worker processes, at most ``workers`` at once, one variant at a time each.
+"""Run sweep variants in local worker processes, at most ``workers`` at once, one process per variant.
 
-Workers are spawned processes that take variants one by one over their own
-pipe and send each summary back. The driver keeps every worker's handle, so
-it can stop them:
+Each variant runs in a fresh spawned process, which takes it over its own
+pipe, sends the summary back and exits. A process per variant costs a few
+seconds of start-up, and buys isolation: whatever a variant's run leaves
+allocated (torch's allocator caches, model versions a K-async run held) goes
+back to the system with its process. Reusing workers, a sweep of 2000-device
+K-async variants was seen to grow one worker to 22 GB over six variants. The
+driver keeps every worker's handle, so it can stop them:
 
 - Ctrl-C reaches only the driver (workers ignore SIGINT); the driver, or a
   SIGTERM to it, stops the workers by sending each SIGTERM, which a run
@@ -11,8 +15,7 @@ it can stop them:
 - a worker whose driver dies, even by ``kill -9``, receives SIGTERM too
   (``edgesim.signals.stop_with_parent``) and stops the same way;
 - a worker that dies without a summary (killed, out of memory) has its
-  variant recorded as failed with the exit code, and a new worker takes the
-  next variant.
+  variant recorded as failed with the exit code.
 """
 
 from __future__ import annotations
@@ -31,14 +34,15 @@ STOP_GRACE_S = 20.0
 
 
 def _worker(connection: Connection, parent_pid: int) -> None:
-    """A worker process: run the jobs it is sent (``None``: stop), sending back each summary."""
+    """A worker process: run the one job it is sent (``None``: none) and send back its summary."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides, and forwards SIGTERM
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     stop_with_parent(parent_pid)
     try:
         with sigterm_as_interrupt():
-            while (job := connection.recv()) is not None:
+            job = connection.recv()
+            if job is not None:
                 connection.send(run_variant(job))
     except KeyboardInterrupt:
         try:
@@ -93,19 +97,14 @@ class LocalExecutor:
             for worker in busy:
                 if worker.connection in ready or worker.process.sentinel in ready:
                     job, summary = worker.job, self._result(worker)
-                    worker.job = None
-                    if not worker.process.is_alive():
-                        self._pool.remove(worker)
-                        worker = _Worker(self._context) if queue else None
-                        if worker is not None:
-                            self._pool.append(worker)
-                    if worker is not None and queue:
-                        worker.give(queue.pop())
+                    worker.process.join()
+                    worker.connection.close()
+                    self._pool.remove(worker)
+                    if queue:
+                        fresh = _Worker(self._context)
+                        self._pool.append(fresh)
+                        fresh.give(queue.pop())
                     yield job, summary
-        for worker in self._pool:
-            worker.give(None)
-            worker.process.join()
-        self._pool.clear()
 
     def _result(self, worker: _Worker) -> dict:
         try:

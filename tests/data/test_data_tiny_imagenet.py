@@ -228,3 +228,23 @@ def test_a_member_that_resolves_outside_the_tree_is_refused(folder, tmp_path):
     image.symlink_to(outside)
     with pytest.raises(InputError, match="lies outside"):
         load_tiny_imagenet(folder, download=False)
+
+
+def test_a_fifo_a_huge_image_or_a_non_image_is_an_input_error_not_a_hang_or_traceback(folder):
+    images = folder / "tiny-imagenet-200" / "val" / "images"
+    (images / "val_0.JPEG").unlink()
+    os.mkfifo(images / "val_0.JPEG")  # reading it would block forever
+    with pytest.raises(InputError, match="val_0.JPEG: not a regular file"):
+        load_tiny_imagenet(folder, download=False)
+    (images / "val_0.JPEG").unlink()
+    Image.new("L", (5000, 5000)).save(images / "val_0.JPEG", format="JPEG")  # small file, huge image
+    with pytest.raises(InputError, match="a 5000x5000 image; Tiny ImageNet images are 64x64"):
+        load_tiny_imagenet(folder, download=False)
+    (images / "val_0.JPEG").write_bytes(b"not an image")
+    with pytest.raises(InputError, match=r"val_0.JPEG: not a readable image \(not a format PIL knows\)"):
+        load_tiny_imagenet(folder, download=False)
+    wnids = folder / "tiny-imagenet-200" / "wnids.txt"
+    wnids.unlink()
+    os.mkfifo(wnids)
+    with pytest.raises(InputError, match="wnids.txt: not a regular file"):
+        load_tiny_imagenet(folder, download=False)

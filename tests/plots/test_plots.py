@@ -132,3 +132,11 @@ def test_an_unfinished_last_row_is_left_out(sync_run: Path) -> None:
     with open(sync_run / "events.csv", "a") as handle:
         handle.write("12.5,dev-0,compute_st")
     assert {p.name for p in plot_run(sync_run)} >= {"accuracy.png", "timeline.png"}
+
+
+def test_a_whole_row_that_is_not_numbers_is_an_input_error_naming_its_line(sync_run: Path) -> None:
+    lines = (sync_run / "events.csv").read_text().count("\n")
+    with open(sync_run / "events.csv", "a") as handle:
+        handle.write("abc,dev-0,compute_start,1,0,,,\n")
+    with pytest.raises(InputError, match=rf"events.csv, line {lines + 1}: sim_time_s is 'abc', not a number"):
+        plot_run(sync_run)

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from edgesim.errors import OutputError
-from edgesim.results.run_dir import (RunDirectory, default_run_dir, name_slug, read_summary, strict_json,
-                                     summary_belongs)
+from edgesim.errors import InputError, OutputError
+from edgesim.results.run_dir import (RunDirectory, clear_owned_files, default_run_dir, name_slug, read_summary,
+                                     refuse_to_remove, strict_json, summary_belongs)
 from edgesim.scenario import validate
 
 SCENARIO = validate({"name": "tiny", "fleet": {"groups": [{"name": "a", "profile": "laptop", "count": 2,
@@ -31,6 +31,32 @@ def test_new_wants_an_empty_directory_and_overwrite_clears_only_edgesims_files(t
         pass
     assert sorted(p.name for p in path.iterdir()) == [".lock", "checkpoint", "holiday.png", "notes.txt"]
     assert [p.name for p in (path / "checkpoint").iterdir()] == ["mine.txt"]
+
+
+def test_overwrite_clears_a_sweeps_files_too_and_nothing_of_the_users(tmp_path):
+    # a run over a sweep, or a sweep over a run, leaves nothing of the other behind (nor anything of the user's)
+    path = tmp_path / "out"
+    for name in ("sweep.csv", "sweep_accuracy.png", "events.csv", "run-000/events.csv", "run-000/scenario.yaml",
+                 "run-000/.lock", "run-000/checkpoint/state.pt", "run-000/notes.txt", "run-000/plots/a.txt",
+                 "run-001/metrics.csv", "run-001/summary.json", "notes.txt", "run-xyz/events.csv"):
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text("x")
+    clear_owned_files(path)
+    left = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
+    assert left == ["notes.txt", "run-000/notes.txt", "run-000/plots/a.txt", "run-xyz/events.csv"]
+    assert not (path / "run-001").exists() and not (path / "run-000" / "checkpoint").exists()
+
+
+def test_overwrite_never_removes_the_scenario_file_it_was_given(tmp_path):
+    out = tmp_path / "out"
+    (out / "run-000").mkdir(parents=True)
+    for name in ("events.csv", "run-000/scenario.yaml", "mine.yaml"):
+        (out / name).write_text("name: x")
+    for owned in ("events.csv", "run-000/scenario.yaml"):
+        with pytest.raises(InputError, match="--overwrite would remove the scenario file itself"):
+            refuse_to_remove(out, out / owned)
+    refuse_to_remove(out, out / "mine.yaml")
+    refuse_to_remove(out, out / "absent.csv")  # nothing there yet to remove
 
 
 def test_resume_needs_a_run_and_new_refuses_any_other_content(tmp_path):

@@ -61,6 +61,14 @@ def test_nested_union_paths_drop_pydantic_tags(tmp_path):
     assert message.startswith("dataset.partition.samples_per_class: Input should be greater than 0")
 
 
+def test_an_unknown_union_tag_is_named_briefly_before_the_allowed_ones(tmp_path):
+    for tag, shown in (("lognormall", "'lognormall'"), ("p" * 5000, "'" + "p" * 78 + "…")):
+        [message] = problems(tmp_path, GOOD.replace("dataset: {name: synthetic}",
+                                                    f"dataset: {{name: synthetic, partition: {{kind: {tag}}}}}"))
+        assert message == (f"dataset.partition.kind: {shown} is not one of 'iid', 'shards', 'dirichlet', "
+                           "'akafl'")
+
+
 def test_wrong_types_and_impossible_values(tmp_path):
     text = GOOD + textwrap.dedent("""
         stop: {target_accuracy: 1.5, horizon_s: soon}

@@ -44,7 +44,7 @@ def test_sweep_runs_records_invalid_variants_and_resumes(tmp_path, capsys):
     assert [(r["fleet.memory_fraction"], r["seed"]) for r in table] == [("0.5", "3"), ("0.5", "4"),
                                                                        ("1e-09", "3"), ("1e-09", "4")]
     assert [r["status"] for r in table] == ["completed", "completed", "invalid", "invalid"]
-    assert table[2]["reason"].startswith("InputError: server.clients_per_round: a round needs 2 ready devices, "
+    assert table[2]["reason"].startswith("server.clients_per_round: a round needs 2 ready devices, "
                                          "but only 0 of the 4 devices can take part in rounds: 4 cannot hold")
     assert table[0]["rounds"] == "2" and table[0]["run_dir"] == "run-000" and table[0]["reason"] == ""
 
@@ -135,6 +135,12 @@ def test_seeds_belong_in_the_sweeps_seeds(tmp_path, capsys):
     assert main(["sweep", str(scenario), "--out", str(tmp_path / "s"), "--seed", "5"]) == 2
     assert "--seed 5: the sweep lists its own seeds (sweep.seeds); give --set 'sweep.seeds=[5]'" in \
         capsys.readouterr().err
+    # the same through --set seed=..., and from validate, the sweep's pre-flight
+    for command in (["sweep", str(scenario), "--out", str(tmp_path / "s2"), "--set", "seed=3"],
+                    ["validate", str(scenario), "--set", "seed=3"], ["validate", str(scenario), "--seed", "3"]):
+        assert main(command) == 2
+        assert "the sweep lists its own seeds (sweep.seeds); give --set 'sweep.seeds=[3]'" in capsys.readouterr().err
+    assert not (tmp_path / "s2").exists()
     assert main(["validate", str(scenario), "--set", "sweep.grid={seed: [1, 2]}"]) == 2
     assert "sweep.grid.seed: list the seeds under sweep.seeds" in capsys.readouterr().err
 
