@@ -110,6 +110,7 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
     summary = {"scenario": scenario.name, "scenario_sha256": sha256, "algorithm": scenario.algorithm.name,
                "seed": scenario.seed, "status": outcome.RUNNING, "reason": None, **compute.describe()}
     try:
+        journal.start()  # before any table exists: a run killed from here on resumes on its own thread count
         if journal.resume is None:
             log.attach(directory.events)
         for device in prepared.excluded:
@@ -126,7 +127,6 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
                                                                            default=server.version))
             server = KAsyncServer(env, fleet, tasks, log, coordinator, AsyncSettings(algorithm.initial_k()))
         env.process(server.process())
-        journal.start()
         with bar:
             stopped = run_clock(env, server.stopped, scenario.stop.horizon_s)
         if journal.resume is not None:
