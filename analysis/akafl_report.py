@@ -1,15 +1,25 @@
-"""AKAFL-RJ reproduction and the straggler what-if study, from sweep directories.
+"""AKAFL-RJ reproduction (paper regime, adapted-K sweep, physical fleet) and the straggler what-if study.
 
 Usage:
-    python analysis/akafl_report.py --paper PAPER_SWEEP_DIR [--whatif WHATIF_SWEEP_DIR] [--out analysis/akafl]
+    python analysis/akafl_report.py [--paper DIR] [--adapted-k DIR] [--physical DIR] [--whatif DIR]
+                                    [--out analysis/akafl]
 
-PAPER_SWEEP_DIR comes from `edgesim sweep scenarios/paper/akafl_rj_mnist.yaml`,
-WHATIF_SWEEP_DIR from `edgesim sweep scenarios/stragglers_whatif.yaml`.
-Writes TABLE.md and the figures next to it.
+Each DIR is the sweep directory of one scenario:
+``scenarios/paper/akafl_rj_mnist.yaml`` (--paper), ``akafl_rj_adapted_k.yaml``
+(--adapted-k), ``akafl_rj_physical.yaml`` (--physical) and
+``scenarios/stragglers_whatif.yaml`` (--whatif). Only variants whose status is
+``completed`` count; a table says how many seeds each row has. Writes
+TABLE.md (and WHATIF.md) and the figures next to them.
 
-DevAccuracy over test accuracy is computed the paper's way,
+The paper's Table 2 reports mean test accuracy and DevAccuracy over the last
+1000 / 500 iterations. DevAccuracy is computed the paper's way,
 ``Dev <- d2 Dev + (1 - d2) |A - A_hat_prev|`` with ``A_hat <- d1 A_hat + (1 - d1) A``
-(d1 = d2 = 0.9), over the test evaluations of each run.
+(d1 = d2 = 0.9), over each run's test evaluations (every 20 iterations here,
+on a 2000-image subset). Mechanism figures (ALGORITHMS.md §2.7) come from
+metrics.csv: mean staleness (WKAFL's tau = edgesim's staleness + 1), the
+share of iterations whose largest staleness weight w_k exceeds 0.5 (one
+gradient dominates the estimate), the share of steps with eta < 1e-4, and
+simulated time per iteration.
 """
 
 from __future__ import annotations
@@ -21,16 +31,19 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from sweep_frames import markdown_table, metrics, runs
+from sweep_frames import markdown_table, mean_std, metrics, runs
 
-PAPER = {  # case -> (accuracy last 1000 / 500, DevAccuracy last 1000 / 500)
-    "akafl": ("0.9624 / 0.9660", "0.0020 / 0.0013"),
-    "akafl_r": ("0.9716 / 0.9736", "0.0019 / 0.0016"),
+PAPER = {  # case -> (accuracy last 1000 / 500, DevAccuracy last 1000 / 500), Table 2 of the paper
+    "akafl": ("96.24 / 96.60", "0.0020 / 0.0013"),
+    "akafl_r": ("97.16 / 97.36", "0.0019 / 0.0016"),
     "akafl_rj": ("≥ AKAFL-R + 0.85 pp", "~80% below AKAFL-R"),
 }
+SMALL_STEP = 1e-4  # Fig. 10: most steps are below this
+DOMINANT = 0.5  # a staleness weight above this: one gradient dominates the estimate (Fig. 9)
 
 
 def dev_accuracy(accuracy: pd.Series, d1: float = 0.9, d2: float = 0.9) -> pd.Series:
+    """The paper's DevAccuracy after each value of an accuracy series (same index)."""
     a_hat, dev, out = None, 0.0, []
     for value in accuracy:
         if a_hat is None:
@@ -42,63 +55,144 @@ def dev_accuracy(accuracy: pd.Series, d1: float = 0.9, d2: float = 0.9) -> pd.Se
     return pd.Series(out, index=accuracy.index)
 
 
-def late_means(curve: pd.DataFrame, last: int) -> tuple[float, float]:
-    end = curve["round"].max()
-    window = curve[curve["round"] > end - last]
-    return window["accuracy"].mean(), window["dev"].mean()
+def load(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(finished runs, their stacked metrics with a ``dev`` column)."""
+    table = runs(sweep_dir)
+    table = table[table["status"] == "completed"].reset_index(drop=True)
+    curves = metrics(sweep_dir, table)
+    if curves.empty:
+        return table, curves
+    curves["dev"] = float("nan")
+    for _, group in curves.groupby(["case", "seed"], sort=False):
+        evaluated = group.dropna(subset=["accuracy"])
+        curves.loc[evaluated.index, "dev"] = dev_accuracy(evaluated["accuracy"])
+    return table, curves
 
 
-def paper_table(table: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+def per_run(table: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """One row per finished run: late means and the mechanism figures."""
     rows = []
-    for case, group in curves.groupby("case", sort=False):
-        acc_1000, dev_1000 = late_means(group, 1000)
-        acc_500, dev_500 = late_means(group, 500)
-        summary = table[table["case"] == case].iloc[0]
+    for (case, seed), run in curves.groupby(["case", "seed"], sort=False):
+        end = run["round"].max()
+        summary = table[(table["case"] == case) & (table["seed"] == seed)].iloc[0]
+        row = {"case": case, "seed": seed, "iterations": end}
+        for last in (1000, 500):
+            window = run[run["round"] > end - last]
+            row[f"acc_{last}"], row[f"dev_{last}"] = window["accuracy"].mean(), window["dev"].mean()
+        row["final_accuracy"] = summary["final_accuracy"]
+        row["keeps"] = summary.get("model.judgement_keeps", float("nan"))
+        row["tau"] = run["mean_staleness"].mean() + 1
+        row["dominant"] = (run["max_weight"] > DOMINANT).mean() if "max_weight" in run else float("nan")
+        row["small_steps"] = (run["lr"] < SMALL_STEP).mean()
+        row["k_end"] = run["k"].iloc[-1]
+        row["time_per_iteration_ms"] = 1000 * summary["sim_time_s"] / end
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _mean_std(values: pd.Series, digits: int = 4) -> str:
+    values = values.dropna()
+    if values.empty:
+        return "–"
+    if len(values) == 1:
+        return f"{values.iloc[0]:.{digits}f}"
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+
+
+def table2(results: pd.DataFrame) -> pd.DataFrame:
+    """The paper's Table 2 beside the measured mean ± std over seeds."""
+    rows = []
+    for case, group in results.groupby("case", sort=False):
         paper_acc, paper_dev = PAPER.get(case, ("–", "–"))
         rows.append({
-            "method": case, "iterations": int(group["round"].max()),
-            "paper acc (last 1000 / 500)": paper_acc,
-            "measured acc (last 1000 / 500)": f"{acc_1000:.4f} / {acc_500:.4f}",
-            "paper DevAccuracy": paper_dev,
-            "measured DevAccuracy": f"{dev_1000:.4f} / {dev_500:.4f}",
-            "judgement keeps": summary.get("model.judgement_keeps", "–"),
-            "simulated time (s)": f"{summary['sim_time_s']:.1f}",
+            "case": case, "seeds": len(group),
+            "paper acc % (last 1000 / 500)": paper_acc,
+            "measured acc % (last 1000 / 500)": f"{mean_std(group['acc_1000'])} / {mean_std(group['acc_500'])}",
+            "final acc, full test %": mean_std(group["final_accuracy"]),
+            "paper DevAcc": paper_dev,
+            "measured DevAcc (last 1000 / 500)": f"{_mean_std(group['dev_1000'])} / {_mean_std(group['dev_500'])}",
+            "judgement keeps": _mean_std(group["keeps"], 0),
         })
     return pd.DataFrame(rows)
 
 
-def iteration_figures(curves: pd.DataFrame, out: Path) -> list[str]:
-    """K over iterations, time per iteration, learning-rate histogram, dominance, accuracy and DevAccuracy."""
-    weights = curves["max_weight"] if "max_weight" in curves else pd.Series(float("nan"), index=curves.index)
-    curves = curves.assign(step_time=curves.groupby("case")["sim_time_s"].diff(),
-                           dominant=(weights > 0.5).astype(float).where(weights.notna()))
+def mechanisms(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean staleness, dominance, small steps, final K and time per iteration, mean over seeds."""
+    rows = []
+    for case, group in results.groupby("case", sort=False):
+        rows.append({
+            "case": case, "seeds": len(group),
+            "mean tau": _mean_std(group["tau"], 0),
+            f"iterations with one w_k > {DOMINANT}": _mean_std(group["dominant"], 3),
+            f"steps with eta < {SMALL_STEP:g}": _mean_std(group["small_steps"], 3),
+            "K at the end": _mean_std(group["k_end"], 0),
+            "simulated ms per iteration": _mean_std(group["time_per_iteration_ms"], 3),
+        })
+    return pd.DataFrame(rows)
+
+
+def targets(results: pd.DataFrame) -> list[str]:
+    """The issue's targets for the paper regime, each met or missed by how much (last 500 iterations)."""
+    means = results.groupby("case")[["acc_500", "dev_500", "keeps"]].mean()
+
+    def acc(case):
+        return means.at[case, "acc_500"] * 100 if case in means.index else None
+
+    lines = []
+    if acc("akafl") is not None:
+        gap = acc("akafl") - 95
+        lines.append(f"AKAFL ≥ 95% (paper 96.60): {acc('akafl'):.2f}% — "
+                     + ("met" if gap >= 0 else f"missed by {-gap:.2f} pp"))
+    if acc("akafl") is not None and acc("akafl_r") is not None:
+        gap = acc("akafl_r") - acc("akafl")
+        lines.append(f"AKAFL-R above AKAFL (paper +0.76 pp): {gap:+.2f} pp — " + ("met" if gap > 0 else "missed"))
+    if acc("akafl_r") is not None and acc("akafl_rj") is not None:
+        gap = acc("akafl_rj") - acc("akafl_r")
+        dev_r, dev_rj = means.at["akafl_r", "dev_500"], means.at["akafl_rj", "dev_500"]
+        keeps = means.at["akafl_rj", "keeps"]
+        lines.append(f"AKAFL-RJ ≥ AKAFL-R + 0.85 pp: {gap:+.2f} pp — "
+                     + ("met" if gap >= 0.85 else f"missed by {0.85 - gap:.2f} pp"))
+        lines.append(f"AKAFL-RJ DevAccuracy clearly lower (paper ~80% lower): {dev_rj:.4f} vs {dev_r:.4f} "
+                     f"({(dev_rj / dev_r - 1) * 100:+.0f}%)")
+        lines.append(f"judgement keeps roughly 100-200 in 5000 iterations (paper 138): {keeps:.0f}")
+    return lines
+
+
+def iteration_figures(curves: pd.DataFrame, out: Path, name: str) -> str:
+    """K over iterations, time per iteration, learning rates, dominance, accuracy and DevAccuracy (seed 1)."""
+    curves = curves[curves["seed"] == curves["seed"].min()]
+    curves = curves.assign(step_time=curves.groupby("case")["sim_time_s"].diff() * 1000,
+                           dominant=(curves["max_weight"] > DOMINANT).astype(float).where(curves["max_weight"].notna())
+                           if "max_weight" in curves else float("nan"))
     figure = Figure(figsize=(13, 8))
     axes = figure.subplots(2, 3).ravel()
     sns.lineplot(data=curves, x="round", y="k", hue="case", ax=axes[0], errorbar=None)
     axes[0].set(title="K over iterations (Fig. 3)", xlabel="iteration")
     rolling = curves.assign(step_time=curves.groupby("case")["step_time"].transform(lambda s: s.rolling(100, 1).mean()))
     sns.lineplot(data=rolling, x="round", y="step_time", hue="case", ax=axes[1], errorbar=None, legend=False)
-    axes[1].set(title="simulated time per iteration, rolling 100 (Fig. 6)", xlabel="iteration", ylabel="s")
+    axes[1].set(title="simulated time per iteration, rolling 100 (Fig. 6)", xlabel="iteration", ylabel="ms")
     sns.histplot(data=curves, x="lr", hue="case", ax=axes[2], bins=40, log_scale=True, element="step", legend=False)
+    axes[2].axvline(SMALL_STEP, color="grey", linestyle=":")
     axes[2].set(title="learning rates (Figs. 5, 10)")
     share = curves.assign(dominant=curves.groupby("case")["dominant"].transform(lambda s: s.rolling(200, 1).mean()))
     sns.lineplot(data=share, x="round", y="dominant", hue="case", ax=axes[3], errorbar=None, legend=False)
-    axes[3].set(title="share of iterations with one weight > 0.5 (Fig. 9)", xlabel="iteration", ylabel="share")
+    axes[3].set(title=f"share of iterations with one w_k > {DOMINANT} (Fig. 9)", xlabel="iteration", ylabel="share")
     evaluated = curves.dropna(subset=["accuracy"])
     sns.lineplot(data=evaluated, x="round", y="accuracy", hue="case", ax=axes[4], errorbar=None, legend=False)
     axes[4].set(title="test accuracy (Fig. 11)", xlabel="iteration")
     sns.lineplot(data=evaluated, x="round", y="dev", hue="case", ax=axes[5], errorbar=None, legend=False)
-    axes[5].set(title="DevAccuracy of test accuracy (Fig. 12)", xlabel="iteration")
+    axes[5].set(title="DevAccuracy of test accuracy (Fig. 12)", xlabel="iteration", yscale="log")
     figure.tight_layout()
-    figure.savefig(out / "akafl_iterations.png", dpi=110)
-    return ["akafl_iterations.png"]
+    figure.savefig(out / name, dpi=110)
+    return name
 
 
 def staleness_figure(sweep_dir: Path, table: pd.DataFrame, out: Path, name: str, hue: str) -> str:
+    """Histograms of the staleness of applied updates (Fig. 4), one panel per case, from events.csv."""
     frames = []
     for _, row in table.iterrows():
         path = sweep_dir / row["run_dir"] / "events.csv"
-        if path.is_file():
+        if path.is_file() and row["seed"] == table["seed"].min():
             events = pd.read_csv(path, usecols=["kind", "staleness"])
             applied = events.loc[events["kind"] == "update_applied", ["staleness"]]
             frames.append(applied.assign(**{hue: row[hue], "case": row["case"]}))
@@ -108,6 +202,35 @@ def staleness_figure(sweep_dir: Path, table: pd.DataFrame, out: Path, name: str,
                        facet_kws={"sharey": False})
     grid.figure.savefig(out / name, dpi=110)
     return name
+
+
+def section(title: str, sweep_dir: Path, out: Path, prefix: str, with_targets: bool = False) -> tuple[str, list[str]]:
+    """One study's markdown (tables, targets, figures) and the files it wrote."""
+    table, curves = load(sweep_dir)
+    if curves.empty:
+        return f"## {title}\n\nNo finished run in {sweep_dir.name} yet.\n", []
+    results = per_run(table, curves)
+    text = [f"## {title}", "", markdown_table(table2(results)), "", "Mechanisms:", "",
+            markdown_table(mechanisms(results))]
+    if with_targets:
+        text += ["", "Targets:", ""] + [f"- {line}" for line in targets(results)]
+    figures = [iteration_figures(curves, out, f"{prefix}_iterations.png"),
+               staleness_figure(sweep_dir, table, out, f"{prefix}_staleness.png", "case")]
+    text += [""] + [f"![{name}]({name})" for name in figures]
+    return "\n".join(text) + "\n", figures
+
+
+def adapted_k(sweep_dir: Path) -> str:
+    """Accuracy over the last 500 iterations and final K for each (k_min, eps_k)."""
+    table, curves = load(sweep_dir)
+    if curves.empty:
+        return f"## Adapted K: k_min x eps_k\n\nNo finished run in {sweep_dir.name} yet.\n"
+    results = per_run(table, curves.assign(case=curves["algorithm.k_min"].astype(str) + " / "
+                                           + curves["algorithm.eps_k"].astype(str)))
+    results = results.rename(columns={"case": "k_min / eps_k"})
+    shown = results[["k_min / eps_k", "seed", "acc_1000", "acc_500", "final_accuracy", "k_end", "tau",
+                     "small_steps", "time_per_iteration_ms"]]
+    return "## Adapted K: k_min x eps_k (AKAFL-R)\n\n" + markdown_table(shown) + "\n"
 
 
 def whatif(sweep_dir: Path, out: Path) -> list[str]:
@@ -133,25 +256,26 @@ def whatif(sweep_dir: Path, out: Path) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--paper", type=Path)
-    parser.add_argument("--whatif", type=Path)
+    parser.add_argument("--paper", type=Path, help="sweep of scenarios/paper/akafl_rj_mnist.yaml")
+    parser.add_argument("--adapted-k", type=Path, help="sweep of scenarios/paper/akafl_rj_adapted_k.yaml")
+    parser.add_argument("--physical", type=Path, help="sweep of scenarios/paper/akafl_rj_physical.yaml")
+    parser.add_argument("--whatif", type=Path, help="sweep of scenarios/stragglers_whatif.yaml")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "akafl")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, parts = [], ["# AKAFL-RJ: paper vs measured\n"]
     if args.paper:
-        table = runs(args.paper)
-        curves = metrics(args.paper, table)
-        curves["dev"] = float("nan")
-        for case, group in curves.groupby("case"):
-            evaluated = group.dropna(subset=["accuracy"])
-            curves.loc[evaluated.index, "dev"] = dev_accuracy(evaluated["accuracy"])
-        rows = paper_table(table, curves)
-        written += iteration_figures(curves, args.out)
-        written.append(staleness_figure(args.paper, table, args.out, "akafl_staleness.png", "case"))
-        (args.out / "TABLE.md").write_text(
-            "# AKAFL-RJ: paper vs measured\n\n" + markdown_table(rows) + "\n\n![iterations](akafl_iterations.png)\n\n"
-            "![staleness](akafl_staleness.png)\n", encoding="utf-8")
+        text, figures = section("Paper regime (akafl_rj_mnist.yaml)", args.paper, args.out, "paper", True)
+        parts.append(text)
+        written += figures
+    if args.adapted_k:
+        parts.append(adapted_k(args.adapted_k))
+    if args.physical:
+        text, figures = section("Physical fleet (akafl_rj_physical.yaml)", args.physical, args.out, "physical")
+        parts.append(text)
+        written += figures
+    if len(parts) > 1:
+        (args.out / "TABLE.md").write_text("\n".join(parts), encoding="utf-8")
         written.append("TABLE.md")
     if args.whatif:
         written += whatif(args.whatif, args.out)

@@ -85,6 +85,7 @@ def prepare(scenario: Scenario, compute: Compute = Compute("cpu"),
     if problems:
         raise InputError(problems)
     prepared = Prepared(scenario, streams, dataset, algorithm, fleet, excluded, footprint)
+    prepared.warnings.extend(scenario.algorithm.caveats())
     k = algorithm.initial_k() if algorithm.protocol == "kasync" else 0
     if k > participants:
         prepared.warnings.append(f"algorithm.k: {k} is more than the {participants} devices that can take part; "

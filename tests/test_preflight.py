@@ -95,6 +95,17 @@ def test_warnings_for_excluded_devices_and_a_k_larger_than_the_fleet():
                                    "aggregates 6"
 
 
+def test_judging_on_the_test_series_needs_no_validation_set_but_is_announced():
+    judged = {"name": "akafl_rj", "k": 2, "judgement_data": "test"}
+    prepared = prepare(scenario(algorithm=judged))
+    assert [w for w in prepared.warnings if "leak test data" in w] == [
+        "algorithm.judgement_data: test: judgement chooses models by their accuracy on the test series, so the "
+        "test accuracies of this run leak test data (as in the paper)"]
+    with pytest.raises(InputError, match="or algorithm.judgement_data: test to judge on the test series"):
+        scenario(algorithm={"name": "akafl_rj", "k": 2})  # judging on validation needs dataset.validation_size
+    assert not prepare(scenario(algorithm={"name": "akafl_r", "k": 2, "judgement_data": "test"})).warnings
+
+
 def test_validate_downloads_nothing_and_says_which_checks_wait_for_the_data(tmp_path, monkeypatch):
     import edgesim.data.download as download
 

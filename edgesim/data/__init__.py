@@ -88,9 +88,10 @@ def load_dataset(config: DatasetConfig, rng: np.random.Generator) -> Dataset:
     data_rng, val_rng, eval_rng = rng.spawn(3)
     data_dir = resolve_data_dir(config)
     image_options = {"download": config.download, "image_size": config.image_size,
-                     "train_per_class": config.train_per_class, "test_per_class": config.test_per_class}
+                     "train_per_class": config.train_per_class, "test_per_class": config.test_per_class, "pixel_scale": config.pixel_scale}
     if config.name == "mnist":
-        train_x, train_y, test_x, test_y = mnist.load_mnist(data_dir, download=config.download)
+        train_x, train_y, test_x, test_y = mnist.load_mnist(data_dir, download=config.download,
+                                                              pixel_scale=config.pixel_scale)
         names = _numbered(mnist.NUM_CLASSES)
     elif config.name == "cifar100":
         train_x, train_y, test_x, test_y, names = cifar100.load_cifar100(data_dir, **image_options)

@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from edgesim.data.download import fetch, verify
+from edgesim.data.config import PixelScale
 from edgesim.data.images import first_per_class, normalise, rgb_pixels
 from edgesim.errors import InputError
 
@@ -103,18 +104,20 @@ def load_cifar100(
     image_size: int | None = None,
     train_per_class: int | None = None,
     test_per_class: int | None = None,
+    pixel_scale: PixelScale = "standardised",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, tuple[str, ...]]:
     """``(train_x, train_y, test_x, test_y, class_names)`` with fine labels.
 
-    Images are normalised float32 ``N x 3 x S x S`` (``S = image_size or 32``).
+    Images are float32 ``N x 3 x S x S`` (``S = image_size or 32``), normalised or, with
+    ``pixel_scale="raw"``, the pixel values 0-255.
     The per-class limits keep the first n images of each class in file order.
     """
     path = fetch(archive_path(data_dir), [URL], md5=MD5, allow_download=download)
     members = _read_members(path, ["train", "test", "meta"])
     names = _class_names(members.pop("meta"), path)
     size = image_size or NATIVE_SIZE
-    train = _read_split(members["train"], f"{path}:{_MEMBERS['train']}", size, train_per_class)
-    test = _read_split(members["test"], f"{path}:{_MEMBERS['test']}", size, test_per_class)
+    train = _read_split(members["train"], f"{path}:{_MEMBERS['train']}", size, train_per_class, pixel_scale)
+    test = _read_split(members["test"], f"{path}:{_MEMBERS['test']}", size, test_per_class, pixel_scale)
     return (*train, *test, names)
 
 
@@ -146,7 +149,8 @@ def _class_names(meta: Any, path: Path) -> tuple[str, ...]:
     return tuple(n.decode("ascii") for n in names)
 
 
-def _read_split(batch: Any, where: str, size: int, per_class: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _read_split(batch: Any, where: str, size: int, per_class: int | None,
+                pixel_scale: PixelScale) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalised images and fine labels of one unpickled split, after the per-class limit and resizing."""
     if not isinstance(batch, dict):
         raise InputError(f"{where}: expected a dict, found {type(batch).__name__}")
@@ -165,4 +169,4 @@ def _read_split(batch: Any, where: str, size: int, per_class: int | None) -> tup
         for i, image in enumerate(images):
             resized[i] = rgb_pixels(Image.fromarray(image), size)
         images = resized
-    return normalise(images, MEAN, STD), torch.from_numpy(labels[keep])
+    return normalise(images, MEAN, STD, pixel_scale), torch.from_numpy(labels[keep])

@@ -14,6 +14,8 @@ from edgesim.taxonomy.config import TaxonomyConfig
 IMAGE_DATASETS = ("cifar100", "tiny_imagenet")
 MAX_SIDE = 4096
 """The largest image side (and channel count) a scenario may ask for."""
+PixelScale = Literal["standardised", "raw"]
+"""How pixels become inputs: standardised per channel, or raw values 0-255 (WKAFL's code; ALGORITHMS.md §2.7)."""
 _IMAGE_ONLY = f"{' and '.join(IMAGE_DATASETS)} only (an error for other datasets): "
 
 
@@ -93,6 +95,9 @@ class DatasetConfig(ConfigModel):
         None, description="in-run evaluation uses this many fixed random test samples; final evaluation uses all"
     )
     validation_size: int = Field(0, ge=0, description="server-held validation samples carved from the train set")
+    pixel_scale: PixelScale = Field(
+        "standardised", description="image inputs: 'standardised' (per-channel mean 0, std 1) or 'raw' pixel "
+        "values 0-255, the scale of WKAFL's code and of its learning rates (ALGORITHMS.md §2.7); not for synthetic")
     taxonomy: TaxonomyConfig = Field(
         TaxonomyConfig(), description="the class hierarchy of hierarchical methods: built in (cifar100, "
                                       "tiny_imagenet via WordNet) or an edge-list file")
@@ -114,6 +119,13 @@ class DatasetConfig(ConfigModel):
         if value is not None and name is not None and name not in IMAGE_DATASETS:
             raise ValueError(f"applies only to the image datasets ({', '.join(IMAGE_DATASETS)}), not to {name}")
         return value
+
+    @model_validator(mode="after")
+    def _pixels_only(self) -> DatasetConfig:
+        if self.pixel_scale == "raw" and self.name == "synthetic":
+            raise ValueError("pixel_scale: synthetic data has no pixels; 'raw' applies to mnist, cifar100 and "
+                             "tiny_imagenet")
+        return self
 
 
 def resolve_data_dir(config: DatasetConfig) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from edgesim.data.config import PixelScale
 from edgesim.data.download import fetch
 from edgesim.errors import InputError
 
@@ -34,19 +35,22 @@ def mnist_files_present(data_dir: Path) -> list[str]:
     return [name for name in MNIST_MD5 if not (mnist_dir(data_dir) / name).exists()]
 
 
-def load_mnist(data_dir: Path, download: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def load_mnist(data_dir: Path, download: bool = True, pixel_scale: PixelScale = "standardised",
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(train_x, train_y, test_x, test_y)``, fetching and verifying the files first."""
     paths = {
         name: fetch(mnist_dir(data_dir) / name, [m + name for m in MIRRORS], md5=md5, allow_download=download)
         for name, md5 in MNIST_MD5.items()
     }
-    train = read_mnist_split(paths["train-images-idx3-ubyte.gz"], paths["train-labels-idx1-ubyte.gz"])
-    test = read_mnist_split(paths["t10k-images-idx3-ubyte.gz"], paths["t10k-labels-idx1-ubyte.gz"])
+    train = read_mnist_split(paths["train-images-idx3-ubyte.gz"], paths["train-labels-idx1-ubyte.gz"], pixel_scale)
+    test = read_mnist_split(paths["t10k-images-idx3-ubyte.gz"], paths["t10k-labels-idx1-ubyte.gz"], pixel_scale)
     return (*train, *test)
 
 
-def read_mnist_split(images_path: Path, labels_path: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images as normalised float32 ``N x 1 x 28 x 28`` and labels as int64, from one IDX pair."""
+def read_mnist_split(images_path: Path, labels_path: Path, pixel_scale: PixelScale = "standardised",
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images as float32 ``N x 1 x 28 x 28`` and labels as int64, from one IDX pair. Pixels are standardised
+    (``(p / 255 - 0.1307) / 0.3081``) or, with ``pixel_scale="raw"``, the values 0-255 themselves."""
     images = read_idx(images_path, IMAGES_MAGIC)
     labels = read_idx(labels_path, LABELS_MAGIC)
     if images.shape[1:] != (28, 28):
@@ -55,7 +59,9 @@ def read_mnist_split(images_path: Path, labels_path: Path) -> tuple[torch.Tensor
         raise InputError(f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path}")
     if labels.size and labels.max() >= NUM_CLASSES:
         raise InputError(f"{labels_path}: label {labels.max()} is not a digit")
-    x = (images.astype(np.float32) / 255.0 - MEAN) / STD
+    x = images.astype(np.float32)
+    if pixel_scale == "standardised":
+        x = (x / 255.0 - MEAN) / STD
     return torch.from_numpy(x.reshape(-1, 1, 28, 28)), torch.from_numpy(labels.astype(np.int64))
 
 

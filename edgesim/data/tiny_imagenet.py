@@ -30,6 +30,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from edgesim.data.download import fetch, verify
+from edgesim.data.config import PixelScale
 from edgesim.data.images import first_per_class, normalise, rgb_pixels
 from edgesim.errors import InputError
 
@@ -120,18 +121,20 @@ def load_tiny_imagenet(
     image_size: int | None = None,
     train_per_class: int | None = None,
     test_per_class: int | None = None,
+    pixel_scale: PixelScale = "standardised",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, tuple[str, ...]]:
     """``(train_x, train_y, test_x, test_y, wnids)``; the test set is the labelled val split.
 
-    Images are normalised float32 ``N x 3 x S x S`` (``S = image_size or 64``),
+    Images are float32 ``N x 3 x S x S`` (``S = image_size or 64``), normalised (or, with
+    ``pixel_scale="raw"``, the pixel values 0-255),
     grayscale ones converted to RGB. The per-class limits keep the first n images
     of each class in the order described in the module docstring.
     """
     size = image_size or NATIVE_SIZE
     with _Tree(_source(data_dir, download)) as tree:
         catalogue = _catalogue(tree, train_per_class, test_per_class)
-        train_x = normalise(_decode(tree, catalogue.train, size), MEAN, STD)
-        test_x = normalise(_decode(tree, catalogue.test, size), MEAN, STD)
+        train_x = normalise(_decode(tree, catalogue.train, size), MEAN, STD, pixel_scale)
+        test_x = normalise(_decode(tree, catalogue.test, size), MEAN, STD, pixel_scale)
     return (train_x, torch.from_numpy(catalogue.train_y), test_x, torch.from_numpy(catalogue.test_y),
             catalogue.wnids)
 

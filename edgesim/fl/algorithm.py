@@ -29,6 +29,10 @@ from edgesim.taxonomy import Taxonomy
 class AlgorithmConfig(ConfigModel):
     """Base of every ``algorithm:`` block; subclasses add ``name: Literal[...]`` and hyper-parameters."""
 
+    def caveats(self) -> list[str]:
+        """What a reader of this run's results must know about these settings (printed as warnings)."""
+        return []
+
 
 class LocalSGDConfig(AlgorithmConfig):
     """Hyper-parameters of local SGD on the clients."""

@@ -17,7 +17,9 @@ extras on):
    staleness does not underflow; ``g_hat = sum_k w_k g_k``.
 2. consistency selection: ``s_k = cos(g_k, g_hat)`` (0 where either norm is
    0); keep ``k`` with ``s_k >= s_min``, weight ``omega_k = exp(beta s_k)``
-   normalised over the kept (``exp(beta (s_k - max s))``, same ratios).
+   normalised over the kept (``exp(beta (s_k - max s))``, same ratios); with
+   ``staleness_in_omega`` (WKAFL's code, ALGORITHMS.md §2.7)
+   ``omega_k ∝ exp(beta s_k) w_k``.
    None kept: the direction is ``g_hat`` (``fallback``).
 3. from iteration ``second_clip_from`` on (WKAFL's T2, default never): clip
    each kept ``g_k`` to ``second_clip_factor * ||g_hat||``.
@@ -54,7 +56,8 @@ class WkaflOptions:
     lr_rule: LrRule = "power"  # [R]
     eta0: float = 0.01  # [R] base learning rate; callers normally pass their config's lr
     gamma: float = 1.0  # "power": eta0 * tau_min^-gamma
-    c: float = 1.0  # "wkafl": eta0 / (1 + c tau_min)
+    c: float = 0.1  # "wkafl": eta0 / (1 + c tau_min); 0.1 in WKAFL's code
+    staleness_in_omega: bool = False  # omega_k ∝ exp(beta s_k) w_k (WKAFL's code) instead of exp(beta s_k)
     momentum: float = 0.0  # WKAFL extra: g_k += momentum * g_prev
     clip_norm: Optional[float] = None  # WKAFL extra: ||g_k|| <= clip_norm, before everything
     second_clip_from: Optional[int] = None  # WKAFL's T2; None = never
@@ -82,8 +85,10 @@ class WkaflOptions:
 
     @classmethod
     def wkafl_baseline(cls, **overrides) -> "WkaflOptions":
-        """The WKAFL baseline's extras: momentum 0.1 and norm clipping at 100 (other fields as given)."""
-        return replace(cls(), momentum=0.1, clip_norm=100.0, **overrides)
+        """WKAFL as its authors' code runs it: momentum 0.1, norm clipping at 100, ``eta0 / (1 + 0.1 tau_min)``
+        and ``omega_k ∝ exp(beta s_k) w_k`` (other fields as given)."""
+        extras = {"momentum": 0.1, "clip_norm": 100.0, "lr_rule": "wkafl", "c": 0.1, "staleness_in_omega": True}
+        return replace(cls(), **{**extras, **overrides})
 
 
 @dataclass(frozen=True)
@@ -172,8 +177,12 @@ def wkafl_step(
     chosen = [k for k, keep in enumerate(kept) if keep]
     omega = [0.0] * len(grads)
     if chosen:
-        top = max(s[k] for k in chosen)
-        for k, share in zip(chosen, normalised([math.exp(options.beta * (s[k] - top)) for k in chosen])):
+        logits = {k: options.beta * s[k] for k in chosen}
+        if options.staleness_in_omega:  # times w_k, as log w_k up to a constant: no underflow
+            low = min(staleness)
+            logits = {k: logit - (staleness[k] - low) * math.log(options.base) for k, logit in logits.items()}
+        top = max(logits.values())
+        for k, share in zip(chosen, normalised([math.exp(logits[k] - top) for k in chosen])):
             omega[k] = share
         picked = [grads[k] for k in chosen]
         if options.second_clip_from is not None and iteration >= options.second_clip_from:

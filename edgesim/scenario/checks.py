@@ -56,8 +56,10 @@ def scenario_problems(scenario: Scenario) -> list[str]:
                 problems.append(f"fleet.failures.outages[{i}].device: no device {brief(outage.device)} in the fleet "
                                 "(ids are <group name>-<index from 0>, e.g. "
                                 f"{scenario.fleet.groups[0].name}-0)")
-    if getattr(scenario.algorithm, "judgement", False) and scenario.dataset.validation_size == 0:
+    if (getattr(scenario.algorithm, "judgement", False) and scenario.algorithm.judgement_data == "validation"
+            and scenario.dataset.validation_size == 0):
         problems.append("dataset.validation_size: judgement validates every new model on a server-held "
-                        "validation set; set dataset.validation_size (e.g. 1000)")
+                        "validation set; set dataset.validation_size (e.g. 1000), or algorithm.judgement_data: "
+                        "test to judge on the test series as the paper did (leaks test data)")
     problems.extend(check_dataset(scenario.dataset))
     return problems

@@ -6,7 +6,10 @@ task (``per: task``, transient slowness). Models:
 - ``none``: factor 1.
 - ``lognormal``: ``median * exp(N(0, sigma))``.
 - ``pareto``: ``1 + Lomax(alpha)`` — Pareto with minimum 1; heavy tail for small alpha.
-- ``exponential``: ``1 + Exp(mean)``.
+- ``exponential``: ``shift + Exp(mean)``, shift 1 by default (a floor: no task runs faster than
+  nominal). ``shift: 0`` per task is the memoryless model: each task's time is exponential with mean
+  ``mean`` x nominal (coefficient of variation 1). P identical devices under it deliver their first K
+  arrivals as K uniformly random clients, the arrival process of WKAFL's code (ALGORITHMS.md §2.7).
 - ``uniform``: ``U(low, high)``.
 - ``bimodal``: a ``fraction`` of devices is ``factor`` times slower (per device by default).
 - ``empirical``: a value drawn uniformly from ``values`` (e.g. measured slowdowns).
@@ -70,10 +73,11 @@ class ParetoStragglers(_Straggler):
 
 class ExponentialStragglers(_Straggler):
     kind: Literal["exponential"] = "exponential"
-    mean: float = Field(default=1.0, gt=0, description="mean extra slowdown on top of 1")
+    mean: float = Field(default=1.0, gt=0, description="mean of the exponential part")
+    shift: float = Field(default=1.0, ge=0, description="the floor added to it; 0 makes task times memoryless")
 
     def draw(self, rng):
-        return float(1.0 + rng.exponential(self.mean))
+        return float(self.shift + rng.exponential(self.mean))
 
 
 class UniformStragglers(_Straggler):

@@ -91,6 +91,12 @@ def test_round_trip(cifar):
     assert np.allclose(ds.test_x.numpy(), expected(test_data), atol=1e-5)
 
 
+def test_raw_pixel_scale(cifar):
+    data_dir, (train_data, _), _ = cifar
+    ds = load_dataset(config(data_dir, pixel_scale="raw"), Streams(0).rng("data"))
+    assert np.array_equal(ds.train_x.numpy(), train_data.reshape(-1, 3, 32, 32).astype(np.float32))
+
+
 def test_per_class_limits_keep_the_first_in_file_order(cifar):
     data_dir, (train_data, train_labels), (test_data, test_labels) = cifar
     ds = load_dataset(config(data_dir, train_per_class=2, test_per_class=1), Streams(0).rng("data"))

@@ -30,6 +30,15 @@ def test_config_defaults_and_parsing():
             DatasetConfig.model_validate(bad)
 
 
+def test_pixel_scale_defaults_to_standardised_and_raw_needs_pixels():
+    assert DatasetConfig().pixel_scale == "standardised"
+    assert DatasetConfig(pixel_scale="raw").pixel_scale == "raw"
+    with pytest.raises(ValidationError, match="synthetic data has no pixels"):
+        DatasetConfig(name="synthetic", pixel_scale="raw")
+    with pytest.raises(ValidationError):
+        DatasetConfig(pixel_scale="unit")
+
+
 def test_image_options_only_for_image_datasets():
     for name in ("cifar100", "tiny_imagenet"):
         config = DatasetConfig(name=name, image_size=24, train_per_class=5, test_per_class=2)

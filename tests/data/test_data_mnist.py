@@ -44,6 +44,14 @@ def test_read_mnist_split_normalises(tiny):
     assert np.allclose(x.numpy()[:, 0], (images / 255 - 0.1307) / 0.3081, atol=1e-5)
 
 
+def test_raw_pixel_scale_keeps_the_values_0_to_255(tiny):
+    # WKAFL's code trains on raw pixels (ALGORITHMS.md §2.7)
+    img_path, lbl_path, images, labels = tiny
+    x, y = read_mnist_split(img_path, lbl_path, pixel_scale="raw")
+    assert str(x.dtype) == "torch.float32" and np.array_equal(x.numpy()[:, 0], images.astype(np.float32))
+    assert x.max() > 1 and y.tolist() == labels.tolist()
+
+
 def test_malformed_files_raise_input_error(tmp_path, tiny):
     img_path, lbl_path, _, _ = tiny
     with pytest.raises(InputError, match="magic number is 2049, expected 2051"):

@@ -108,6 +108,13 @@ def test_zip_round_trip(zipped):
     assert np.allclose(ds.train_x.numpy().std((2, 3)), 0, atol=0.05), "solid colours stay flat"
 
 
+def test_raw_pixel_scale_is_the_standardised_images_unscaled(zipped):
+    raw = load_dataset(config(zipped, pixel_scale="raw"), Streams(0).rng("data"))
+    standardised = load_dataset(config(zipped), Streams(0).rng("data"))
+    assert np.array_equal(raw.train_x.numpy(), np.round(raw.train_x.numpy())) and raw.train_x.max() <= 255
+    assert np.allclose(pixels(standardised.train_x), raw.train_x.numpy().mean((2, 3)), atol=1e-3)
+
+
 def test_limits_and_resize(zipped):
     ds = load_dataset(config(zipped, train_per_class=2, test_per_class=1, image_size=32), Streams(0).rng("data"))
     assert ds.train_x.shape == (6, 3, 32, 32) and ds.test_x.shape == (3, 3, 32, 32) and ds.input_shape == (3, 32, 32)

@@ -71,8 +71,16 @@ def test_fedasync_mixes_each_client_model_by_its_staleness():
 
 
 def test_presets_switch_what_the_paper_names():
-    assert AkaflConfig(name="wkafl").momentum == 0.1 and AkaflConfig(name="wkafl").clip_norm == 100
-    assert not AkaflConfig(name="wkafl").adaptive_k
+    wkafl = AkaflConfig(name="wkafl")
+    # WKAFL's code (ALGORITHMS.md §2.7): its own rule with c = 0.1, omega × w_k, batch 4, clip 100
+    assert (wkafl.momentum, wkafl.clip_norm, wkafl.lr_rule, wkafl.c, wkafl.staleness_in_omega,
+            wkafl.batch_size) == (0.1, 100, "wkafl", 0.1, True, 4)
+    assert not wkafl.adaptive_k
+    assert AkaflConfig(name="wkafl", batch_size=10, lr_rule="power").batch_size == 10
+    for name in ("akafl", "akafl_r", "akafl_rj"):  # strict AKAFL: the spec's power rule, plain omega, batch 10
+        strict = AkaflConfig(name=name)
+        assert (strict.lr_rule, strict.staleness_in_omega, strict.batch_size, strict.clip_norm) == (
+            "power", False, 10, None)
     akafl_r = AkaflConfig(name="akafl_r")
     assert akafl_r.adaptive_k and akafl_r.remodel and not akafl_r.judgement and akafl_r.momentum == 0
     assert AkaflConfig(name="akafl_rj").judgement
@@ -106,3 +114,16 @@ def test_judgement_keeps_the_previous_model_exactly_when_it_says_so():
         else:
             assert not torch.equal(after, before)
     assert keeps > 0 and algo.judge.keeps == keeps == algo.describe()["judgement_keeps"]
+
+
+def test_judgement_on_the_test_series_is_labelled_as_leaking():
+    config = dict(name="akafl_rj", k=1, k_min=1, lr=0.05, eps_k=10.0, judgement_warmup=1, eps_m=1.0, theta0=0.0)
+    on_test = Akafl(AkaflConfig(**config, judgement_data="test"), setup())
+    on_validation = Akafl(AkaflConfig(**config), setup(validation=20))
+    data = on_test.setup.dataset
+    assert torch.equal(on_test._judged_on[0], data.test_x[data.eval_idx])
+    assert on_validation._judged_on[1] is on_validation.setup.dataset.val_y
+    on_test.step(1, [Contribution(0, 0, 0)])
+    assert "leaks test data" in on_test.describe()["judgement_data"]
+    assert "validation" in on_validation.describe()["judgement_data"]
+    assert "judgement_data" not in Akafl(AkaflConfig(name="akafl_r"), setup()).describe()

@@ -17,12 +17,18 @@ def t(*values):
 
 def test_default_options_are_strict_akafl():
     o = WkaflOptions()
-    assert (o.base, o.s_min, o.beta, o.lr_rule, o.gamma, o.c) == (math.e / 2, 0.3, 10.0, "power", 1.0, 1.0)
+    assert (o.base, o.s_min, o.beta, o.lr_rule, o.gamma, o.c) == (math.e / 2, 0.3, 10.0, "power", 1.0, 0.1)
     assert (o.momentum, o.clip_norm, o.second_clip_from, o.second_clip_factor) == (0.0, None, None, 10.0)
+    assert not o.staleness_in_omega
+
+
+def test_wkafl_baseline_is_wkafls_code():
+    # ALGORITHMS.md §2.7: WKAFL's code runs eta0 / (1 + 0.1 tau_min), omega_k ∝ exp(beta s_k) w_k, clip 100
     b = WkaflOptions.wkafl_baseline()
-    assert (b.momentum, b.clip_norm) == (0.1, 100.0)
-    assert (b.s_min, b.beta, b.lr_rule, b.second_clip_from) == (0.3, 10.0, "power", None)
-    assert WkaflOptions.wkafl_baseline(lr_rule="wkafl", second_clip_from=50).second_clip_from == 50
+    assert (b.momentum, b.clip_norm, b.lr_rule, b.c, b.staleness_in_omega) == (0.1, 100.0, "wkafl", 0.1, True)
+    assert (b.s_min, b.beta, b.second_clip_from) == (0.3, 10.0, None)
+    assert learning_rate(10, WkaflOptions.wkafl_baseline(eta0=0.005)) == pytest.approx(0.005 / 2)
+    assert WkaflOptions.wkafl_baseline(lr_rule="power", second_clip_from=50).lr_rule == "power"
     for bad in ({"base": 1.0}, {"s_min": 1.5}, {"lr_rule": "step"}, {"eta0": 0}, {"clip_norm": 0}):
         with pytest.raises(ValueError):
             WkaflOptions(**bad)
@@ -98,7 +104,7 @@ def test_learning_rate_rules():
     assert learning_rate(2, power) == pytest.approx(0.05)
     assert learning_rate(2, WkaflOptions(eta0=0.1, gamma=0.5)) == pytest.approx(0.1 / math.sqrt(2))
     assert learning_rate(1, power) == pytest.approx(0.1)
-    assert learning_rate(2, WkaflOptions(eta0=0.1, lr_rule="wkafl")) == pytest.approx(0.1 / 3)
+    assert learning_rate(2, WkaflOptions(eta0=0.1, lr_rule="wkafl", c=1.0)) == pytest.approx(0.1 / 3)
     assert learning_rate(2, WkaflOptions(eta0=0.1, lr_rule="wkafl", c=0.5)) == pytest.approx(0.1 / 2)
     # tau_min is the smallest staleness of the iteration; always from eta0 (a pure function: not compounded)
     g = [t(1, 0), t(1, 0)]
@@ -170,3 +176,22 @@ def test_dtype_and_input_checks():
         wkafl_step([torch.ones(2, 2)], [1], None)
     with pytest.raises(ValueError):
         wkafl_step([], [], None)
+
+
+def test_staleness_in_omega_by_hand():
+    # g1 = [1, 0] (tau 1), g2 = [1, 1] (tau 2); q = 2/e: w = [1, q] / (1 + q), g_hat = [1, w2]
+    g = [t(1, 0), t(1, 1)]
+    w2 = Q / (1 + Q)
+    s1, s2 = 1 / math.sqrt(1 + w2**2), (1 + w2) / (math.sqrt(2) * math.sqrt(1 + w2**2))
+    assert min(s1, s2) > 0.3  # both kept
+    plain = wkafl_step(g, [1, 2], None, WkaflOptions(lr_rule="wkafl"))
+    e1, e2 = math.exp(10 * s1), math.exp(10 * s2)
+    assert plain.selection_weights == pytest.approx([e1 / (e1 + e2), e2 / (e1 + e2)], rel=1e-12)
+    weighted = wkafl_step(g, [1, 2], None, WkaflOptions(lr_rule="wkafl", staleness_in_omega=True))
+    f1, f2 = e1 * (1 - w2), e2 * w2  # exp(beta s_k) w_k
+    omega = [f1 / (f1 + f2), f2 / (f1 + f2)]
+    assert weighted.selection_weights == pytest.approx(omega, rel=1e-12)
+    assert torch.allclose(weighted.direction, t(1, omega[1]), rtol=1e-12)
+    # staleness apart by thousands: the older gradient's weight is 0, not NaN
+    far = wkafl_step(g, [1, 3000], None, WkaflOptions(staleness_in_omega=True))
+    assert far.selection_weights == (1.0, 0.0) and torch.equal(far.direction, t(1, 0))

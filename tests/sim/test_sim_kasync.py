@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 import simpy
+from scipy import stats
 
 from edgesim.sim.event_log import EventLog
 from edgesim.sim.failures import TraceFailures
 from edgesim.sim.fleet import Fleet
 from edgesim.sim.kasync import AggregationOutcome, AsyncSettings, KAsyncServer, TaskCost
 from edgesim.sim.links import FlowScheduler
+from edgesim.sim.stragglers import ExponentialStragglers
 from edgesim.sim.task import TaskRunner
 from sim_fixtures import make_device, read_events
 
@@ -278,3 +280,28 @@ def test_a_cycle_that_raises_ends_the_run_with_its_own_error(tmp_path, monkeypat
     monkeypatch.setattr(TaskRunner, "run", broken)
     with pytest.raises(RuntimeError, match="the cycle's own error"):
         simulate(tmp_path, StubOwner(k=1, stop_after=2))
+
+
+def test_identical_memoryless_devices_arrive_as_uniformly_random_clients(tmp_path):
+    # ALGORITHMS.md §2.7: P identical devices with exponential task times and no communication cost are
+    # WKAFL's K random clients per iteration: every device equally likely, mean tau about P / K
+    class Memoryless(StubOwner):
+        def plan_task(self, device):
+            return TaskCost(download_bytes=0, flops=1e9, upload_bytes=0)
+
+    count, k = 20, 2
+    env = simpy.Environment()
+    log = EventLog(None)
+    devices = [make_device(f"d-{i}", i, latency_ms=0.0, stragglers=ExponentialStragglers(shift=0.0),
+                           rng=np.random.default_rng(i)) for i in range(count)]
+    fleet = Fleet(env, devices, log)
+    fleet.start([iter([(0.0, True)]) for _ in devices], [iter(()) for _ in devices])
+    owner = Memoryless(stop_after=3000, k=k)
+    server = KAsyncServer(env, fleet, TaskRunner(env, FlowScheduler(env), log), log, owner, AsyncSettings(k))
+    env.process(server.process())
+    env.run(until=server.stopped | env.timeout(1e6))
+    arrivals = [arrival for call in owner.calls[100:] for arrival in call[3]]
+    counts = np.bincount([int(device[2:]) for device, _, _ in arrivals], minlength=count)
+    assert stats.chisquare(counts).pvalue > 1e-3
+    staleness = np.mean([tau for _, _, tau in arrivals])  # version - base; WKAFL's tau is one more
+    assert staleness + 1 == pytest.approx(count / k, rel=0.05)

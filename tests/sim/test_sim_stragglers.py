@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
+from scipy import stats
 
 from edgesim.sim.stragglers import (
     BimodalStragglers,
@@ -13,6 +14,7 @@ from edgesim.sim.stragglers import (
     ParetoStragglers,
     StragglerConfig,
 )
+from sim_fixtures import make_device
 
 
 def test_per_device_draws_once_for_the_device_and_never_per_task():
@@ -99,3 +101,19 @@ def test_uniform_and_combined_models_multiply_in_order():
     assert combined.task_factor(rng) == 2.0
     with pytest.raises(ValueError):
         UniformStragglers(low=2, high=1)
+
+
+def test_memoryless_task_times_are_exponential_with_the_nominal_mean():
+    # shift 0: a task's time is Exp with mean = nominal (1 GFLOP at 1 GFLOP/s = 1 s); coefficient of variation 1
+    device = make_device(flops_per_s=1e9, stragglers=ExponentialStragglers(shift=0.0), rng=np.random.default_rng(4))
+    times = np.array([device.compute_seconds(1e9) for _ in range(20000)])
+    assert times.mean() == pytest.approx(1.0, rel=0.03)
+    assert times.std() / times.mean() == pytest.approx(1.0, abs=0.03)
+    assert stats.kstest(times, stats.expon(scale=1.0).cdf).pvalue > 1e-3
+    # memoryless: having run 1 s already, the rest is distributed as a fresh task
+    survived = times[times > 1.0] - 1.0
+    assert np.mean(survived > 0.5) == pytest.approx(np.mean(times > 0.5), abs=0.02)
+    assert stats.ks_2samp(survived, times).pvalue > 1e-3
+    # the default keeps the floor of 1: never faster than nominal
+    floored = make_device(stragglers=ExponentialStragglers(), rng=np.random.default_rng(4))
+    assert min(floored.compute_seconds(1e9) for _ in range(1000)) >= 1.0
