@@ -121,8 +121,8 @@ def test_judgement_on_the_test_series_is_labelled_as_leaking():
     on_test = Akafl(AkaflConfig(**config, judgement_data="test"), setup())
     on_validation = Akafl(AkaflConfig(**config), setup(validation=20))
     data = on_test.setup.dataset
-    assert torch.equal(on_test._judged_on[0], data.test_x[data.eval_idx])
-    assert on_validation._judged_on[1] is on_validation.setup.dataset.val_y
+    assert torch.equal(on_test.judged_on[0], data.test_x[data.eval_idx])
+    assert on_validation.judged_on[1] is on_validation.setup.dataset.val_y
     on_test.step(1, [Contribution(0, 0, 0)])
     assert "leaks test data" in on_test.describe()["judgement_data"]
     assert "validation" in on_validation.describe()["judgement_data"]
