@@ -66,15 +66,24 @@ def sigterm_as_interrupt():
 
 @contextmanager
 def signals_deferred():
-    """Hold SIGINT and SIGTERM back for the block; a signal sent meanwhile is delivered after it."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    """Hold SIGINT and SIGTERM back for the block; a signal sent meanwhile is delivered after it.
+
+    The handlers are swapped for ones that only note the signal, then restored and the noted signals
+    raised again. (Blocking them with ``pthread_sigmask`` is not enough: it masks the main thread only, and
+    the kernel hands a process-directed signal to any other thread, torch's among them, whose Python handler
+    then runs in the main thread at once.)"""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    noted: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: noted.append(signum)) for signum in _HELD}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(noted):
+            signal.raise_signal(signum)
 
 
 @contextmanager

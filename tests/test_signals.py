@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 import simpy
@@ -40,4 +41,24 @@ def test_a_signal_sent_in_a_deferred_section_arrives_after_it():
             with signals_deferred():
                 os.kill(os.getpid(), signal.SIGTERM)
                 done.append("the section ran to its end")
+    assert done == ["the section ran to its end"]
+
+
+def test_a_signal_another_thread_receives_is_deferred_too():
+    # the kernel may hand a process-directed signal to any thread (torch's OpenMP threads, here a sleeper)
+    import threading
+
+    done, stop = [], threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with sigterm_as_interrupt():
+            with pytest.raises(Terminated):
+                with signals_deferred():
+                    signal.pthread_kill(other.ident, signal.SIGTERM)
+                    time.sleep(0.05)  # the main thread checks for pending handlers meanwhile
+                    done.append("the section ran to its end")
+    finally:
+        stop.set()
+        other.join()
     assert done == ["the section ran to its end"]
