@@ -72,14 +72,17 @@ def _sweep_source(args) -> tuple[dict, Path]:
     """``_source`` for a sweep, whose seeds are ``sweep.seeds`` only: a root seed given on the command line
     (``--seed`` or ``--set seed=...``) beside them is refused rather than ignored."""
     data, base_dir = _source(args)
-    seeds = (data.get("sweep") or {}).get("seeds") if isinstance(data.get("sweep"), dict) else None
-    given = "--seed" if args.seed is not None else next(
-        ("--set seed" for a in args.assignments or () if a.split("=", 1)[0].strip() == "seed"), None)
-    if seeds and given:
-        example = args.seed if args.seed is not None else data.get("seed")
-        raise InputError(f"{given if given == '--set seed' else f'--seed {args.seed}'}: the sweep lists its own "
-                         f"seeds (sweep.seeds); give --set 'sweep.seeds=[{example}]' instead")
-    return data, base_dir
+    sweep = data.get("sweep")
+    if not (isinstance(sweep, dict) and sweep.get("seeds")):
+        return data, base_dir
+    if args.seed is not None:
+        given = f"--seed {args.seed}"
+    elif any(a.split("=", 1)[0].strip() == "seed" for a in args.assignments or ()):
+        given = "--set seed"
+    else:
+        return data, base_dir
+    raise InputError(f"{given}: the sweep lists its own seeds (sweep.seeds); give "
+                     f"--set 'sweep.seeds=[{data.get('seed')}]' instead")
 
 
 def cmd_validate(args, console: Console) -> int:

@@ -48,11 +48,11 @@ class StubOwner:
                                   stop=iteration >= self.stop_after)
 
 
-def simulate(tmp_path, owner, speeds=SPEEDS, availability=None, failures=None):
+def simulate(tmp_path, owner, speeds=SPEEDS, availability=None, failures=None, devices=None):
     env = simpy.Environment()
     path = tmp_path / "events.csv"
     log = EventLog(path)
-    devices = [make_device(f"d-{i}", i, latency_ms=10.0, flops_per_s=f) for i, f in enumerate(speeds)]
+    devices = devices or [make_device(f"d-{i}", i, latency_ms=10.0, flops_per_s=f) for i, f in enumerate(speeds)]
     fleet = Fleet(env, devices, log)
     availability = availability or [iter([(0.0, True)]) for _ in devices]
     rng = np.random.default_rng(0)
@@ -290,16 +290,11 @@ def test_identical_memoryless_devices_arrive_as_uniformly_random_clients(tmp_pat
             return TaskCost(download_bytes=0, flops=1e9, upload_bytes=0)
 
     count, k = 20, 2
-    env = simpy.Environment()
-    log = EventLog(None)
     devices = [make_device(f"d-{i}", i, latency_ms=0.0, stragglers=ExponentialStragglers(shift=0.0),
                            rng=np.random.default_rng(i)) for i in range(count)]
-    fleet = Fleet(env, devices, log)
-    fleet.start([iter([(0.0, True)]) for _ in devices], [iter(()) for _ in devices])
     owner = Memoryless(stop_after=3000, k=k)
-    server = KAsyncServer(env, fleet, TaskRunner(env, FlowScheduler(env), log), log, owner, AsyncSettings(k))
-    env.process(server.process())
-    env.run(until=server.stopped | env.timeout(1e6))
+    simulate(tmp_path, owner, devices=devices)
+    assert len(owner.calls) == 3000
     arrivals = [arrival for call in owner.calls[100:] for arrival in call[3]]
     counts = np.bincount([int(device[2:]) for device, _, _ in arrivals], minlength=count)
     assert stats.chisquare(counts).pvalue > 1e-3
