@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from typing import Callable, ClassVar
 
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from edgesim.compute import Compute
 from edgesim.config_model import ConfigModel
 from edgesim.data import Dataset
+from edgesim.fl.lr_schedule import ConstantLr, LrSchedule
+from edgesim.fl.trainer import OptimizerKind, OptimizerSettings
 from edgesim.models import ModelConfig
 from edgesim.seeding import Streams
 from edgesim.taxonomy import Taxonomy
@@ -35,13 +37,26 @@ class AlgorithmConfig(ConfigModel):
 
 
 class LocalSGDConfig(AlgorithmConfig):
-    """Hyper-parameters of local SGD on the clients."""
+    """Hyper-parameters of local training on the clients: a fresh optimiser every round, whose learning
+    rate in round ``r`` is ``lr * lr_schedule.factor(r)``."""
 
     local_epochs: int = Field(default=1, ge=1)
     batch_size: int = Field(default=10, ge=1)
     lr: float = Field(default=0.05, gt=0)
-    momentum: float = Field(default=0.0, ge=0, lt=1)
+    momentum: float = Field(default=0.0, ge=0, lt=1, description="SGD's momentum (a default is unused by Adam)")
     weight_decay: float = Field(default=0.0, ge=0)
+    optimizer: OptimizerKind = "sgd"
+    lr_schedule: LrSchedule = ConstantLr()
+
+    @model_validator(mode="after")
+    def _momentum_is_sgd_only(self):
+        if self.optimizer == "adam" and self.momentum and "momentum" in self.model_fields_set:
+            raise ValueError("momentum is SGD's; Adam keeps its own moments (betas 0.9, 0.999): remove momentum "
+                             "or use optimizer: sgd")
+        return self
+
+    def optimizer_settings(self) -> OptimizerSettings:
+        return OptimizerSettings(self.lr, self.momentum, self.weight_decay, self.optimizer)
 
 
 @dataclass(frozen=True)

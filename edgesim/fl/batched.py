@@ -3,9 +3,10 @@
 ``BatchedTrainer`` has ``LocalTrainer``'s interface. Jobs that take the same
 number of mini-batches with the same batch size at every step are stacked
 along a leading job axis and trained together: one ``torch.func.vmap`` over
-``functional_call`` and ``grad_and_value`` per step, then SGD (momentum,
-weight decay; dampening 0, no Nesterov) applied exactly as ``torch.optim.SGD``
-does. Each job draws its mini-batches with ``_batches`` from its own
+``functional_call`` and ``grad_and_value`` per step, then the optimiser's
+update applied as ``torch.optim.SGD`` (momentum, weight decay; dampening 0, no
+Nesterov) or ``torch.optim.Adam`` (no AMSGrad) do, with each job's own
+learning rate. Each job draws its mini-batches with ``_batches`` from its own
 generator seeded by ``job.seed``, as ``LocalTrainer`` does, so the result is
 the same computation up to floating-point reduction order.
 
@@ -21,6 +22,7 @@ off on a GPU; on a CPU the sequential trainer is faster, which is why
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Callable, Mapping, Sequence, TypeVar
 
@@ -29,7 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad_and_value, vmap
 
-from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, Update, _batches, gradient_batch
+from edgesim.fl.trainer import (ADAM_BETAS, ADAM_EPS, LocalTrainer, OptimizerSettings, TrainJob, Update, _batches,
+                                gradient_batch)
 
 T = TypeVar("T")
 
@@ -47,7 +50,7 @@ def batchable(model: nn.Module) -> bool:
 
 
 class BatchedTrainer:
-    """Runs SGD jobs on one model over one training set, vmapping groups of same-shaped jobs."""
+    """Runs local-training jobs on one model over one training set, vmapping groups of same-shaped jobs."""
 
     def __init__(self, model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor,
                  optimizer: OptimizerSettings):
@@ -134,11 +137,11 @@ class BatchedTrainer:
     def _run_group(self, jobs: list[TrainJob], plans: list[list[torch.Tensor]],
                    bases: Mapping[int, Mapping[str, torch.Tensor]]) -> list[Update]:
         device = self.device
-        lr, momentum, wd = self.settings.lr, self.settings.momentum, self.settings.weight_decay
         out_device = {k: bases[jobs[0].version][k].device for k in self._keys}
         params = self._stacked(jobs, bases, self._trainable)
         frozen = self._stacked(jobs, bases, self._frozen)
-        bufs: dict[str, torch.Tensor] = {}
+        lrs = torch.tensor([self.settings.lr * job.lr_scale for job in jobs], device=device)
+        step_rule = _AdamSteps(self.settings, lrs) if self.settings.kind == "adam" else _SgdSteps(self.settings, lrs)
         step_losses = []
         for step in range(len(plans[0])):
             idx = torch.stack([job.indices[plan[step]] for job, plan in zip(jobs, plans)]).to(device)
@@ -146,16 +149,7 @@ class BatchedTrainer:
             step_losses.append(losses.detach())
             with torch.no_grad():
                 for k in self._trainable:
-                    p, d_p = params[k], grads[k]
-                    if wd:
-                        d_p = d_p.add(p, alpha=wd)
-                    if momentum:
-                        if k not in bufs:
-                            bufs[k] = d_p.clone()
-                        else:
-                            bufs[k].mul_(momentum).add_(d_p)
-                        d_p = bufs[k]
-                    params[k] = p.add(d_p, alpha=-lr)
+                    params[k] = step_rule.apply(k, params[k], grads[k])
         losses = torch.stack(step_losses).cpu().tolist()  # (steps, jobs); one sync per group
         sizes = [len(b) for b in plans[0]]
         seen = sum(sizes)
@@ -170,3 +164,51 @@ class BatchedTrainer:
                 state[k] = source[j].detach().to(out_device[k]).clone()
             updates.append(Update(job.client, job.version, len(job.indices), state, loss_sum / max(1, seen)))
         return updates
+
+
+def _per_job(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``values`` (one per job) shaped to broadcast over ``like`` (jobs first)."""
+    return values.reshape(-1, *([1] * (like.dim() - 1)))
+
+
+class _SgdSteps:
+    """``torch.optim.SGD``'s update (dampening 0, no Nesterov) on job-stacked tensors, one lr per job."""
+
+    def __init__(self, settings: OptimizerSettings, lrs: torch.Tensor):
+        self.momentum, self.weight_decay, self.lrs = settings.momentum, settings.weight_decay, lrs
+        self.bufs: dict[str, torch.Tensor] = {}
+
+    def apply(self, key: str, p: torch.Tensor, d_p: torch.Tensor) -> torch.Tensor:
+        if self.weight_decay:
+            d_p = d_p.add(p, alpha=self.weight_decay)
+        if self.momentum:
+            if key not in self.bufs:
+                self.bufs[key] = d_p.clone()
+            else:
+                self.bufs[key].mul_(self.momentum).add_(d_p)
+            d_p = self.bufs[key]
+        return p - _per_job(self.lrs, p) * d_p
+
+
+class _AdamSteps:
+    """``torch.optim.Adam``'s update (no AMSGrad) on job-stacked tensors, one lr per job."""
+
+    def __init__(self, settings: OptimizerSettings, lrs: torch.Tensor):
+        self.weight_decay, self.lrs = settings.weight_decay, lrs
+        self.moments: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.steps: dict[str, int] = defaultdict(int)
+
+    def apply(self, key: str, p: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        beta1, beta2 = ADAM_BETAS
+        if self.weight_decay:
+            grad = grad.add(p, alpha=self.weight_decay)
+        if key not in self.moments:
+            self.moments[key] = (torch.zeros_like(p), torch.zeros_like(p))
+        exp_avg, exp_avg_sq = self.moments[key]
+        exp_avg.lerp_(grad, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        self.steps[key] += 1
+        step = self.steps[key]
+        denom = (exp_avg_sq.sqrt() / math.sqrt(1 - beta2 ** step)).add_(ADAM_EPS)
+        step_size = _per_job(self.lrs, p) / (1 - beta1 ** step)
+        return p - step_size * exp_avg / denom

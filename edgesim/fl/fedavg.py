@@ -6,7 +6,7 @@ from typing import Literal
 
 from edgesim.fl.aggregate import weighted_average_states
 from edgesim.fl.algorithm import Algorithm, AlgorithmSetup, LocalSGDConfig
-from edgesim.fl.trainer import (OptimizerSettings, TrainJob, Update, clone_state, evaluate_classifier,
+from edgesim.fl.trainer import (TrainJob, Update, clone_state, evaluate_classifier,
                                 make_trainer, uses_batch_statistics)
 from edgesim.fl.training_state import on_device
 from edgesim.models import build_model
@@ -37,7 +37,7 @@ class FedAvg(Algorithm):
         self.model = build_model(setup.model, data.input_shape, data.num_classes, setup.streams.seed("model-init"),
                                  self.layer_kit(), setup.compute.torch_device)
         self.cost = measure_cost(self.model, data.input_shape)
-        self.optimizer = OptimizerSettings(config.lr, config.momentum, config.weight_decay)
+        self.optimizer = config.optimizer_settings()
         self.trainer = make_trainer(self.model, data.train_x, data.train_y, self.optimizer, setup.compute)
         self.state = clone_state(self.model)
         self.min_samples = 2 if uses_batch_statistics(self.model) else 1  # BatchNorm needs two per batch
@@ -81,7 +81,8 @@ class FedAvg(Algorithm):
         streams = self.setup.streams
         return [
             TrainJob(client, version, self.setup.client_indices[client], self.config.local_epochs,
-                     self.config.batch_size, streams.seed("train", round, client))
+                     self.config.batch_size, streams.seed("train", round, client),
+                     lr_scale=self.config.lr_schedule.factor(round))
             for client in clients
         ]
 

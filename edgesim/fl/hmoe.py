@@ -31,7 +31,7 @@ from torch import nn
 from edgesim.fl.aggregate import weighted_average_states
 from edgesim.fl.algorithm import Algorithm, AlgorithmSetup, LocalSGDConfig, RoundKind
 from edgesim.fl.hierarchy import ExpertOutputs, beam_predict, hierarchical_scores, path_loss
-from edgesim.fl.trainer import OptimizerSettings, Trainer, TrainJob, clone_state, make_trainer
+from edgesim.fl.trainer import Trainer, TrainJob, clone_state, make_trainer
 from edgesim.fl.training_state import on_device
 from edgesim.models import build_model
 from edgesim.models.cost import ModelCost, measure_cost
@@ -78,7 +78,7 @@ class Hmoe(Algorithm):
         self.taxonomy = taxonomy = setup.taxonomy
         data = setup.dataset
         self.metric = InformationMetric(taxonomy)
-        self.optimizer = OptimizerSettings(config.lr, config.momentum, config.weight_decay)
+        self.optimizer = config.optimizer_settings()
         train_y = data.train_y.cpu().numpy()
         device = setup.compute.torch_device
         self.experts: list[_Expert] = []
@@ -148,7 +148,8 @@ class Hmoe(Algorithm):
         e = self.expert_of(round)
         expert = self.experts[e]
         jobs = [TrainJob(c, version, self.routed_indices[c][e], self.config.local_epochs, self.config.batch_size,
-                         self.setup.streams.seed("train", round, c)) for c in clients]
+                         self.setup.streams.seed("train", round, c), lr_scale=self.config.lr_schedule.factor(round))
+                for c in clients]
         updates = expert.trainer.run(jobs, {version: expert.state})
         weights = [u.num_samples for u in updates]
         expert.state = {**expert.state, **weighted_average_states([u.state for u in updates], weights)}

@@ -48,6 +48,12 @@ class MptFlConfig(FedAvgConfig):
 
     _batch_norm = model_validator(mode="after")(two_per_batch_for_binary_activations)
 
+    @model_validator(mode="after")
+    def _biprop_scale_needs_pruning(self):
+        if self.weight_init == "scaled_kaiming_biprop" and self.keep >= 1:
+            raise ValueError("weight_init scaled_kaiming_biprop scales the fan by (1 - keep) and needs keep < 1")
+        return self
+
 
 class MptFl(FedAvg):
     metric_columns = ("train_loss", "sparsity")

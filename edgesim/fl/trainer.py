@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Mapping, Protocol, Sequence
+from typing import Literal, Mapping, Protocol, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -22,21 +22,40 @@ from torch import nn
 from edgesim.compute import Compute
 
 
+OptimizerKind = Literal["sgd", "adam"]
+
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
+
+
 @dataclass(frozen=True)
 class OptimizerSettings:
+    """A fresh optimiser per job: SGD (``momentum``, L2 ``weight_decay``) or Adam (torch's defaults,
+    betas 0.9/0.999, eps 1e-8, L2 ``weight_decay``; momentum unused)."""
+
     lr: float
     momentum: float = 0.0
     weight_decay: float = 0.0
+    kind: OptimizerKind = "sgd"
 
     @property
     def state_slots(self) -> int:
         """Tensors the optimiser keeps per parameter (for memory footprints)."""
+        if self.kind == "adam":
+            return 2
         return 1 if self.momentum else 0
+
+    def build(self, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        if self.kind == "adam":
+            return torch.optim.Adam(params, lr=self.lr, betas=ADAM_BETAS, eps=ADAM_EPS,
+                                    weight_decay=self.weight_decay)
+        return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
 
 
 @dataclass(frozen=True)
 class TrainJob:
-    """Train ``epochs`` passes over the client's data, or exactly ``steps`` mini-batches when set."""
+    """Train ``epochs`` passes over the client's data, or exactly ``steps`` mini-batches when set, at the
+    optimiser's learning rate times ``lr_scale`` (a round's learning-rate schedule factor)."""
 
     client: int
     version: int
@@ -45,6 +64,7 @@ class TrainJob:
     batch_size: int
     seed: int
     steps: int | None = None
+    lr_scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -76,7 +96,7 @@ def uses_batch_statistics(model: nn.Module) -> bool:
 
 
 class LocalTrainer:
-    """Runs SGD jobs on one model over one training set."""
+    """Runs local-training jobs on one model over one training set."""
 
     def __init__(self, model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor,
                  optimizer: OptimizerSettings):
@@ -84,9 +104,8 @@ class LocalTrainer:
         self.min_batch = 2 if uses_batch_statistics(model) else 1
         self.train_x = train_x
         self.train_y = train_y
-        params = [p for p in model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.SGD(params, lr=optimizer.lr, momentum=optimizer.momentum,
-                                         weight_decay=optimizer.weight_decay)
+        self.settings = optimizer
+        self.optimizer = optimizer.build([p for p in model.parameters() if p.requires_grad])
 
     def run(self, jobs: Sequence[TrainJob], bases: Mapping[int, Mapping[str, torch.Tensor]]) -> list[Update]:
         """Train every job from ``bases[job.version]``; returns updates in job order."""
@@ -96,6 +115,8 @@ class LocalTrainer:
         model, optimizer = self.model, self.optimizer
         model.load_state_dict(base)
         optimizer.state.clear()
+        for group in optimizer.param_groups:
+            group["lr"] = self.settings.lr * job.lr_scale
         model.train()
         generator = torch.Generator().manual_seed(job.seed)
         x, y = self.train_x[job.indices], self.train_y[job.indices]

@@ -15,8 +15,12 @@ The k-th largest score is found by selection (NumPy's ``partition`` on the CPU,
 The layers work under ``vmap``/``grad`` (the batched trainer): their frozen
 weight is a constant buffer (``constant_buffers``), and the masked weight's
 autograd function has a generated vmap rule.
-Weight init: ``scaled_kaiming`` — N(0, 2 / (fan_in * keep)) — or
-``signed_constant`` — ``sign(N(0,1)) * sqrt(2 / fan_in)``. Score init:
+Weight init: ``scaled_kaiming`` — N(0, 2 / (fan_in * keep)), the paper's —,
+``scaled_kaiming_biprop`` — N(0, 2 / (fan_in * (1 - keep))), as biprop's code
+scales it (ALGORITHMS.md §1.5; needs keep < 1) — or ``signed_constant`` —
+``sign(N(0,1)) * sqrt(2 / fan_in)``. Only ``alpha`` depends on the scale, so
+the 1/32 logits at initialisation scale with its ratio per layer (2 at keep
+0.2, about 2^7 through Conv-4). Score init:
 ``kaiming_uniform`` — U(±1/sqrt(fan_in)) — or ``kaiming_normal`` — N(0, 2 / fan_in).
 """
 
@@ -30,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-WEIGHT_INITS = ("scaled_kaiming", "signed_constant")
+WEIGHT_INITS = ("scaled_kaiming", "scaled_kaiming_biprop", "signed_constant")
 SCORE_INITS = ("kaiming_uniform", "kaiming_normal")
 
 
@@ -182,6 +186,8 @@ class _ScoredLayer(nn.Module):
             raise ValueError(f"keep must lie in (0, 1], got {keep}")
         if weight_init not in WEIGHT_INITS or score_init not in SCORE_INITS:
             raise ValueError(f"unknown init {weight_init!r}/{score_init!r}")
+        if weight_init == "scaled_kaiming_biprop" and keep >= 1:
+            raise ValueError("weight_init scaled_kaiming_biprop scales the fan by (1 - keep) and needs keep < 1")
         self.keep, self.fan_in = keep, fan_in
         self.weight_init, self.score_init = weight_init, score_init
         self.register_buffer("weight", torch.empty(shape))
@@ -193,6 +199,8 @@ class _ScoredLayer(nn.Module):
             normal = torch.randn(self.weight.shape, generator=generator)
             if self.weight_init == "scaled_kaiming":
                 self.weight.copy_(normal * math.sqrt(2.0 / (self.fan_in * self.keep)))
+            elif self.weight_init == "scaled_kaiming_biprop":
+                self.weight.copy_(normal * math.sqrt(2.0 / (self.fan_in * (1 - self.keep))))
             else:
                 self.weight.copy_(torch.sign(normal) * math.sqrt(2.0 / self.fan_in))
             if self.score_init == "kaiming_uniform":

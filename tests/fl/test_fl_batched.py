@@ -176,3 +176,16 @@ def test_make_trainer_follows_the_compute_choice():
     assert type(make_trainer(model, x, y, SETTINGS, Compute("cpu", "batched"))) is BatchedTrainer
     assert type(make_trainer(model, x, y, SETTINGS, Compute("cuda:0"))) is BatchedTrainer  # auto batches on a GPU
     assert type(make_trainer(model, x, y, SETTINGS, Compute("cuda:0", "sequential"))) is LocalTrainer
+
+
+def test_adam_and_per_job_learning_rates_match_sequential():
+    x, y = data()
+    settings = OptimizerSettings(lr=0.01, weight_decay=1e-3, kind="adam")
+    scaled = [TrainJob(j.client, j.version, j.indices, j.epochs, j.batch_size, j.seed, j.steps,
+                       lr_scale=0.5 ** j.client) for j in jobs()]
+    b = bases("mlp")
+    expected = LocalTrainer(build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 0), x, y, settings).run(scaled, b)
+    got = BatchedTrainer(build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 0), x, y, settings).run(scaled, b)
+    compare(expected, got)
+    sgd = LocalTrainer(build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 0), x, y, SETTINGS).run(scaled, b)
+    compare(sgd, BatchedTrainer(build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 0), x, y, SETTINGS).run(scaled, b))

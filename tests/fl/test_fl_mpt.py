@@ -3,7 +3,9 @@
 import math
 
 import numpy as np
+import pytest
 import torch
+from pydantic import ValidationError
 
 from edgesim.data import Dataset
 from edgesim.fl.algorithm import AlgorithmSetup
@@ -98,3 +100,13 @@ def test_model_sizes_match_the_paper_for_conv4():
 def test_bnn_fl_averages_latent_weights():
     algo = BnnFl(BnnFlConfig(local_epochs=1, batch_size=5), setup())
     assert algo.download_bytes(1) == 4 * MLP_WEIGHTS and algo.describe()["model_bytes_1bit"] == math.ceil(MLP_WEIGHTS / 8)
+
+
+def test_adam_option_trains_the_scores_with_adam_and_refuses_an_explicit_momentum():
+    algorithm = mpt(variant="1/1", optimizer="adam")  # MPT-FL's default momentum 0.9 is SGD's, unused here
+    assert algorithm.optimizer.kind == "adam" and algorithm.optimizer.state_slots == 2
+    assert isinstance(algorithm.trainer.optimizer, torch.optim.Adam)
+    with pytest.raises(ValidationError, match="momentum is SGD's"):
+        MptFlConfig(optimizer="adam", momentum=0.5)
+    with pytest.raises(ValidationError, match="keep < 1"):
+        MptFlConfig(weight_init="scaled_kaiming_biprop", keep=1.0)

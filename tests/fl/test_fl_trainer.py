@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, clone_state, evaluate_classifier
+from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, _batches, clone_state, evaluate_classifier
 from edgesim.models import ModelConfig, build_model
 
 SHAPE, CLASSES = (1, 4, 4), 3
@@ -206,3 +206,31 @@ def test_a_batch_size_below_the_models_smallest_batch_is_a_programming_error():
     with pytest.raises(ValueError, match="below the model's smallest batch"):
         LocalTrainer(model, x, y, OptimizerSettings(0.1)).run([TrainJob(0, 0, torch.arange(9), 1, 1, seed=1)],
                                                                {0: clone_state(model)})
+
+
+def test_lr_scale_trains_as_the_scaled_learning_rate_would():
+    x, y = data()
+    model = build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 11)
+    scaled = LocalTrainer(model, x, y, OptimizerSettings(lr=0.2, momentum=0.9)).run(
+        [TrainJob(0, 0, torch.arange(30), 2, 7, 5, lr_scale=0.25)], {0: base_state()})[0]
+    direct = LocalTrainer(model, x, y, OptimizerSettings(lr=0.05, momentum=0.9)).run(
+        [TrainJob(0, 0, torch.arange(30), 2, 7, 5)], {0: base_state()})[0]
+    assert states_equal(scaled.state, direct.state)
+
+
+def test_adam_is_torchs_adam_fresh_every_job():
+    x, y = data()
+    settings = OptimizerSettings(lr=0.01, weight_decay=1e-3, kind="adam")
+    assert settings.state_slots == 2
+    t = LocalTrainer(build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 11), x, y, settings)
+    first, second = t.run([job(seed=5), job(seed=5)], {0: base_state()})
+    assert states_equal(first.state, second.state)  # no moments leak from one job to the next
+    reference = build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 11)
+    reference.load_state_dict(base_state())
+    optimiser = torch.optim.Adam(reference.parameters(), lr=0.01, weight_decay=1e-3)
+    generator = torch.Generator().manual_seed(5)
+    for batch in _batches(30, job(seed=5), generator):
+        optimiser.zero_grad()
+        torch.nn.functional.cross_entropy(reference(x[batch]), y[batch]).backward()
+        optimiser.step()
+    assert states_equal(first.state, clone_state(reference))

@@ -176,3 +176,25 @@ def test_masked_sign_weight_function_still_matches_the_reference():
     assert torch.equal(_bits(new), _bits(ref))
     assert torch.equal(_bits(top_k_mask(scores.detach().abs(), 0.3)),
                        _bits((scores.detach().abs() >= scores.detach().abs().kthvalue(40 - 12 + 1).values).float()))
+
+
+def test_biprop_weight_scale_halves_each_gain_and_shrinks_conv4_logits_by_two_to_the_seventh():
+    # Same draws, std sqrt(2 / (0.8 fan)) against sqrt(2 / (0.2 fan)): every weight, so every gain, is halved.
+    # 1/32 Conv-4 is positively homogeneous in each layer's gain (ReLU, max-pool, no bias, no normalisation),
+    # so its logits shrink by 2 per scored layer, 2^7 through its seven.
+    x = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    models = {init: build_model(ModelConfig(name="conv4"), (1, 28, 28), 10, seed=0,
+                                kit=scored_kit(0.2, init, "kaiming_uniform", False))
+              for init in ("scaled_kaiming", "scaled_kaiming_biprop")}
+    paper, code = (dict(models[i].named_buffers()) for i in models)
+    assert paper.keys() == code.keys() and len(paper) == 7
+    for key in paper:
+        torch.testing.assert_close(code[key] * 2, paper[key])
+    with torch.no_grad():
+        ratio = models["scaled_kaiming"](x) / models["scaled_kaiming_biprop"](x)
+    torch.testing.assert_close(ratio, torch.full_like(ratio, 2.0 ** 7), rtol=1e-3, atol=0)
+
+
+def test_biprop_weight_scale_needs_something_pruned():
+    with pytest.raises(ValueError, match="keep < 1"):
+        ScoredLinear(4, 2, 1.0, "scaled_kaiming_biprop", "kaiming_uniform")
