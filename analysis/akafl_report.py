@@ -187,8 +187,9 @@ def iteration_figures(curves: pd.DataFrame, out: Path, name: str) -> str:
     return name
 
 
-def staleness_figure(sweep_dir: Path, table: pd.DataFrame, out: Path, name: str, hue: str) -> str:
-    """Histograms of the staleness of applied updates (Fig. 4), one panel per case, from events.csv."""
+def staleness_figure(sweep_dir: Path, table: pd.DataFrame, out: Path, name: str, hue: str) -> str | None:
+    """Histograms of the staleness of applied updates (Fig. 4), one panel per case, from events.csv;
+    None when no run has its events.csv (an archived sweep keeps only the small tables)."""
     frames = []
     for _, row in table.iterrows():
         path = sweep_dir / row["run_dir"] / "events.csv"
@@ -196,6 +197,9 @@ def staleness_figure(sweep_dir: Path, table: pd.DataFrame, out: Path, name: str,
             events = pd.read_csv(path, usecols=["kind", "staleness"])
             applied = events.loc[events["kind"] == "update_applied", ["staleness"]]
             frames.append(applied.assign(**{hue: row[hue], "case": row["case"]}))
+    if not frames:
+        print(f"no events.csv in {sweep_dir}: {name} not drawn")
+        return None
     data = pd.concat(frames, ignore_index=True)
     grid = sns.displot(data=data, x="staleness", col="case", hue=hue if hue != "case" else None, col_wrap=3,
                        height=2.8, aspect=1.3, element="step", stat="density", common_norm=False,
@@ -216,6 +220,7 @@ def section(title: str, sweep_dir: Path, out: Path, prefix: str, with_targets: b
         text += ["", "Targets:", ""] + [f"- {line}" for line in targets(results)]
     figures = [iteration_figures(curves, out, f"{prefix}_iterations.png"),
                staleness_figure(sweep_dir, table, out, f"{prefix}_staleness.png", "case")]
+    figures = [name for name in figures if name is not None]
     text += [""] + [f"![{name}]({name})" for name in figures]
     return "\n".join(text) + "\n", figures
 

@@ -20,10 +20,12 @@ def runs(sweep_dir: Path) -> pd.DataFrame:
 
 
 def metrics(sweep_dir: Path, table: pd.DataFrame) -> pd.DataFrame:
-    """Every run's ``metrics.csv`` stacked, with the run's parameters as columns."""
+    """Every run's ``metrics.csv`` (or ``metrics.csv.gz``) stacked, with the run's parameters as columns."""
     frames = []
     for _, row in table.iterrows():
         path = sweep_dir / row["run_dir"] / "metrics.csv"
+        if not path.is_file():
+            path = path.with_name("metrics.csv.gz")  # as analysis/archive_sweep.py commits it
         if path.is_file():
             frame = pd.read_csv(path)
             for column in table.columns:

@@ -1,0 +1,56 @@
+"""Copy a sweep's small tables into the repository, so a report can be rebuilt from committed files.
+
+Usage:
+    python analysis/archive_sweep.py SWEEP_DIR DEST
+
+Copies ``sweep.csv`` and, for every run that has finished (any status but
+``pending``/``running``), its ``summary.json``, ``scenario.yaml`` and
+``metrics.csv`` (gzipped, as ``metrics.csv.gz``, which ``sweep_frames`` reads
+too). Event logs and checkpoints stay behind: they are large and the reports
+only need them for the staleness histograms, which are committed as figures.
+Running it again refreshes DEST with the runs finished since.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+UNFINISHED = {"pending", "running"}
+
+
+def archive(sweep_dir: Path, dest: Path) -> list[str]:
+    """Copy what a finished run left into ``dest``; returns the run directories copied."""
+    table = pd.read_csv(sweep_dir / "sweep.csv")
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(sweep_dir / "sweep.csv", dest / "sweep.csv")
+    copied = []
+    for _, row in table.iterrows():
+        if row["status"] in UNFINISHED:
+            continue
+        source, target = sweep_dir / row["run_dir"], dest / row["run_dir"]
+        target.mkdir(exist_ok=True)
+        for name in ("summary.json", "scenario.yaml"):
+            shutil.copyfile(source / name, target / name)
+        with open(source / "metrics.csv", "rb") as plain, gzip.GzipFile(target / "metrics.csv.gz", "wb",
+                                                                           mtime=0) as packed:
+            shutil.copyfileobj(plain, packed)
+        copied.append(row["run_dir"])
+    return copied
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sweep_dir", type=Path)
+    parser.add_argument("dest", type=Path)
+    args = parser.parse_args()
+    copied = archive(args.sweep_dir, args.dest)
+    print(f"{len(copied)} finished runs archived in {args.dest}")
+
+
+if __name__ == "__main__":
+    main()
