@@ -48,4 +48,5 @@ class FlatSoftmax(FedAvg):
                 **{f"{k}_majority": v for k, v in majority_scores.items()}}
 
     def describe(self):
-        return {**super().describe(), "taxonomy": self.setup.taxonomy.summary()}
+        return {**super().describe(), "taxonomy": self.setup.taxonomy.summary(),
+                "info_f1_chance": self.metric.chance_f1(self.setup.dataset.test_y.cpu().numpy())}

@@ -30,6 +30,7 @@ from torch import nn
 
 from edgesim.fl.aggregate import weighted_average_states
 from edgesim.fl.algorithm import Algorithm, AlgorithmSetup, LocalSGDConfig, RoundKind
+from edgesim.fl.expert_width import ExpertWidth, SameWidth
 from edgesim.fl.hierarchy import ExpertOutputs, beam_predict, hierarchical_scores, path_loss
 from edgesim.fl.trainer import Trainer, TrainJob, clone_state, make_trainer
 from edgesim.fl.training_state import on_device
@@ -48,6 +49,7 @@ class HmoeConfig(LocalSGDConfig):
     inference: Literal["greedy", "beam"] = Field(
         "greedy", description="the prediction behind accuracy and info_*: greedy descent (the paper) or beam search")
     beam_width: int | None = Field(5, ge=1, description="beam search width; null searches every path")
+    expert_width: ExpertWidth = Field(SameWidth(), description="each expert's width multiplier (expert_width.py)")
 
 
 class _Expert:
@@ -84,8 +86,9 @@ class Hmoe(Algorithm):
         self.experts: list[_Expert] = []
         for i, node in enumerate(taxonomy.experts):
             route = taxonomy.route(node)
-            model = build_model(setup.model, data.input_shape, len(taxonomy.children(node)),
-                                setup.streams.seed("model-init", i), device=device)
+            width = config.expert_width.width(setup.model.width, taxonomy, node)
+            model = build_model(setup.model.model_copy(update={"width": width}), data.input_shape,
+                                len(taxonomy.children(node)), setup.streams.seed("model-init", i), device=device)
             targets = torch.from_numpy(route[train_y])
             trainer = make_trainer(model, data.train_x, targets.to(device), self.optimizer, setup.compute)
             self.experts.append(_Expert(node, model, targets, trainer, measure_cost(model, data.input_shape)))
@@ -197,4 +200,5 @@ class Hmoe(Algorithm):
             "expert_footprint_bytes": {"max": max(footprints), "min": min(footprints)},
             "taxonomy": self.taxonomy.summary(),
             "inference": self.config.inference,
+            "info_f1_chance": self.metric.chance_f1(self.setup.dataset.test_y.cpu().numpy()),
         }

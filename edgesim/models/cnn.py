@@ -9,6 +9,9 @@
   1,932,352 parameters on 28x28x1.
 - ``mlp``: one hidden layer of 200 units.
 
+Every channel and unit count is multiplied by ``width`` (rounded, at least 1),
+so fractional widths make smaller networks.
+
 Each hidden layer is followed by ``kit.hidden`` after any pooling (ReLU and
 max-pooling commute, so this is the usual conv-ReLU-pool for real
 activations, and conv-pool-BatchNorm-sign for binary ones).
@@ -31,8 +34,13 @@ def _pooled(input_shape, blocks: int, kernel: int, padding: int) -> tuple[int, i
     return h, w
 
 
+def scaled(channels: int, width: float) -> int:
+    """``channels`` times the ``width`` multiplier, rounded, at least 1."""
+    return max(1, round(channels * width))
+
+
 def small_cnn(input_shape, num_classes, width, kit: LayerKit):
-    c1, c2 = 8 * width, 16 * width
+    c1, c2 = scaled(8, width), scaled(16, width)
     h, w = _pooled(input_shape, 2, 5, 0)
     return nn.Sequential(
         kit.conv(input_shape[0], c1, 5), nn.MaxPool2d(2), kit.hidden(c1, True),
@@ -42,7 +50,7 @@ def small_cnn(input_shape, num_classes, width, kit: LayerKit):
 
 
 def wkafl_cnn(input_shape, num_classes, width, kit: LayerKit):
-    c1, c2 = 32 * width, 64 * width
+    c1, c2 = scaled(32, width), scaled(64, width)
     h, w = _pooled(input_shape, 2, 5, 0)
     return nn.Sequential(
         kit.conv(input_shape[0], c1, 5), nn.MaxPool2d(2), kit.hidden(c1, True),
@@ -53,7 +61,7 @@ def wkafl_cnn(input_shape, num_classes, width, kit: LayerKit):
 
 
 def conv4(input_shape, num_classes, width, kit: LayerKit):
-    c1, c2, f = 64 * width, 128 * width, 256 * width
+    c1, c2, f = scaled(64, width), scaled(128, width), scaled(256, width)
     _, h, w = input_shape
     h, w = h // 4, w // 4
     return nn.Sequential(
@@ -69,5 +77,6 @@ def conv4(input_shape, num_classes, width, kit: LayerKit):
 
 def mlp(input_shape, num_classes, width, kit: LayerKit):
     features = input_shape[0] * input_shape[1] * input_shape[2]
-    return nn.Sequential(nn.Flatten(), kit.linear(features, 200 * width), kit.hidden(200 * width, False),
-                         kit.linear(200 * width, num_classes))
+    hidden = scaled(200, width)
+    return nn.Sequential(nn.Flatten(), kit.linear(features, hidden), kit.hidden(hidden, False),
+                         kit.linear(hidden, num_classes))

@@ -11,4 +11,5 @@ class ModelConfig(ConfigModel):
     """Which network the fleet trains. ``name`` is checked against the registry."""
 
     name: str = "small_cnn"
-    width: int = Field(default=1, ge=1, description="channel multiplier for the small CNN")
+    width: float = Field(default=1, gt=0, le=64, description="multiplier on every channel and hidden-unit count "
+                                                              "(rounded, at least 1)")

@@ -29,7 +29,8 @@ def model_names() -> list[str]:
 
 
 def register_model(name: str, builder) -> None:
-    """Add a builder ``(input_shape, num_classes, width, kit) -> nn.Module``."""
+    """Add a builder ``(input_shape, num_classes, width, kit) -> nn.Module``; ``width`` is a float multiplier
+    (``cnn.scaled`` rounds a channel count by it)."""
     _BUILDERS[name] = builder
 
 

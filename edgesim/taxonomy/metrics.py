@@ -6,6 +6,11 @@ lowest common ancestor ``a``: recall ``I(a)/I(y)``, precision ``I(a)/I(p)``
 (``0/0 = 1``), F1 their harmonic mean (0 when both are 0). Scores are means over
 examples. For leaf predictions on CIFAR-100 the F1 equals
 ``acc_fine + (log2 20 / log2 100) * (acc_coarse - acc_fine)``.
+
+The chance level (``chance_f1``) is the expected F1 of a leaf drawn uniformly
+at random for every example: on the pruned WordNet tree of Tiny ImageNet it is
+about 0.107 (ALGORITHMS.md §3.6), so an Info-F1 means little until it stands
+beside it.
 """
 
 from __future__ import annotations
@@ -54,16 +59,32 @@ class InformationMetric:
             raise ValueError(f"true labels must be class indices in [0, {self.num_leaves})")
         if predicted.min() < 0 or predicted.max() >= len(self.parent):
             raise ValueError(f"predictions must be node indices in [0, {len(self.parent)})")
-        shared = self.information[self.lca(truth, predicted)]
-        precision = _ratio(shared, self.information[predicted])
-        recall = _ratio(shared, self.information[truth])
-        total = precision + recall
-        f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
+        precision, recall, f1 = self._per_example(truth, predicted)
         return {
             "info_precision": float(precision.mean()),
             "info_recall": float(recall.mean()),
             "info_f1": float(f1.mean()),
         }
+
+
+    def chance_f1(self, true_leaves: np.ndarray) -> float:
+        """Expected mean ``info_f1`` when every example's prediction is a leaf drawn uniformly at random:
+        the mean over examples of the mean F1 against every leaf (exact, no sampling)."""
+        labels, counts = np.unique(np.asarray(true_leaves, dtype=np.int64), return_counts=True)
+        if labels.size == 0 or labels.min() < 0 or labels.max() >= self.num_leaves:
+            raise ValueError(f"true labels must be a non-empty array of class indices in [0, {self.num_leaves})")
+        truth = np.repeat(labels, self.num_leaves)
+        leaves = np.tile(np.arange(self.num_leaves), labels.size)  # leaf i is node i
+        f1_per_label = self._per_example(truth, leaves)[2].reshape(labels.size, self.num_leaves).mean(axis=1)
+        return float(np.average(f1_per_label, weights=counts))
+
+    def _per_example(self, truth: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        shared = self.information[self.lca(truth, predicted)]
+        precision = _ratio(shared, self.information[predicted])
+        recall = _ratio(shared, self.information[truth])
+        total = precision + recall
+        f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
+        return precision, recall, f1
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from edgesim.fl.hmoe import Hmoe, HmoeConfig
 from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob
 from edgesim.models import ModelConfig, build_model
 from edgesim.seeding import Streams
-from edgesim.taxonomy import Taxonomy
+from edgesim.taxonomy import InformationMetric, Taxonomy
 from edgesim.taxonomy.for_dataset import dataset_taxonomy
 
 # root -> x (0, 1), y (2, 3, 4): experts root (2 outputs), x (2), y (3)
@@ -159,3 +159,10 @@ def test_an_expert_learns_on_real_tiny_imagenet():
         algo.run_round(e + 1, version, list(range(10)))  # round-robin: round e + 1 trains expert e
     predicted = algo.log_probs(node, data.test_x[rows]).argmax(dim=1)
     assert float((predicted == truth).float().mean()) > majority + 0.04
+
+
+def test_summary_states_the_chance_level_of_the_tree():
+    data = dataset()
+    algo = hmoe([by_class(data, [0, 1, 2, 3, 4], 10)], data)
+    expected = InformationMetric(TREE).chance_f1(data.test_y.numpy())
+    assert algo.describe()["info_f1_chance"] == pytest.approx(expected) and 0 < expected < 1

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from edgesim.taxonomy import InformationMetric, Taxonomy
+from edgesim.taxonomy.cifar100 import cifar100_taxonomy
 
 # 8 leaves, so I(root)=0, I(A)=I(B)=1, I(A2)=2, I(leaf)=3 bits.
 EDGES = [("root", "A"), ("root", "B"), ("A", "a1"), ("A", "a2"), ("A", "A2"), ("A2", "a3"), ("A2", "a4")]
@@ -57,3 +58,20 @@ def test_bad_inputs():
         metric.scores(np.array([0]), np.array([12]))
     with pytest.raises(ValueError, match="equal non-empty"):
         metric.scores(np.array([0, 1]), np.array([0]))
+
+
+def test_chance_level_is_the_mean_f1_against_every_leaf():
+    # Against the 8 leaves, worked out by hand: b1 scores 1 + 3 x 1/3 (its B siblings) = 2 -> 2/8;
+    # a1 scores 1 + 3 x 1/3 (lca A) -> 2/8; a3 scores 1 + 2/3 (a4, lca A2) + 2 x 1/3 (a1, a2) -> 7/24.
+    metric = InformationMetric(TREE)
+    assert metric.chance_f1(_indices(["b1"])) == pytest.approx(1 / 4)
+    assert metric.chance_f1(_indices(["a3"])) == pytest.approx(7 / 24)
+    assert metric.chance_f1(_indices(["b1", "a1", "a3", "a3"])) == pytest.approx((1 / 4 + 1 / 4 + 2 * 7 / 24) / 4)
+    with pytest.raises(ValueError, match="class indices"):
+        metric.chance_f1(np.array([8]))
+
+
+def test_chance_level_on_cifar100_matches_its_closed_form():
+    # A random leaf is the right fine class 1 time in 100 and in the right superclass 5 in 100.
+    chance = InformationMetric(cifar100_taxonomy()).chance_f1(np.arange(100))
+    assert chance == pytest.approx(0.01 + np.log2(20) / np.log2(100) * (0.05 - 0.01))

@@ -5,10 +5,12 @@ import zipfile
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
 
 from edgesim.errors import InputError
-from edgesim.taxonomy import WORDNET_IS_A_SHA256, load_wordnet_taxonomy, wordnet_is_a_file, wordnet_taxonomy
+from edgesim.taxonomy import (WORDNET_IS_A_SHA256, InformationMetric, load_wordnet_taxonomy, wordnet_is_a_file,
+                              wordnet_taxonomy)
 from edgesim.taxonomy.wordnet import WORDNET_ROOT, parse_words
 
 # l1: parents nC (2 steps from the root) and nB (1 step) -> nB.  l2: nA and nB tie -> nA (smaller wnid).
@@ -90,6 +92,8 @@ def test_real_tiny_imagenet_tree():
         "nodes": 293, "leaves": 200, "experts": 93, "depth": 10,
         "min_children": 2, "max_children": 14, "mean_leaf_depth": pytest.approx(6.615),
     }
+    # ALGORITHMS.md §3.6: a uniformly random leaf scores Info-F1 about 0.107 on this tree (balanced classes)
+    assert InformationMetric(t).chance_f1(np.arange(200)) == pytest.approx(0.107, abs=0.001)
     again = load_wordnet_taxonomy(REAL, wnids, allow_download=False)
     assert sorted(again.graph.edges) == sorted(t.graph.edges) and again.nodes == t.nodes
     assert wordnet_is_a_file(REAL, allow_download=False) == REAL / "wordnet.is_a.txt"
