@@ -132,7 +132,7 @@ def memory_problems(scenario: Scenario, available: int | None = None) -> list[st
         parameters = parameter_count(scenario.model, layout.input_shape, layout.num_classes)
     except (RuntimeError, ValueError, TypeError, OverflowError) as exc:  # sizes torch cannot even represent
         reason = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
-        return [f"model: {scenario.model.name} (width {scenario.model.width}) is too large to build for "
+        return [f"model: {scenario.model.name} (width {scenario.model.width:.10g}) is too large to build for "
                 f"{layout.input_shape} inputs ({reason})"]
     server = scenario.server
     if algorithm_class(scenario.algorithm.name).protocol == "sync":

@@ -11,5 +11,5 @@ class ModelConfig(ConfigModel):
     """Which network the fleet trains. ``name`` is checked against the registry."""
 
     name: str = "small_cnn"
-    width: float = Field(default=1, gt=0, le=64, description="multiplier on every channel and hidden-unit count "
+    width: float = Field(default=1, gt=0, description="multiplier on every channel and hidden-unit count "
                                                               "(rounded, at least 1)")
