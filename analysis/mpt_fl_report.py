@@ -1,11 +1,15 @@
 """MPT-FL reproduction report: the paper's Table 2 and Fig. 1 beside what edgesim measured.
 
 Usage:
-    python analysis/mpt_fl_report.py TABLE2_SWEEP_DIR [--sparsity SPARSITY_SWEEP_DIR] [--out analysis/mpt_fl]
+    python analysis/mpt_fl_report.py [TABLE2_SWEEP_DIR] [--sparsity SPARSITY_SWEEP_DIR]
+                                     [--ablation ABLATION_SWEEP_DIR] --out analysis/mpt_fl
 
 TABLE2_SWEEP_DIR comes from `edgesim sweep scenarios/paper/mpt_fl_mnist.yaml`,
-SPARSITY_SWEEP_DIR from `edgesim sweep scenarios/paper/mpt_fl_sparsity.yaml`.
-Writes REPORT.md, table2_accuracy.png and (with --sparsity) fig1_sparsity.png.
+SPARSITY_SWEEP_DIR from `edgesim sweep scenarios/paper/mpt_fl_sparsity.yaml`,
+ABLATION_SWEEP_DIR from `edgesim sweep scenarios/paper/mpt_fl_ablation.yaml`.
+Writes TABLE.md, table2_accuracy.png, and with the options fig1_sparsity.png
+and ablation_accuracy.png. "Last 50 rounds" is the mean test accuracy over the
+evaluations in a run's last 50 rounds (every evaluation when it ran fewer).
 """
 
 from __future__ import annotations
@@ -43,7 +47,16 @@ def _hours(values: pd.Series) -> str:
     return f"{values.mean() / 3600:.2f} h" + (f" (n={len(values)})" if len(values) > 1 else "")
 
 
-def table2(table: pd.DataFrame) -> pd.DataFrame:
+def last_rounds_accuracy(curves: pd.DataFrame, rounds: int = 50) -> pd.Series:
+    """Per run (keyed by case and seed): mean test accuracy over the evaluations of its last
+    ``rounds`` rounds."""
+    evaluated = curves.dropna(subset=["accuracy"])
+    last = evaluated.groupby(["case", "seed"])["round"].transform("max")
+    window = evaluated[evaluated["round"] > last - rounds]
+    return window.groupby(["case", "seed"])["accuracy"].mean()
+
+
+def table2(table: pd.DataFrame, last50: pd.Series) -> pd.DataFrame:
     rows = []
     for case, (name, paper_acc, paper_size, paper_sparsity) in PAPER.items():
         group = table[table["case"] == case]
@@ -56,6 +69,7 @@ def table2(table: pd.DataFrame) -> pd.DataFrame:
             "paper acc (%)": paper_acc,
             "measured best acc (%)": mean_std(group["best_accuracy"]),
             "measured final acc (%)": mean_std(group["final_accuracy"]),
+            "measured last 50 rounds (%)": mean_std(last50.get(case, pd.Series(dtype=float))),
             "rounds": int(first["rounds"]),
             "paper size (B)": _bytes(paper_size),
             "size (B)": _bytes(one_bit if pd.notna(one_bit) else first.get("model.model_bytes")),
@@ -101,29 +115,69 @@ def sparsity_figure(table: pd.DataFrame, fedavg_best: pd.Series, path: Path) -> 
     return summary
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("table2", type=Path)
-    parser.add_argument("--sparsity", type=Path)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "mpt_fl")
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    table = runs(args.table2)
+def ablation(sweep_dir: Path, out: Path) -> list[str]:
+    """The weight-scale x learning-rate x schedule table and curves."""
+    table = runs(sweep_dir)
+    table = table[table["status"] == "completed"]
+    curves = metrics(sweep_dir, table).dropna(subset=["accuracy"])
+    if curves.empty:
+        return ["## Ablation: weight scale x learning rate x schedule", "", "No finished run yet.", ""]
+    keys = ["algorithm.weight_init", "algorithm.lr", "case"]
+    last10 = curves[curves["round"] > curves.groupby(keys)["round"].transform("max") - 10]
+    summary = (table.set_index(keys)[["best_accuracy", "final_accuracy", "rounds"]]
+               .join(last10.groupby(keys)["accuracy"].mean().rename("last_10_rounds"))
+               .reset_index().rename(columns={"algorithm.weight_init": "weight_init", "algorithm.lr": "lr",
+                                              "case": "schedule"}))
+    summary["rounds"] = summary["rounds"].astype(int)
+    grid = sns.relplot(data=curves.rename(columns={"algorithm.lr": "lr", "case": "schedule"}), x="round",
+                       y="accuracy", hue="lr", style="schedule", col="algorithm.weight_init", kind="line",
+                       palette="viridis", height=3.6, aspect=1.3)
+    grid.set_titles("weight scale: {col_name}")
+    grid.set_axis_labels("round", "test accuracy (10,000 images)")
+    grid.figure.savefig(out / "ablation_accuracy.png", dpi=110)
+    return ["## Ablation: weight scale x learning rate x schedule (MPT-FL 1/32, one seed)", "",
+            markdown_table(summary, ".4f"), "", "![ablation](ablation_accuracy.png)", ""]
+
+
+def table2_section(sweep_dir: Path, sparsity_dir: Path | None, out: Path) -> list[str]:
+    """Table 2 (and, with ``sparsity_dir``, Fig. 1) as markdown lines; writes their figures."""
+    table = runs(sweep_dir)
     pending = table.loc[table["status"] != "completed", "case"].tolist()
     table = table[table["status"] == "completed"]
-    rows = table2(table)
-    accuracy_figure(metrics(args.table2, table), args.out / "table2_accuracy.png")
-    lines = ["# MPT-FL reproduction: Table 2" + (" and Fig. 1" if args.sparsity else ""), "",
-             markdown_table(rows), ""]
+    curves = metrics(sweep_dir, table)
+    lines = ["## Table 2" + (" and Fig. 1" if sparsity_dir else ""), "",
+             markdown_table(table2(table, last_rounds_accuracy(curves))), ""]
+    accuracy_figure(curves, out / "table2_accuracy.png")
     if pending:
         lines += [f"Not finished (no row): {', '.join(pending)}.", ""]
     lines += ["![accuracy](table2_accuracy.png)", ""]
-    if args.sparsity:
+    if sparsity_dir:
         fedavg_best = table.loc[table["case"] == "fedavg", "best_accuracy"]
-        sparsity = sparsity_figure(runs(args.sparsity), fedavg_best, args.out / "fig1_sparsity.png")
+        sparsity = sparsity_figure(runs(sparsity_dir), fedavg_best, out / "fig1_sparsity.png")
         lines += ["## Fig. 1: accuracy vs pruning ratio", "",
                   markdown_table(sparsity.rename(columns={"algorithm.keep": "keep", "mean": "best acc",
                                                           "count": "seeds"})), "", "![sparsity](fig1_sparsity.png)", ""]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("table2", type=Path, nargs="?", help="sweep of scenarios/paper/mpt_fl_mnist.yaml")
+    parser.add_argument("--sparsity", type=Path, help="sweep of scenarios/paper/mpt_fl_sparsity.yaml")
+    parser.add_argument("--ablation", type=Path, help="sweep of scenarios/paper/mpt_fl_ablation.yaml")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="folder for TABLE.md and the figures (the committed report is analysis/mpt_fl)")
+    args = parser.parse_args()
+    if not (args.table2 or args.ablation):
+        parser.error("give a Table 2 sweep, --ablation, or both")
+    if args.sparsity and not args.table2:
+        parser.error("--sparsity draws FedAvg's line from the Table 2 sweep: give it too")
+    args.out.mkdir(parents=True, exist_ok=True)
+    lines = ["# MPT-FL reproduction", ""]
+    if args.table2:
+        lines += table2_section(args.table2, args.sparsity, args.out)
+    if args.ablation:
+        lines += ablation(args.ablation, args.out)
     (args.out / "TABLE.md").write_text("\n".join(lines), encoding="utf-8")
     print(args.out / "TABLE.md")
 
