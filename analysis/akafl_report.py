@@ -2,7 +2,7 @@
 
 Usage:
     python analysis/akafl_report.py [--paper DIR] [--adapted-k DIR] [--physical DIR] [--whatif DIR]
-                                    [--out analysis/akafl]
+                                    --out analysis/akafl
 
 Each DIR is the sweep directory of one scenario:
 ``scenarios/paper/akafl_rj_mnist.yaml`` (--paper), ``akafl_rj_adapted_k.yaml``
@@ -58,12 +58,14 @@ def dev_accuracy(accuracy: pd.Series, d1: float = 0.9, d2: float = 0.9) -> pd.Se
 def load(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(finished runs, their stacked metrics with a ``dev`` column)."""
     table = runs(sweep_dir)
+    if "case" not in table:  # a sweep of grid points only
+        table["case"] = "–"
     table = table[table["status"] == "completed"].reset_index(drop=True)
     curves = metrics(sweep_dir, table)
     if curves.empty:
         return table, curves
     curves["dev"] = float("nan")
-    for _, group in curves.groupby(["case", "seed"], sort=False):
+    for _, group in curves.groupby("run_dir", sort=False):
         evaluated = group.dropna(subset=["accuracy"])
         curves.loc[evaluated.index, "dev"] = dev_accuracy(evaluated["accuracy"])
     return table, curves
@@ -72,17 +74,19 @@ def load(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 def per_run(table: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     """One row per finished run: late means and the mechanism figures."""
     rows = []
-    for (case, seed), run in curves.groupby(["case", "seed"], sort=False):
+    for run_dir, run in curves.groupby("run_dir", sort=False):
         end = run["round"].max()
-        summary = table[(table["case"] == case) & (table["seed"] == seed)].iloc[0]
-        row = {"case": case, "seed": seed, "iterations": end}
+        summary = table[table["run_dir"] == run_dir].iloc[0]
+        row = {"case": run["case"].iloc[0], "seed": summary["seed"], "iterations": end,
+               "judged_on": summary.get("model.judgement_data", float("nan"))}
         for last in (1000, 500):
             window = run[run["round"] > end - last]
             row[f"acc_{last}"], row[f"dev_{last}"] = window["accuracy"].mean(), window["dev"].mean()
         row["final_accuracy"] = summary["final_accuracy"]
         row["keeps"] = summary.get("model.judgement_keeps", float("nan"))
         row["tau"] = run["mean_staleness"].mean() + 1
-        row["dominant"] = (run["max_weight"] > DOMINANT).mean() if "max_weight" in run else float("nan")
+        weights = run["max_weight"].dropna() if "max_weight" in run else pd.Series(dtype=float)
+        row["dominant"] = (weights > DOMINANT).mean() if len(weights) else float("nan")  # none without weights
         row["small_steps"] = (run["lr"] < SMALL_STEP).mean()
         row["k_end"] = run["k"].iloc[-1]
         row["time_per_iteration_ms"] = 1000 * summary["sim_time_s"] / end
@@ -104,8 +108,10 @@ def table2(results: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for case, group in results.groupby("case", sort=False):
         paper_acc, paper_dev = PAPER.get(case, ("–", "–"))
+        iterations = f"{group['iterations'].min():.0f}" + (
+            "" if group["iterations"].nunique() == 1 else f"–{group['iterations'].max():.0f}")
         rows.append({
-            "case": case, "seeds": len(group),
+            "case": case, "seeds": len(group), "iterations": iterations,
             "paper acc % (last 1000 / 500)": paper_acc,
             "measured acc % (last 1000 / 500)": f"{mean_std(group['acc_1000'])} / {mean_std(group['acc_500'])}",
             "final acc, full test %": mean_std(group["final_accuracy"]),
@@ -154,7 +160,9 @@ def targets(results: pd.DataFrame) -> list[str]:
                      + ("met" if gap >= 0.85 else f"missed by {0.85 - gap:.2f} pp"))
         lines.append(f"AKAFL-RJ DevAccuracy clearly lower (paper ~80% lower): {dev_rj:.4f} vs {dev_r:.4f} "
                      f"({(dev_rj / dev_r - 1) * 100:+.0f}%)")
-        lines.append(f"judgement keeps roughly 100-200 in 5000 iterations (paper 138): {keeps:.0f}")
+        iterations = results.loc[results["case"] == "akafl_rj", "iterations"].mean()
+        lines.append(f"judgement keeps roughly 100-200 in 5000 iterations (paper 138): {keeps:.0f} "
+                     f"in {iterations:.0f}")
     return lines
 
 
@@ -214,8 +222,13 @@ def section(title: str, sweep_dir: Path, out: Path, prefix: str, with_targets: b
     if curves.empty:
         return f"## {title}\n\nNo finished run in {sweep_dir.name} yet.\n", []
     results = per_run(table, curves)
-    text = [f"## {title}", "", markdown_table(table2(results)), "", "Mechanisms:", "",
-            markdown_table(mechanisms(results))]
+    text = [f"## {title}", ""] + not_counted(runs(sweep_dir)) + [markdown_table(table2(results)), ""]
+    leaking = results.loc[results["judged_on"].astype(str).str.contains("leaks"), "case"].unique()
+    if len(leaking):
+        text += [f"Judged on the test series, so their test accuracies leak test data: {', '.join(leaking)}.", ""]
+    if (results["iterations"] < 1000).any():
+        text += ["Runs shorter than 1000 iterations: their 'last 1000' window is the whole run.", ""]
+    text += ["Mechanisms:", "", markdown_table(mechanisms(results))]
     if with_targets:
         text += ["", "Targets:", ""] + [f"- {line}" for line in targets(results)]
     figures = [iteration_figures(curves, out, f"{prefix}_iterations.png"),
@@ -223,6 +236,17 @@ def section(title: str, sweep_dir: Path, out: Path, prefix: str, with_targets: b
     figures = [name for name in figures if name is not None]
     text += [""] + [f"![{name}]({name})" for name in figures]
     return "\n".join(text) + "\n", figures
+
+
+def not_counted(table: pd.DataFrame) -> list[str]:
+    """A line naming the runs the tables leave out (not completed), with their status and reason."""
+    left_out = table[table["status"] != "completed"]
+    if left_out.empty:
+        return []
+    names = [f"{row.get('case', row['run_dir'])} seed {row['seed']} ({row['status']}"
+             + (f": {row['reason']}" if isinstance(row.get("reason"), str) else "") + ")"
+             for _, row in left_out.iterrows()]
+    return [f"Not counted (not completed): {'; '.join(names)}.", ""]
 
 
 def adapted_k(sweep_dir: Path) -> str:
@@ -240,6 +264,12 @@ def adapted_k(sweep_dir: Path) -> str:
 
 def whatif(sweep_dir: Path, out: Path) -> list[str]:
     table = runs(sweep_dir)
+    left_out = not_counted(table)
+    table = table[table["status"] == "completed"].copy()
+    if table.empty:
+        (out / "WHATIF.md").write_text(f"# Straggler what-if\n\nNo finished run in {sweep_dir.name} yet.\n",
+                                       encoding="utf-8")
+        return ["WHATIF.md"]
     table["stragglers"] = table["fleet.stragglers"].str.replace(r'[{}"]', "", regex=True)
     figure = Figure(figsize=(10, 5))
     ax = figure.subplots()
@@ -252,7 +282,9 @@ def whatif(sweep_dir: Path, out: Path) -> list[str]:
     summary = (reached.groupby(["stragglers", "case"], sort=False)
                .agg(minutes=("minutes", "mean"), reached=("time_to_target_s", "count"), runs=("seed", "count"),
                     best_accuracy=("best_accuracy", "mean")).reset_index())
-    (out / "WHATIF.md").write_text("# Straggler what-if: time to target\n\n" + markdown_table(summary, ".2f")
+    summary["minutes"] = summary["minutes"].map(lambda m: "not reached" if pd.isna(m) else f"{m:.2f}")
+    (out / "WHATIF.md").write_text("# Straggler what-if: time to target\n\n" + "\n".join(left_out)
+                                   + markdown_table(summary, ".2f")
                                    + "\n\n![time to target](whatif_time_to_target.png)\n\n"
                                    + "![staleness](whatif_staleness.png)\n", encoding="utf-8")
     staleness_figure(sweep_dir, table, out, "whatif_staleness.png", "stragglers")
@@ -265,7 +297,9 @@ def main() -> None:
     parser.add_argument("--adapted-k", type=Path, help="sweep of scenarios/paper/akafl_rj_adapted_k.yaml")
     parser.add_argument("--physical", type=Path, help="sweep of scenarios/paper/akafl_rj_physical.yaml")
     parser.add_argument("--whatif", type=Path, help="sweep of scenarios/stragglers_whatif.yaml")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "akafl")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="folder for TABLE.md, WHATIF.md and the figures (the committed report is analysis/akafl; "
+                             "TABLE.md holds only the sections asked for)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     written, parts = [], ["# AKAFL-RJ: paper vs measured\n"]

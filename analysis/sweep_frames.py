@@ -20,14 +20,15 @@ def runs(sweep_dir: Path) -> pd.DataFrame:
 
 
 def metrics(sweep_dir: Path, table: pd.DataFrame) -> pd.DataFrame:
-    """Every run's ``metrics.csv`` (or ``metrics.csv.gz``) stacked, with the run's parameters as columns."""
+    """Every run's ``metrics.csv`` (or ``metrics.csv.gz``) stacked, with its ``run_dir`` and parameters as
+    columns."""
     frames = []
     for _, row in table.iterrows():
         path = sweep_dir / row["run_dir"] / "metrics.csv"
         if not path.is_file():
             path = path.with_name("metrics.csv.gz")  # as analysis/archive_sweep.py commits it
         if path.is_file():
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(path).assign(run_dir=row["run_dir"])
             for column in table.columns:
                 if column in ("case", "seed", "variant") or column.startswith(("algorithm.", "fleet.")):
                     frame[column] = row[column]

@@ -25,7 +25,7 @@ from edgesim.compute import Compute
 from edgesim.contract import CHECKPOINT_DIR, SCENARIO_FILE
 from edgesim.errors import InputError, OutputError
 from edgesim.progress import describe_time
-from edgesim.scenario import Scenario, apply_edits, expand_sweep, read_raw, validate
+from edgesim.scenario import Scenario, apply_edits, expand_sweep, read_raw, shadowed_assignments, validate
 from edgesim.signals import interruptions_ignored, signal_number, sigterm_as_interrupt
 
 MAX_PROBLEMS_SHOWN = 20
@@ -68,30 +68,52 @@ def _source(args) -> tuple[dict, Path]:
     return apply_edits(read_raw(args.scenario), args.assignments, args.seed), Path(args.scenario).parent
 
 
-def _sweep_source(args) -> tuple[dict, Path]:
-    """``_source`` for a sweep, whose seeds are ``sweep.seeds`` only: a root seed given on the command line
-    (``--seed`` or ``--set seed=...``) beside them is refused rather than ignored."""
+def _sweep_source(args) -> tuple[dict, Path, list[str]]:
+    """``_source`` for a sweep, and warnings about ``--set`` edits that some variants replace. The seeds are
+    ``sweep.seeds`` only: a root seed given on the command line (``--seed`` or ``--set seed=...``) beside them
+    is refused rather than ignored, and so is a ``--set`` that every variant's case or grid edit replaces."""
     data, base_dir = _source(args)
     sweep = data.get("sweep")
-    if not (isinstance(sweep, dict) and sweep.get("seeds")):
-        return data, base_dir
-    if args.seed is not None:
-        given = f"--seed {args.seed}"
-    elif any(a.split("=", 1)[0].strip() == "seed" for a in args.assignments or ()):
-        given = "--set seed"
-    else:
-        return data, base_dir
-    raise InputError(f"{given}: the sweep lists its own seeds (sweep.seeds); give "
-                     f"--set 'sweep.seeds=[{data.get('seed')}]' instead")
+    if isinstance(sweep, dict) and sweep.get("seeds"):
+        given = None
+        if args.seed is not None:
+            given = f"--seed {args.seed}"
+        elif any(a.split("=", 1)[0].strip() == "seed" for a in args.assignments or ()):
+            given = "--set seed"
+        if given:
+            raise InputError(f"{given}: the sweep lists its own seeds (sweep.seeds); give "
+                             f"--set 'sweep.seeds=[{data.get('seed')}]' instead")
+    return data, base_dir, _shadowed_edits(data, args.assignments or ())
+
+
+def _shadowed_edits(data: dict, assignments) -> list[str]:
+    """Warnings for ``--set`` keys some sweep cases replace; ``InputError`` for those no variant keeps."""
+    keys = [a.split("=", 1)[0].strip() for a in assignments]
+    cases = (data.get("sweep") or {}).get("cases") or {}
+    problems, warnings = [], []
+    for key, by in shadowed_assignments(data, keys).items():
+        if any(b.startswith("grid ") for b in by):
+            problems.append(f"--set {key}: the sweep's grid varies it ({', '.join(by)}); change the grid's "
+                            "values in the scenario's sweep.grid instead")
+            continue
+        hint = (f"the sweep's edits come after the command line's; to change a case, give "
+                f"--set sweep.cases.<case>.{key}=...")
+        if len(by) == len(cases):
+            problems.append(f"--set {key}: no variant keeps it, {', '.join(by)} replace it; {hint}")
+        else:
+            warnings.append(f"--set {key} does not reach {', '.join(by)}, which set it themselves; {hint}")
+    if problems:
+        raise InputError(problems)
+    return warnings
 
 
 def cmd_validate(args, console: Console) -> int:
     from edgesim.preflight import check
 
-    data, base_dir = _sweep_source(args)
+    data, base_dir, warnings = _sweep_source(args)
     scenario = validate(data, base_dir=base_dir)
     variants = [v.scenario for v in expand_sweep(data, base_dir)] if scenario.sweep else [scenario]
-    problems, warnings, datasets = [], [], {}
+    problems, datasets = [], {}
     # the pre-flight of every variant, those sharing a dataset and seed one after another (loaded once)
     for i in sorted(range(len(variants)), key=lambda i: (variants[i].dataset.model_dump_json(), variants[i].seed)):
         prefix = f"sweep variant {i}: " if scenario.sweep else ""
@@ -246,7 +268,9 @@ def cmd_sweep(args, console: Console) -> int:
     if args.resume and args.out is None:
         raise InputError("--resume: give the sweep's directory with --out")
     mode = "resume" if args.resume else "overwrite" if args.overwrite else "new"
-    data, base_dir = _sweep_source(args)
+    data, base_dir, shadowed = _sweep_source(args)
+    for warning in shadowed:
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
     variants = expand_sweep(data, base_dir)
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers: must be at least 1")

@@ -94,7 +94,7 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
         warnings.append(f"{directory.path} has no checkpoint past the start: the run starts again from the "
                         "beginning")
     for warning in warnings:
-        console.print(f"[yellow]{escape(warning)}[/yellow]", highlight=False)
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
     columns = metric_columns(algorithm, subset=len(prepared.dataset.eval_idx) < len(prepared.dataset.test_y))
 
     def open_metrics(resume_at: int | None) -> CsvTable:

@@ -135,3 +135,18 @@ def test_messages_print_what_the_user_wrote_without_emoji_or_markup(capsys):
     assert main(["validate", str(SCENARIOS / "smoke.yaml"), "--set", "fleet.groups.0.profile=:thumbs_up:[b]x[/b]",
                  *data_options()]) == 2
     assert "unknown device profile ':thumbs_up:[b]x[/b]'" in capsys.readouterr().err
+
+
+def test_a_set_that_the_sweeps_cases_replace_is_refused_or_warned_about(capsys):
+    paper = SCENARIOS / "paper"
+    # every case of the AKAFL-RJ sweep sets its whole algorithm mapping: the edit would reach no variant
+    assert main(["validate", str(paper / "akafl_rj_mnist.yaml"), "--set", "algorithm.judgement_data=test"]) == 2
+    err = capsys.readouterr().err
+    assert "--set algorithm.judgement_data: no variant keeps it" in err
+    assert "--set sweep.cases.<case>.algorithm.judgement_data=" in err and "Traceback" not in err
+    assert main(["validate", str(paper / "akafl_rj_adapted_k.yaml"), "--set", "algorithm.k_min=3"]) == 2
+    assert "the sweep's grid varies it" in capsys.readouterr().err
+    # only the centralised cases set their own round count: the others take the edit, with a warning
+    assert main(["validate", str(paper / "mpt_fl_mnist.yaml"), "--set", "stop.max_rounds=300", *data_options()]) == 0
+    out = capsys.readouterr().out
+    assert "warning: --set stop.max_rounds does not reach case dnn_central, case mpt_central" in out

@@ -103,7 +103,8 @@ def test_judging_on_the_test_series_needs_no_validation_set_but_is_announced():
         "test accuracies of this run leak test data (as in the paper)"]
     with pytest.raises(InputError, match="or algorithm.judgement_data: test to judge on the test series"):
         scenario(algorithm={"name": "akafl_rj", "k": 2})  # judging on validation needs dataset.validation_size
-    assert not prepare(scenario(algorithm={"name": "akafl_r", "k": 2, "judgement_data": "test"})).warnings
+    with pytest.raises(InputError, match="judgement_data applies only with judgement"):
+        scenario(algorithm={"name": "akafl_r", "k": 2, "judgement_data": "test"})  # a setting that would do nothing
 
 
 def test_validate_downloads_nothing_and_says_which_checks_wait_for_the_data(tmp_path, monkeypatch):

@@ -54,6 +54,10 @@ JUDGEMENT_DATA = {"validation": "validation set (held out of the training data)"
 DEFAULTS = {"lr_rule": "power", "staleness_in_omega": False}
 """Values of keys a preset may set, where it does not."""
 
+OFF_WHEN_NULL = {"clip_norm"}
+"""Keys whose explicit ``null`` beats the preset (``clip_norm: null`` turns the wkafl preset's clip off);
+for the others ``null`` means the preset's value."""
+
 
 class AkaflConfig(AsyncConfig):
     name: Literal["wkafl", "akafl", "akafl_r", "akafl_rj"] = "akafl_rj"
@@ -95,7 +99,8 @@ class AkaflConfig(AsyncConfig):
     def _preset(cls, data):
         if isinstance(data, dict):
             preset = PRESETS[data.get("name", "akafl_rj")] if data.get("name", "akafl_rj") in PRESETS else {}
-            data = {**data, **{k: v for k, v in {**DEFAULTS, **preset}.items() if data.get(k) is None}}
+            data = {**data, **{k: v for k, v in {**DEFAULTS, **preset}.items()
+                               if k not in data or (data[k] is None and k not in OFF_WHEN_NULL)}}
         return data
 
     def caveats(self) -> list[str]:
@@ -108,6 +113,9 @@ class AkaflConfig(AsyncConfig):
     def _k_min(self):
         if self.adaptive_k and self.k_min > self.k:
             raise ValueError(f"k_min ({self.k_min}) must not exceed k ({self.k})")
+        if "judgement_data" in self.model_fields_set and not self.judgement:
+            raise ValueError(f"judgement_data applies only with judgement, which {self.name} runs without "
+                             "(use akafl_rj, or judgement: true)")
         return self
 
 

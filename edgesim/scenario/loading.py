@@ -58,6 +58,29 @@ def load_scenario(path: str | Path, assignments: Sequence[str] = (), seed: int |
     return validate(apply_edits(read_raw(path), assignments, seed), base_dir=Path(path).parent)
 
 
+def shadowed_assignments(data: dict, keys: Sequence[str]) -> dict[str, list[str]]:
+    """For each ``--set`` key outside ``sweep``, the sweep cases and grid keys whose edits replace it (an edit
+    of the same key or of a mapping or list above it, applied after the command line's). A key replaced by a
+    grid key, or by every case, reaches no variant."""
+    sweep = data.get("sweep") if isinstance(data.get("sweep"), dict) else {}
+    cases = sweep.get("cases") if isinstance(sweep.get("cases"), dict) else {}
+    grid = sweep.get("grid") if isinstance(sweep.get("grid"), dict) else {}
+
+    def replaces(edit: str, key: str) -> bool:
+        return key == edit or key.startswith(edit + ".")
+
+    shadowed = {}
+    for key in keys:
+        if key == "sweep" or key.startswith("sweep.") or key == "seed":
+            continue
+        by = [f"case {name}" for name, edits in cases.items()
+              if isinstance(edits, dict) and any(replaces(edit, key) for edit in edits)]
+        by += [f"grid {edit}" for edit in grid if replaces(edit, key)]
+        if by:
+            shadowed[key] = by
+    return shadowed
+
+
 @dataclass(frozen=True)
 class Variant:
     """One point of a sweep: its parameters (dotted key -> value, plus seed) and its scenario."""

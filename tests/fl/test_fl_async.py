@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 import torch
 
 from edgesim.data import Dataset
@@ -85,6 +86,10 @@ def test_presets_switch_what_the_paper_names():
     assert akafl_r.adaptive_k and akafl_r.remodel and not akafl_r.judgement and akafl_r.momentum == 0
     assert AkaflConfig(name="akafl_rj").judgement
     assert not AkaflConfig(name="akafl_rj", remodel=False).remodel  # an explicit key wins over the preset
+    assert AkaflConfig(name="wkafl", clip_norm=None).clip_norm is None  # an explicit null turns the clip off
+    assert AkaflConfig(name="wkafl", momentum=None).momentum == 0.1  # elsewhere null means the preset's value
+    with pytest.raises(ValidationError, match="judgement_data applies only"):
+        AkaflConfig(name="akafl_r", judgement_data="test")
 
 
 def test_akafl_uses_wkafl_staleness_and_decays_k():

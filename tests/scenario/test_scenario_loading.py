@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from edgesim.errors import InputError
-from edgesim.scenario import expand_sweep, load_scenario, read_raw
+from edgesim.scenario import expand_sweep, load_scenario, read_raw, shadowed_assignments
 from edgesim.scenario.overrides import parse_assignment, set_dotted
 from edgesim.units import parse_duration
 
@@ -186,3 +186,17 @@ def test_failure_times_take_units_and_trace_devices_must_exist(tmp_path):
                          "duration_s: 5m}]}\n")
     [message] = problems(tmp_path, trace)
     assert message.startswith("fleet.failures.outages[0].device: no device 'pi-7' in the fleet")
+
+
+def test_shadowed_assignments_name_the_cases_and_grid_keys_that_replace_a_set():
+    data = {"algorithm": {"name": "fedavg"}, "stop": {"max_rounds": 5},
+            "sweep": {"cases": {"a": {"algorithm": {"name": "fedavg", "lr": 0.1}},
+                                "b": {"algorithm.lr": 0.2, "stop.max_rounds": 9}},
+                      "grid": {"server.clients_per_round": [1, 2]}}}
+    keys = ["algorithm.lr", "stop.max_rounds", "server.clients_per_round", "dataset.name", "sweep.seeds", "seed"]
+    assert shadowed_assignments(data, keys) == {
+        "algorithm.lr": ["case a", "case b"],  # a replaces the whole algorithm mapping, b the key itself
+        "stop.max_rounds": ["case b"],
+        "server.clients_per_round": ["grid server.clients_per_round"],
+    }
+    assert shadowed_assignments({"algorithm": {}}, ["algorithm.lr"]) == {}  # no sweep: nothing replaces it
