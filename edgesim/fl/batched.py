@@ -22,7 +22,6 @@ off on a GPU; on a CPU the sequential trainer is faster, which is why
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from typing import Callable, Mapping, Sequence, TypeVar
 
@@ -140,7 +139,7 @@ class BatchedTrainer:
         out_device = {k: bases[jobs[0].version][k].device for k in self._keys}
         params = self._stacked(jobs, bases, self._trainable)
         frozen = self._stacked(jobs, bases, self._frozen)
-        lrs = torch.tensor([self.settings.lr * job.lr_scale for job in jobs], device=device)
+        lrs = [self.settings.lr * job.lr_scale for job in jobs]
         step_rule = _AdamSteps(self.settings, lrs) if self.settings.kind == "adam" else _SgdSteps(self.settings, lrs)
         step_losses = []
         for step in range(len(plans[0])):
@@ -166,15 +165,24 @@ class BatchedTrainer:
         return updates
 
 
-def _per_job(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """``values`` (one per job) shaped to broadcast over ``like`` (jobs first)."""
-    return values.reshape(-1, *([1] * (like.dim() - 1)))
+def _descend(p: torch.Tensor, update: torch.Tensor, scales: list[float],
+             denom: torch.Tensor | None = None) -> torch.Tensor:
+    """``p - scale_j * update_j`` (divided by ``denom_j`` when given) for each job ``j`` on the leading axis,
+    with the very operations ``torch.optim`` uses (``add`` with ``alpha``, ``addcdiv`` with ``value``), so
+    the result rounds as the sequential trainer's does; one operation when every job has the same scale."""
+    if all(scale == scales[0] for scale in scales):
+        return p.add(update, alpha=-scales[0]) if denom is None else p.addcdiv(update, denom, value=-scales[0])
+    out = torch.empty_like(p)
+    for j, scale in enumerate(scales):
+        out[j] = (p[j].add(update[j], alpha=-scale) if denom is None
+                  else p[j].addcdiv(update[j], denom[j], value=-scale))
+    return out
 
 
 class _SgdSteps:
     """``torch.optim.SGD``'s update (dampening 0, no Nesterov) on job-stacked tensors, one lr per job."""
 
-    def __init__(self, settings: OptimizerSettings, lrs: torch.Tensor):
+    def __init__(self, settings: OptimizerSettings, lrs: list[float]):
         self.momentum, self.weight_decay, self.lrs = settings.momentum, settings.weight_decay, lrs
         self.bufs: dict[str, torch.Tensor] = {}
 
@@ -187,13 +195,13 @@ class _SgdSteps:
             else:
                 self.bufs[key].mul_(self.momentum).add_(d_p)
             d_p = self.bufs[key]
-        return p - _per_job(self.lrs, p) * d_p
+        return _descend(p, d_p, self.lrs)
 
 
 class _AdamSteps:
     """``torch.optim.Adam``'s update (no AMSGrad) on job-stacked tensors, one lr per job."""
 
-    def __init__(self, settings: OptimizerSettings, lrs: torch.Tensor):
+    def __init__(self, settings: OptimizerSettings, lrs: list[float]):
         self.weight_decay, self.lrs = settings.weight_decay, lrs
         self.moments: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self.steps: dict[str, int] = defaultdict(int)
@@ -209,6 +217,5 @@ class _AdamSteps:
         exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         self.steps[key] += 1
         step = self.steps[key]
-        denom = (exp_avg_sq.sqrt() / math.sqrt(1 - beta2 ** step)).add_(ADAM_EPS)
-        step_size = _per_job(self.lrs, p) / (1 - beta1 ** step)
-        return p - step_size * exp_avg / denom
+        denom = (exp_avg_sq.sqrt() / (1 - beta2 ** step) ** 0.5).add_(ADAM_EPS)  # as torch rounds it
+        return _descend(p, exp_avg, [lr / (1 - beta1 ** step) for lr in self.lrs], denom)
