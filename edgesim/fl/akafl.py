@@ -113,7 +113,7 @@ class AkaflConfig(AsyncConfig):
     def _k_min(self):
         if self.adaptive_k and self.k_min > self.k:
             raise ValueError(f"k_min ({self.k_min}) must not exceed k ({self.k})")
-        if "judgement_data" in self.model_fields_set and not self.judgement:
+        if self.judgement_data == "test" and not self.judgement:  # (a resolved dump names the default too)
             raise ValueError(f"judgement_data applies only with judgement, which {self.name} runs without "
                              "(use akafl_rj, or judgement: true)")
         return self

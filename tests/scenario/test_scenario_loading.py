@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
+import yaml
 
 from edgesim.errors import InputError
-from edgesim.scenario import expand_sweep, load_scenario, read_raw, shadowed_assignments
+from edgesim.results.run_dir import scenario_text
+from edgesim.scenario import Scenario, expand_sweep, load_scenario, read_raw, shadowed_assignments
 from edgesim.scenario.overrides import parse_assignment, set_dotted
 from edgesim.units import parse_duration
 
@@ -200,3 +203,19 @@ def test_shadowed_assignments_name_the_cases_and_grid_keys_that_replace_a_set():
         "server.clients_per_round": ["grid server.clients_per_round"],
     }
     assert shadowed_assignments({"algorithm": {}}, ["algorithm.lr"]) == {}  # no sweep: nothing replaces it
+
+
+def _shipped_scenarios():
+    return sorted((Path(__file__).resolve().parents[2] / "scenarios").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", _shipped_scenarios(), ids=lambda p: p.name)
+def test_every_resolved_variant_reads_back_as_itself(path):
+    # A run's scenario.yaml (every key, defaults included) must validate again under the same code: resume and
+    # sweep --resume read it back, and a validator that refuses a default it wrote would make runs unresumable.
+    data = read_raw(path)
+    scenarios = [v.scenario for v in expand_sweep(data, path.parent)] if "sweep" in data else [
+        load_scenario(path)]
+    for scenario in scenarios:
+        text = scenario_text(scenario)
+        assert scenario_text(Scenario.model_validate(yaml.safe_load(text))) == text
