@@ -1,7 +1,9 @@
 """The asynchronous baselines users know, on the K-async protocol.
 
 - ``kasync_sgd``: plain K-async SGD (AKAFL-RJ paper, eq. 1):
-  ``w <- w - eta * mean_k g_k``.
+  ``w <- w - eta * mean_k g_k``; with ``clip_norm`` each ``g_k`` is first
+  scaled down to that norm (as WKAFL's code clips), which separates the clip's
+  effect from WKAFL's weighting in a comparison.
 - ``fedbuff`` (Nguyen et al., 2022): clients run local steps; the server
   averages the K buffered updates, each scaled by ``1/sqrt(1 + tau)``
   (``staleness_scaling: none`` turns that off), and applies them with the
@@ -19,14 +21,19 @@ from typing import Literal
 from pydantic import Field
 
 from edgesim.fl.async_algorithm import AsyncAlgorithm, AsyncConfig, StepOutcome
+from edgesim.fl.wkafl_math import clip_to_norm
 
 
 class KAsyncSgdConfig(AsyncConfig):
     name: Literal["kasync_sgd"] = "kasync_sgd"
+    clip_norm: float | None = Field(None, gt=0, description="scale each gradient down to this norm first; "
+                                                            "null: no clip")
 
 
 class KAsyncSgd(AsyncAlgorithm):
     def combine(self, iteration, contributions, vectors, losses, current):
+        if self.config.clip_norm is not None:
+            vectors = [clip_to_norm(v, self.config.clip_norm) for v in vectors]
         direction = sum(vectors) / len(vectors)
         lr = self.config.lr
         return current - lr * direction, StepOutcome({"k": self.config.k, "lr": lr}, self.config.k)

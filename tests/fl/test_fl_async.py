@@ -53,6 +53,16 @@ def test_kasync_sgd_steps_by_the_mean_gradient():
     assert outcome.next_k == 2 and outcome.metrics == {"k": 2, "lr": 0.5}
 
 
+def test_kasync_sgd_can_clip_each_gradient_first():
+    algo = KAsyncSgd(KAsyncSgdConfig(k=2, lr=0.5, clip_norm=1.0), setup())
+    current = algo.flat(algo.versions[0])
+    n = current.numel()
+    short, long = vectors(algo, 0.1 / math.sqrt(n), 3)  # norms 0.1 (kept) and 3 sqrt(n) (scaled to norm 1)
+    new, _ = algo.combine(1, [Contribution(0, 0, 0), Contribution(1, 0, 0)], [short, long], [0, 0], current)
+    expected = current - 0.5 * (short + long / long.norm()) / 2
+    assert torch.allclose(new, expected)
+
+
 def test_fedbuff_scales_by_staleness_and_applies_the_server_lr():
     algo = FedBuff(FedBuffConfig(k=2, lr=2.0, local_lr=0.1), setup())
     current = algo.flat(algo.versions[0])
