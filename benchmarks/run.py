@@ -4,7 +4,7 @@ Runs ``training.py`` (edgesim's training path against a bare PyTorch loop, and t
 against a dense one), ``batched.py`` (batched against sequential client training on this device),
 ``engine.py`` (the simulation engine), ``flower_compare.py`` (edgesim vs Flower vs the bare loop,
 whole processes), ``threads.py`` (how torch's threads wait, idle and beside busy work) and
-``resume.py`` (checkpoints and resuming), prints one table of the ratios measured side by side in
+``resume.py`` (checkpoints and resuming) and ``plots.py`` (the figures of a large run), prints one table of the ratios measured side by side in
 this run, with the machine, and writes ``benchmarks/REPORT.md``. ``--quick`` for a fast pass.
 
 Every module exposes ``run(quick: bool = False) -> list[dict]`` with rows
@@ -26,7 +26,7 @@ import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MODULES = ("training", "batched", "engine", "flower_compare", "threads", "resume")
+MODULES = ("training", "batched", "engine", "flower_compare", "threads", "resume", "plots")
 
 
 def machine() -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -99,12 +98,11 @@ def test_missing_event_columns_is_an_input_error(sync_run: Path) -> None:
         plot_run(sync_run)
 
 
-def test_large_timeline_is_fast(tmp_path: Path) -> None:
+def test_a_timeline_of_over_100k_events_is_drawn(tmp_path: Path) -> None:
+    # how long it takes is benchmarks/plots.py's to measure (timing belongs in benchmarks, not tests)
     run_dir = write_run(tmp_path / "big", devices=150, rounds=300, per_round=50)
     assert len(pd.read_csv(run_dir / "events.csv")) > 100_000
-    start = time.perf_counter()
     written = plot_run(run_dir)
-    assert time.perf_counter() - start < 10
     assert "timeline.png" in {path.name for path in written}
 
 
