@@ -4,7 +4,9 @@ Usage:
     python analysis/hmoe_report.py SWEEP_DIR [--out analysis/hmoe]
 
 SWEEP_DIR comes from `edgesim sweep scenarios/paper/hmoe_tinyimagenet.yaml` (or the
-CIFAR-100 scenario); it must hold the cases ``flat_softmax`` and ``hmoe``. The
+CIFAR-100 or full-scale scenario); it must hold the cases ``flat_softmax`` and ``hmoe``
+(Table 1's costs use one run of each), and may hold more cases and seeds, whose final
+Info-F1 is tabled over seeds beside the chance level. The
 per-round costs are measured here, now, from the resolved scenarios of those
 runs (see hmoe_costs.py). Writes REPORT-less TABLE.md, costs.csv and figures.
 """
@@ -42,6 +44,12 @@ def _summary(sweep_dir: Path, run_dir: str) -> dict:
 
 def _ratio(value: float, reference: float) -> str:
     return f"{value:.1f} ({100 * value / reference:.1f}%)"
+
+
+def _chance(*summaries: dict) -> str:
+    """The Info-F1 of random guessing a run recorded (runs from before it was recorded have none)."""
+    values = [s["model"]["info_f1_chance"] for s in summaries if "info_f1_chance" in s.get("model", {})]
+    return f"{values[0]:.4f}" if values else "–"
 
 
 def table1(costs: pd.DataFrame, flat: dict, hmoe: dict, dataset: str) -> pd.DataFrame:
@@ -105,6 +113,41 @@ def costs_figure(costs: pd.DataFrame, path: Path) -> None:
     figure.savefig(path, dpi=120)
 
 
+def over_seeds(sweep_dir: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Final Info-F1 per case and inference rule, mean ± std over seeds, beside the chance level; and for
+    each HMoE rule against flat softmax whether the difference exceeds the spread over seeds (the sum of
+    the two standard deviations; never with one seed)."""
+    finished = table[table["status"] == "completed"]
+    scores = []
+    for _, row in finished.iterrows():
+        final = _summary(sweep_dir, row["run_dir"])["final_metrics"]
+        for rule in ("greedy", "beam") if "info_f1_greedy" in final else ("flat",):
+            scores.append({"case": row["case"], "rule": rule, "seed": row["seed"],
+                           "info_f1": final["info_f1" if rule == "flat" else f"info_f1_{rule}"]})
+    scores = pd.DataFrame(scores)
+    if scores.empty:
+        return scores, []
+    stats = scores.groupby(["case", "rule"], sort=False)["info_f1"].agg(["mean", "std", "count"]).reset_index()
+    chance = _chance(*(_summary(sweep_dir, d) for d in finished["run_dir"]))
+    shown = stats.assign(info_f1=[f"{m:.4f}" + (f" ± {sd:.4f}" if n > 1 else "") for m, sd, n in
+                                  zip(stats["mean"], stats["std"], stats["count"])], chance=chance,
+                         seeds=stats["count"])[["case", "rule", "seeds", "info_f1", "chance"]]
+    verdicts = []
+    flat = stats[stats["case"] == "flat_softmax"]
+    for _, other in stats[stats["case"] != "flat_softmax"].iterrows():
+        if flat.empty:
+            break
+        base = flat.iloc[0]
+        gap, spread = other["mean"] - base["mean"], other["std"] + base["std"]
+        if min(other["count"], base["count"]) < 2:
+            verdicts.append(f"{other['case']} ({other['rule']}) − flat: {gap:+.4f}, one seed: no ordering claim")
+        else:
+            beyond = "exceeds" if abs(gap) > spread else "does not exceed"
+            verdicts.append(f"{other['case']} ({other['rule']}) − flat: {gap:+.4f}, which {beyond} the spread over "
+                            f"seeds ({spread:.4f})")
+    return shown, verdicts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sweep", type=Path)
@@ -123,9 +166,12 @@ def main() -> None:
          "wall time (s)": f"{s['wall_time_s']:.0f}", "experts": s["model"].get("experts", 1),
          "model bytes": f"{s['model']['model_bytes']:,}"}
         for case, s in (("flat_softmax", flat), ("hmoe", hmoe))])
+    seeds, verdicts = over_seeds(args.sweep, table)
     (args.out / "TABLE.md").write_text(
         f"# Table 1 ({hmoe_scenario.dataset.name}): paper vs edgesim\n\n{markdown_table(summary)}\n\n"
-        f"## The two runs\n\n{markdown_table(runs_table)}\n", encoding="utf-8")
+        f"## The two runs\n\n{markdown_table(runs_table)}\n\n"
+        f"## Final Info-F1 over seeds, beside chance\n\n{markdown_table(seeds)}\n\n"
+        + "".join(f"- {line}\n" for line in verdicts), encoding="utf-8")
     curves_figure(metrics(args.sweep, table), args.out / "info_f1_over_time.png")
     costs_figure(costs, args.out / "cost_per_expert.png")
     print(args.out / "TABLE.md")
