@@ -238,6 +238,25 @@ def section(title: str, sweep_dir: Path, out: Path, prefix: str, with_targets: b
     return "\n".join(text) + "\n", figures
 
 
+def arrivals_by_group(sweep_dir: Path, table: pd.DataFrame) -> pd.DataFrame:
+    """Per finished run with its events.csv and device group (the name before the device's number): the
+    group's share of the fleet and of the updates applied, and their mean staleness."""
+    frames = []
+    for _, row in table.iterrows():
+        path = sweep_dir / row["run_dir"] / "events.csv"
+        if row["status"] == "completed" and path.is_file():
+            events = pd.read_csv(path, usecols=["device", "kind", "staleness"])
+            events = events[events["device"] != "server"]
+            groups = events["device"].str.rsplit("-", n=1).str[0]
+            devices = events.assign(group=groups).drop_duplicates("device").groupby("group").size()
+            applied = events[events["kind"] == "update_applied"].assign(group=groups)
+            frames.append(pd.DataFrame({
+                "case": row["case"], "fleet share": devices / devices.sum(),
+                "share of applied updates": applied.groupby("group").size() / len(applied),
+                "mean staleness": applied.groupby("group")["staleness"].mean()}).rename_axis("group").reset_index())
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def not_counted(table: pd.DataFrame) -> list[str]:
     """A line naming the runs the tables leave out (not completed), with their status and reason."""
     left_out = table[table["status"] != "completed"]
@@ -311,6 +330,10 @@ def main() -> None:
         parts.append(adapted_k(args.adapted_k))
     if args.physical:
         text, figures = section("Physical fleet (akafl_rj_physical.yaml)", args.physical, args.out, "physical")
+        groups = arrivals_by_group(args.physical, runs(args.physical))
+        if not groups.empty:
+            text += ("\nWho arrives (device groups, per run):\n\n"
+                     + markdown_table(groups, ".3f") + "\n")
         parts.append(text)
         written += figures
     if len(parts) > 1:
