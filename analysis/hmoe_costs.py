@@ -8,8 +8,8 @@ data split and fleet:
   thread;
 - ``peak_mb``: the peak resident memory added by training it (model, gradients,
   optimiser, activations), measured in a fresh process from ``VmHWM`` after
-  resetting it through ``/proc/self/clear_refs``; measured for the flat model
-  and for the experts with the largest and the smallest footprint;
+  resetting it through ``/proc/self/clear_refs``, for the flat model and every
+  expert (at its own width, ``algorithm.expert_width``);
 - ``sim_s``: the simulated task time on the scenario's fleet (download +
   compute + upload at each device's profile and mean latency, no stragglers
   or contention),
@@ -44,6 +44,7 @@ class Trainable:
     """One model a round can train: the flat model or an expert."""
 
     name: str
+    model: ModelConfig
     outputs: int
     trainer: Trainer
     state: dict
@@ -65,10 +66,11 @@ def trainables(flat_scenario: Scenario, hmoe_scenario: Scenario) -> tuple[list[T
     hmoe = build_algorithm(hmoe_scenario.algorithm, AlgorithmSetup(dataset, parts, hmoe_scenario.model, streams,
                                                                    taxonomy))
     batch, slots = hmoe_scenario.algorithm.batch_size, hmoe.optimizer.state_slots
-    items = [Trainable("flat", dataset.num_classes, flat.trainer, flat.state, parts,
+    items = [Trainable("flat", flat_scenario.model, dataset.num_classes, flat.trainer, flat.state, parts,
                        flat.cost.train_flops_per_sample, flat.footprint_bytes(1), flat.download_bytes(1))]
     for e, expert in enumerate(hmoe.experts):
-        items.append(Trainable(expert.node, len(taxonomy.children(expert.node)), expert.trainer, expert.state,
+        items.append(Trainable(expert.node, expert.model_config, len(taxonomy.children(expert.node)),
+                               expert.trainer, expert.state,
                                [client[e] for client in hmoe.routed_indices], expert.cost.train_flops_per_sample,
                                expert.cost.footprint_bytes(batch, slots), expert.state_bytes))
     return items, dataset
@@ -131,7 +133,7 @@ def peak_mb(model: ModelConfig, input_shape, outputs: int, batch_size: int, mome
 
 
 def cost_table(flat_scenario: Scenario, hmoe_scenario: Scenario) -> pd.DataFrame:
-    """One row per trainable: host ms, samples, FLOPs, simulated s, payload, footprint, and peak MB where measured."""
+    """One row per trainable: host ms, samples, FLOPs, simulated s, payload, footprint and peak MB."""
     torch.set_num_threads(1)
     items, dataset = trainables(flat_scenario, hmoe_scenario)
     config = hmoe_scenario.algorithm
@@ -140,15 +142,9 @@ def cost_table(flat_scenario: Scenario, hmoe_scenario: Scenario) -> pd.DataFrame
     for item in items:
         ms, samples = host_ms(item, config.local_epochs, config.batch_size)
         flops = item.flops_per_sample * samples * config.local_epochs
-        rows.append({"model": item.name, "outputs": item.outputs, "host_ms": ms, "client_samples": samples,
-                     "sim_s": simulated_s(devices, flops, item.payload_bytes),
-                     "payload_b": item.payload_bytes, "footprint_mb": item.footprint_bytes / 1e6})
-    table = pd.DataFrame(rows)
-    experts = table.iloc[1:]
-    measured = {0, int(experts["footprint_mb"].idxmax()), int(experts["footprint_mb"].idxmin())}
-    table["peak_mb"] = np.nan
-    for i in sorted(measured):
-        model = flat_scenario.model if i == 0 else hmoe_scenario.model
-        table.loc[i, "peak_mb"] = peak_mb(model, dataset.input_shape, int(table.loc[i, "outputs"]),
-                                          config.batch_size, config.momentum)
-    return table
+        rows.append({"model": item.name, "width": item.model.width, "outputs": item.outputs, "host_ms": ms,
+                     "client_samples": samples, "sim_s": simulated_s(devices, flops, item.payload_bytes),
+                     "payload_b": item.payload_bytes, "footprint_mb": item.footprint_bytes / 1e6,
+                     "peak_mb": peak_mb(item.model, dataset.input_shape, item.outputs, config.batch_size,
+                                        config.momentum)})
+    return pd.DataFrame(rows)

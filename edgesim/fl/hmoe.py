@@ -34,7 +34,7 @@ from edgesim.fl.expert_width import ExpertWidth, SameWidth
 from edgesim.fl.hierarchy import ExpertOutputs, beam_predict, hierarchical_scores, path_loss
 from edgesim.fl.trainer import Trainer, TrainJob, clone_state, make_trainer
 from edgesim.fl.training_state import on_device
-from edgesim.models import build_model
+from edgesim.models import ModelConfig, build_model
 from edgesim.models.cost import ModelCost, measure_cost
 from edgesim.taxonomy import InformationMetric
 
@@ -53,11 +53,13 @@ class HmoeConfig(LocalSGDConfig):
 
 
 class _Expert:
-    """One node's classifier, its relabelled targets (on the CPU, -1 where a sample is not routed to it),
-    trainer and global state."""
+    """One node's classifier (its model config and module), its relabelled targets (on the CPU, -1 where a
+    sample is not routed to it), trainer and global state."""
 
-    def __init__(self, node: str, model: nn.Module, targets: torch.Tensor, trainer: Trainer, cost: ModelCost):
+    def __init__(self, node: str, model_config: ModelConfig, model: nn.Module, targets: torch.Tensor,
+                 trainer: Trainer, cost: ModelCost):
         self.node = node
+        self.model_config = model_config  # at the expert's own width
         self.model = model
         self.targets = targets
         self.trainer = trainer
@@ -86,12 +88,14 @@ class Hmoe(Algorithm):
         self.experts: list[_Expert] = []
         for i, node in enumerate(taxonomy.experts):
             route = taxonomy.route(node)
-            width = config.expert_width.width(setup.model.width, taxonomy, node)
-            model = build_model(setup.model.model_copy(update={"width": width}), data.input_shape,
-                                len(taxonomy.children(node)), setup.streams.seed("model-init", i), device=device)
+            model_config = setup.model.model_copy(
+                update={"width": config.expert_width.width(setup.model.width, taxonomy, node)})
+            model = build_model(model_config, data.input_shape, len(taxonomy.children(node)),
+                                setup.streams.seed("model-init", i), device=device)
             targets = torch.from_numpy(route[train_y])
             trainer = make_trainer(model, data.train_x, targets.to(device), self.optimizer, setup.compute)
-            self.experts.append(_Expert(node, model, targets, trainer, measure_cost(model, data.input_shape)))
+            self.experts.append(_Expert(node, model_config, model, targets, trainer,
+                                        measure_cost(model, data.input_shape)))
         # routed[c, e]: client c's training samples under expert e
         self.routed_indices = [[idx[(e.targets[idx] >= 0)] for e in self.experts] for idx in setup.client_indices]
         self.routed = np.array([[len(r) for r in client] for client in self.routed_indices], dtype=np.int64)
