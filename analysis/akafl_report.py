@@ -25,6 +25,7 @@ simulated time per iteration.
 from __future__ import annotations
 
 import argparse
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -195,6 +196,12 @@ def iteration_figures(curves: pd.DataFrame, out: Path, name: str) -> str:
     return name
 
 
+@lru_cache(maxsize=None)
+def read_events(path: Path) -> pd.DataFrame:
+    """The columns of a run's events.csv the figures and tables use, read once per run."""
+    return pd.read_csv(path, usecols=["device", "kind", "staleness"])
+
+
 def staleness_figure(sweep_dir: Path, table: pd.DataFrame, out: Path, name: str, hue: str) -> str | None:
     """Histograms of the staleness of applied updates (Fig. 4), one panel per case, from events.csv;
     None when no run has its events.csv (an archived sweep keeps only the small tables)."""
@@ -202,7 +209,7 @@ def staleness_figure(sweep_dir: Path, table: pd.DataFrame, out: Path, name: str,
     for _, row in table.iterrows():
         path = sweep_dir / row["run_dir"] / "events.csv"
         if path.is_file() and row["seed"] == table["seed"].min():
-            events = pd.read_csv(path, usecols=["kind", "staleness"])
+            events = read_events(path)
             applied = events.loc[events["kind"] == "update_applied", ["staleness"]]
             frames.append(applied.assign(**{hue: row[hue], "case": row["case"]}))
     if not frames:
@@ -245,7 +252,7 @@ def arrivals_by_group(sweep_dir: Path, table: pd.DataFrame) -> pd.DataFrame:
     for _, row in table.iterrows():
         path = sweep_dir / row["run_dir"] / "events.csv"
         if row["status"] == "completed" and path.is_file():
-            events = pd.read_csv(path, usecols=["device", "kind", "staleness"])
+            events = read_events(path)
             events = events[events["device"] != "server"]
             groups = events["device"].str.rsplit("-", n=1).str[0]
             devices = events.assign(group=groups).drop_duplicates("device").groupby("group").size()

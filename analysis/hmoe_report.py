@@ -118,9 +118,10 @@ def over_seeds(sweep_dir: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, list
     each HMoE rule against flat softmax whether the difference exceeds the spread over seeds (the sum of
     the two standard deviations; never with one seed)."""
     finished = table[table["status"] == "completed"]
+    summaries = {d: _summary(sweep_dir, d) for d in finished["run_dir"]}
     scores = []
     for _, row in finished.iterrows():
-        final = _summary(sweep_dir, row["run_dir"])["final_metrics"]
+        final = summaries[row["run_dir"]]["final_metrics"]
         for rule in ("greedy", "beam") if "info_f1_greedy" in final else ("flat",):
             scores.append({"case": row["case"], "rule": rule, "seed": row["seed"],
                            "info_f1": final["info_f1" if rule == "flat" else f"info_f1_{rule}"]})
@@ -128,7 +129,7 @@ def over_seeds(sweep_dir: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, list
     if scores.empty:
         return scores, []
     stats = scores.groupby(["case", "rule"], sort=False)["info_f1"].agg(["mean", "std", "count"]).reset_index()
-    chance = _chance(*(_summary(sweep_dir, d) for d in finished["run_dir"]))
+    chance = _chance(*summaries.values())
     shown = stats.assign(info_f1=[f"{m:.4f}" + (f" ± {sd:.4f}" if n > 1 else "") for m, sd, n in
                                   zip(stats["mean"], stats["std"], stats["count"])], chance=chance,
                          seeds=stats["count"])[["case", "rule", "seeds", "info_f1", "chance"]]

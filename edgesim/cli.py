@@ -73,22 +73,22 @@ def _sweep_source(args) -> tuple[dict, Path, list[str]]:
     ``sweep.seeds`` only: a root seed given on the command line (``--seed`` or ``--set seed=...``) beside them
     is refused rather than ignored, and so is a ``--set`` that every variant's case or grid edit replaces."""
     data, base_dir = _source(args)
+    keys = [a.split("=", 1)[0].strip() for a in args.assignments or ()]
     sweep = data.get("sweep")
     if isinstance(sweep, dict) and sweep.get("seeds"):
         given = None
         if args.seed is not None:
             given = f"--seed {args.seed}"
-        elif any(a.split("=", 1)[0].strip() == "seed" for a in args.assignments or ()):
+        elif "seed" in keys:
             given = "--set seed"
         if given:
             raise InputError(f"{given}: the sweep lists its own seeds (sweep.seeds); give "
                              f"--set 'sweep.seeds=[{data.get('seed')}]' instead")
-    return data, base_dir, _shadowed_edits(data, args.assignments or ())
+    return data, base_dir, _shadowed_edits(data, keys)
 
 
-def _shadowed_edits(data: dict, assignments) -> list[str]:
+def _shadowed_edits(data: dict, keys: list[str]) -> list[str]:
     """Warnings for ``--set`` keys some sweep cases replace; ``InputError`` for those no variant keeps."""
-    keys = [a.split("=", 1)[0].strip() for a in assignments]
     cases = (data.get("sweep") or {}).get("cases") or {}
     problems, warnings = [], []
     for key, by in shadowed_assignments(data, keys).items():
