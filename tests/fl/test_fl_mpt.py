@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from edgesim.data import Dataset
 from edgesim.fl.algorithm import AlgorithmSetup
 from edgesim.fl.bnn_fl import BnnFl, BnnFlConfig
-from edgesim.fl.mpt_fl import MptFl, MptFlConfig
+from edgesim.fl.mpt_fl import MptFl, MptFlConfig, scores_from_masks
 from edgesim.fl.trainer import Update
 from edgesim.models import ModelConfig
 from edgesim.models.scored import top_k_mask
@@ -66,9 +66,32 @@ def test_scores_are_averaged_by_sample_count_and_weights_stay_frozen():
     assert torch.equal(algo.state["1.weight"], frozen)
 
 
-def test_mask_upload_averages_votes_and_breaks_ties_below_one_vote():
+def test_scores_from_masks_steps_by_the_mean_mask_change_on_the_threshold_scale():
+    scores = torch.tensor([4.0, -3.0, 1.0, -0.5])  # keep 0.5: the server keeps 4 and -3; threshold t = 3
+    client_a = torch.tensor([1.0, 0.0, 1.0, 0.0])  # drops the -3, takes the 1
+    client_b = torch.tensor([1.0, 1.0, 0.0, 0.0])  # changes nothing
+    new = scores_from_masks(scores, [client_a, client_b], [1.0, 3.0], keep=0.5, server_lr=1.0)
+    # v - M = (0, -1/4, 1/4, 0), times t = 3
+    assert torch.allclose(new, torch.tensor([4.0, -2.25, 1.75, -0.5]))
+    assert top_k_mask(new.abs(), 0.5).tolist() == [1.0, 1.0, 0.0, 0.0]  # a quarter of the votes: not yet
+
+    again = scores_from_masks(new, [client_a, client_b], [1.0, 3.0], keep=0.5, server_lr=1.0)
+    assert torch.allclose(again, torch.tensor([4.0, -2.25 + 0.5625, 1.75 + 0.5625, -0.5]))  # t is now 2.25
+    assert top_k_mask(again.abs(), 0.5).tolist() == [1.0, 0.0, 1.0, 0.0]  # the same minority, round after round
+
+
+def test_scores_from_masks_stops_magnitudes_at_zero_and_keeps_them_positive():
+    scores = torch.tensor([-4.0, 3.0, 1.0, -0.5])
+    dropped_by_all = torch.tensor([0.0, 1.0, 1.0, 0.0])
+    new = scores_from_masks(scores, [dropped_by_all], [1.0], keep=0.5, server_lr=10.0)
+    assert new.tolist() == [0.0, 3.0, 31.0, -0.5]
+    revived = scores_from_masks(new, [torch.tensor([1.0, 0.0, 1.0, 0.0])], [1.0], keep=0.5, server_lr=1.0)
+    assert revived[0] > 0  # a zero score counts as positive: kept again, it grows instead of staying at 0
+
+
+def test_mask_upload_aggregates_each_layer_from_the_clients_masks():
     algo = mpt(upload="mask", keep=0.5)
-    previous = algo.state["3.scores"].clone()
+    previous = {k: v.clone() for k, v in algo.state.items()}
     states = []
     for chosen in (slice(0, 300), slice(300, 600)):  # two clients keep disjoint halves of layer 3
         state = {k: v.clone() for k, v in algo.state.items()}
@@ -77,12 +100,10 @@ def test_mask_upload_averages_votes_and_breaks_ties_below_one_vote():
         state["3.scores"] = scores.reshape(3, 200)
         states.append(state)
     algo.aggregate([Update(0, 0, 10, states[0], 0.0), Update(1, 0, 30, states[1], 0.0)])
-    votes = torch.cat([torch.full((300,), 0.25), torch.full((300,), 0.75)]).reshape(3, 200)
-    # keep each score's sign and the scores' scale; ties broken by a quarter of the old magnitude
-    expected = torch.sign(previous) * (previous.abs().max() * votes + 0.25 * previous.abs())
-    assert torch.allclose(algo.state["3.scores"], expected)
-    kept = top_k_mask(algo.state["3.scores"].abs(), 0.5)
-    assert kept.reshape(-1)[300:].all() and not kept.reshape(-1)[:300].any()  # the majority's half wins
+    masks = [top_k_mask(s["3.scores"].abs(), 0.5) for s in states]
+    assert torch.equal(algo.state["3.scores"], scores_from_masks(previous["3.scores"], masks, [10, 30], 0.5,
+                                                                      algo.config.mask_server_lr))
+    assert torch.equal(algo.state["1.scores"], previous["1.scores"])  # layer 1 unchanged by both clients
 
 
 def test_model_sizes_match_the_paper_for_conv4():
