@@ -307,8 +307,25 @@ def cmd_sweep(args, console: Console) -> int:
     failed = sum(1 for summary in summaries if summary.get("status") == outcome.FAILED)
     if failed:
         print(f"{failed} of {len(summaries)} variants failed; sweep.csv has their reasons", file=sys.stderr)
+    _print_sweep_summary(sweep_dir, console)
     console.print(str(sweep_dir), highlight=False, soft_wrap=True)
     return outcome.EXIT_FAILED if failed else outcome.EXIT_OK
+
+
+def _print_sweep_summary(sweep_dir: Path, console: Console) -> None:
+    """Write ``summary.csv``/``summary.md`` beside ``sweep.csv`` and print the table and its caveat."""
+    from rich.table import Table
+
+    from edgesim.plots.data import read_sweep
+    from edgesim.sweep.summary import display_rows, separation_note, write_sweep_summary
+
+    summary = write_sweep_summary(sweep_dir, read_sweep(sweep_dir))
+    headers, rows = display_rows(summary)
+    table = Table(*headers, title="sweep summary (seeds pooled)", title_justify="left")
+    for row in rows:
+        table.add_row(*map(escape, row))
+    console.print(table)
+    console.print(escape(separation_note(summary)), highlight=False, soft_wrap=True)
 
 
 def _resume_sweep_command(args, sweep_dir: Path) -> str:

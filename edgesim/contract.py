@@ -25,5 +25,6 @@ SWEEP_ID_COLUMNS = ("variant", "run_dir")
 
 SWEEP_SUMMARY_COLUMNS = (
     "status", "reason", "sim_time_s", "rounds", "final_accuracy", "best_accuracy", "target_accuracy",
-    "time_to_target_s", "bytes_up", "bytes_down", "updates_applied", "updates_discarded", "failures", "wall_time_s",
+    "time_to_target_s", "rounds_to_target", "bytes_up", "bytes_down", "updates_applied", "updates_discarded",
+    "staleness_mean", "staleness_p50", "staleness_p95", "failures", "wall_time_s",
 )

@@ -54,6 +54,8 @@ class Progress:
     last_accuracy: float | None = None
     best_accuracy: float | None = None
     time_to_target_s: float | None = None
+    rounds_to_target: int | None = None
+    """The round (or server iteration) whose evaluation reached the target."""
     target_evaluation_accuracy: float | None = None
     """The in-run evaluation's accuracy when the target was reached (on the subset, if there is one)."""
     target_full_test_accuracy: float | None = None
@@ -149,6 +151,7 @@ class _Coordinator:
             full = row[FULL_TEST_COLUMN] = self.algorithm.evaluate(self.test_x, self.test_y)["accuracy"]
         if full >= target:
             progress.time_to_target_s = now
+            progress.rounds_to_target = progress.rounds
             progress.target_evaluation_accuracy = accuracy
             progress.target_full_test_accuracy = full
         else:

@@ -32,6 +32,7 @@ from edgesim.preflight import Prepared, prepare
 from edgesim.progress import SimulatedTimeBar
 from edgesim.results.checkpoint import remove_checkpoint
 from edgesim.results.run_dir import RunDirectory, read_summary, sha256_text
+from edgesim.results.staleness import staleness_statistics
 from edgesim.results.tables import CsvTable
 from edgesim.scenario import Scenario
 from edgesim.signals import signal_number, signals_deferred
@@ -189,6 +190,7 @@ def _finish(summary: dict, directory: RunDirectory, log: EventLog, coordinator, 
         "best_accuracy": progress.best_accuracy if progress else None,
         "target_accuracy": prepared.scenario.stop.target_accuracy,
         "time_to_target_s": progress.time_to_target_s if progress else None,
+        "rounds_to_target": progress.rounds_to_target if progress else None,
         "accuracy_at_target": None if progress is None or progress.time_to_target_s is None else {
             "full_test": progress.target_full_test_accuracy,
             "subset": progress.target_evaluation_accuracy if coordinator.subset else None},
@@ -198,6 +200,7 @@ def _finish(summary: dict, directory: RunDirectory, log: EventLog, coordinator, 
         "bytes_down": log.bytes["download_end"],
         "updates_applied": log.counts["update_applied"],
         "updates_discarded": log.counts["update_discarded"],
+        **staleness_statistics(log.staleness),
         "failures": log.counts["failure"],
         "devices": len(prepared.fleet.devices),
         "devices_excluded": len(prepared.excluded),

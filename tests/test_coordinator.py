@@ -65,6 +65,7 @@ def test_a_target_reached_on_the_subset_waits_for_the_full_test_set(tmp_path):
     assert close(c, 2) is True and c.progress.stop_reason == "target"
     assert (c.progress.time_to_target_s, c.progress.target_evaluation_accuracy,
             c.progress.target_full_test_accuracy) == (2.0, 0.95, 0.93)
+    assert c.progress.rounds_to_target == 2
     c.metrics.close()
     rows = directory.metrics.read_text().splitlines()
     assert rows[0].endswith(",train_loss,full_test_accuracy") and rows[1].endswith(",0.800000")

@@ -39,7 +39,8 @@ def test_run_directory_contract(smoke_runs):
     summary = json.loads((run / "summary.json").read_text())
     for key in ("scenario", "algorithm", "seed", "sim_time_s", "rounds", "final_accuracy", "best_accuracy",
                 "target_accuracy", "time_to_target_s", "bytes_up", "bytes_down", "updates_applied",
-                "updates_discarded", "failures", "wall_time_s"):
+                "updates_discarded", "failures", "wall_time_s", "rounds_to_target", "staleness_mean",
+                "staleness_p50", "staleness_p95"):
         assert key in summary
     assert summary["status"] == "completed" and summary["rounds"] == 5 and summary["stop_reason"] == "max_rounds"
 
@@ -56,6 +57,9 @@ def test_events_are_consistent(smoke_runs):
     assert kinds.count("update_applied") == summary["updates_applied"]
     assert kinds.count("round_end") == summary["rounds"]
     assert sum(int(e["bytes"]) for e in events if e["kind"] == "upload_end") == summary["bytes_up"]
+    staleness = sorted(int(e["staleness"]) for e in events if e["kind"] == "update_applied")
+    assert summary["staleness_mean"] == round(sum(staleness) / len(staleness), 6)
+    assert summary["staleness_p50"] == staleness[(len(staleness) - 1) // 2]
     times = [float(e["sim_time_s"]) for e in events]
     assert times == sorted(times)
 

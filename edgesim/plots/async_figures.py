@@ -15,7 +15,7 @@ import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
 from edgesim.plots.figure import png_figure, run_title
-from edgesim.plots.units import time_scale
+from edgesim.time_scale import time_scale
 
 DOMINANCE_THRESHOLD = 0.5
 

@@ -8,7 +8,7 @@ import pandas as pd
 import seaborn as sns
 
 from edgesim.plots.figure import integer_x_axis, png_figure, run_title
-from edgesim.plots.units import time_scale
+from edgesim.time_scale import time_scale
 
 
 def accuracy_figure(metrics: pd.DataFrame, summary: dict, path: Path) -> Path:

@@ -18,7 +18,7 @@ import seaborn as sns
 from edgesim.contract import EVENTS_FILE
 from edgesim.plots.data import parameter_columns, read_events, read_metrics, read_sweep
 from edgesim.plots.figure import integer_x_axis, png_figure
-from edgesim.plots.units import time_scale
+from edgesim.time_scale import time_scale
 
 ALL_RUNS = "all runs"
 NOT_REACHED = "tab:red"

@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from edgesim.plots.figure import png_figure, run_title
-from edgesim.plots.units import time_scale
+from edgesim.time_scale import time_scale
 
 MAX_DEVICES = 60
 MAX_ROUND_LINES = 200

@@ -5,7 +5,8 @@ Rows are kept in memory and written in blocks of whole rows (``flush``: every
 little per event and a crash loses at most the rows since the last flush.
 Numbers are formatted explicitly, so the same simulation writes
 byte-identical files on any machine. ``rows`` counts every row emitted, and
-``counts``/``bytes`` add them up by kind, whether or not they are written.
+``counts``/``bytes`` add them up by kind, and ``staleness`` counts the applied
+updates by staleness, whether or not they are written.
 
 A log without a file (``path=None``) only counts: benchmarks use it, and a
 resumed run replays its clock on one until the checkpoint, then ``attach``es
@@ -31,6 +32,8 @@ class EventLog:
         self.flush_every = flush_every
         self.counts: Counter[str] = Counter()
         self.bytes: Counter[str] = Counter()
+        self.staleness: Counter[int] = Counter()
+        """Applied updates by staleness (model versions), for the summary's staleness statistics."""
         self.rows = 0
         self._rows: list[str] = []
         self._file: AppendOnlyFile | None = None
@@ -53,6 +56,8 @@ class EventLog:
         self.rows += 1
         if nbytes:
             self.bytes[kind] += nbytes
+        if staleness is not None and kind == "update_applied":
+            self.staleness[int(staleness)] += 1
         if self._file is None:
             return
         if time is not self._time:  # the same object (the clock's ``now``) formats the same

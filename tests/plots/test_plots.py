@@ -11,7 +11,7 @@ from plot_fixtures import EVENT_COLUMNS, write_run, write_sweep
 
 from edgesim.errors import InputError
 from edgesim.plots import plot_any, plot_run, plot_sweep
-from edgesim.plots.units import time_scale
+from edgesim.time_scale import time_scale
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RUN_FIGURES = {"accuracy.png", "staleness.png", "timeline.png"}

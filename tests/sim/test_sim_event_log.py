@@ -26,6 +26,15 @@ def test_counts_and_bytes_without_a_file():
     log.close()
 
 
+def test_staleness_is_counted_for_applied_updates_only():
+    log = EventLog(None)
+    for staleness in (3, 3, 0):
+        log.emit(0, "a", "update_applied", staleness=staleness)
+    log.emit(1, "b", "update_discarded", staleness=9)
+    log.emit(1, "b", "update_applied")  # no staleness recorded
+    assert log.staleness == {3: 2, 0: 1}
+
+
 def test_flushes_every_block(tmp_path):
     path = tmp_path / "events.csv"
     log = EventLog(path, flush_every=2)

@@ -47,6 +47,11 @@ def test_sweep_runs_records_invalid_variants_and_resumes(tmp_path, capsys):
     assert table[2]["reason"].startswith("server.clients_per_round: a round needs 2 ready devices, "
                                          "but only 0 of the 4 devices can take part in rounds: 4 cannot hold")
     assert table[0]["rounds"] == "2" and table[0]["run_dir"] == "run-000" and table[0]["reason"] == ""
+    assert table[0]["staleness_p50"] == "0" and table[0]["rounds_to_target"] == ""  # synchronous; no target
+    printed = capsys.readouterr().out
+    assert "sweep summary (seeds pooled)" in printed and "2/2" not in printed  # no target: none reached
+    assert "memory_fraction" in (out / "summary.md").read_text()
+    assert (out / "summary.csv").read_text().splitlines()[0].startswith("memory_fraction,runs,not_finished,reached")
 
     # The same variant run on its own gives the same tables.
     single = tmp_path / "single"

@@ -1,0 +1,56 @@
+"""Readable labels for swept factors: ``pareto α=1.5``, ``lognormal σ=1``, ``bimodal 10%×10``.
+
+A ``sweep.csv`` cell holds a factor's value as text (mappings and lists as
+compact JSON, see ``edgesim.sweep.table.param_cell``); figures and summaries
+show these labels instead. A case column's cells are the case names.
+"""
+
+from __future__ import annotations
+
+import json
+
+GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "sigma": "σ", "mu": "μ", "lambda": "λ", "eta": "η",
+         "tau": "τ", "epsilon": "ε", "eps": "ε", "omega": "ω", "rho": "ρ", "theta": "θ", "kappa": "κ"}
+
+
+def factor_name(column: str) -> str:
+    """A swept key's short name: the last part of a dotted key (``fleet.stragglers`` -> ``stragglers``)."""
+    return column.rsplit(".", 1)[-1]
+
+
+def value_label(cell) -> str:
+    """The label of one ``sweep.csv`` cell (text, a number, or NaN for an empty cell)."""
+    if cell is None or (isinstance(cell, float) and cell != cell):
+        return "–"
+    text = str(cell)
+    if text[:1] in "{[":
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            return text
+        return _structure_label(value)
+    return _number(text)
+
+
+def _structure_label(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_structure_label(v) for v in value) + "]"
+    if not isinstance(value, dict):
+        return _number(value)
+    fields = dict(value)
+    kind = fields.pop("kind", None)
+    if kind == "bimodal" and set(fields) == {"fraction", "factor"}:
+        return f"bimodal {_number(100 * fields['fraction'])}%×{_number(fields['factor'])}"
+    parts = [f"{GREEK.get(key, key)}={_structure_label(v)}" for key, v in fields.items()]
+    return " ".join(([str(kind)] if kind is not None else []) + parts)
+
+
+def _number(value) -> str:
+    """Numbers without trailing zeros (``1.0`` -> ``1``); anything else as written."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if isinstance(value, bool) or str(value).lower() in ("nan", "inf", "-inf", "infinity"):
+        return str(value)
+    return f"{number:g}" if number == number else str(value)

@@ -1,0 +1,207 @@
+"""A sweep's answer: its runs grouped by the swept factors, aggregated over seeds.
+
+``summarise_sweep`` turns ``sweep.csv`` into one row per variant (every
+combination of the factors that vary, seeds pooled), in the order the sweep
+defines them: time to target with a 95% confidence interval, rounds to
+target, final and best accuracy, staleness, bytes and discarded updates, and
+the share of seeds that reached the target. It then compares every two
+variants that differ in one factor only: where their intervals overlap, the
+seeds run cannot separate them, and a normal-approximation power calculation
+(two-sided α = 0.05, power 0.8) says about how many seeds each would need.
+``write_sweep_summary`` writes ``summary.csv`` and ``summary.md`` beside
+``sweep.csv``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from edgesim import outcome
+from edgesim.contract import SWEEP_ID_COLUMNS, SWEEP_SUMMARY_COLUMNS
+from edgesim.sweep.labels import factor_name, value_label
+from edgesim.time_scale import time_scale
+
+SUMMARY_CSV = "summary.csv"
+SUMMARY_MD = "summary.md"
+CONFIDENCE = 0.95
+ALPHA, POWER = 0.05, 0.8
+MEANS = ("rounds_to_target", "final_accuracy", "best_accuracy", "staleness_mean", "staleness_p50",
+         "staleness_p95", "bytes_up", "bytes_down", "updates_discarded")
+"""Per-run columns of ``sweep.csv`` averaged over a variant's finished runs."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two variants that differ in one factor, and whether their time-to-target intervals separate them."""
+
+    first: str
+    second: str
+    separated: bool
+    seeds_needed: int | None
+    """Seeds per variant a difference this size would need (None: separated, or no difference measured)."""
+    why: str
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    factors: list[str]
+    """The swept columns that vary (``seed`` excluded), as short names, in ``sweep.csv`` order."""
+    table: pd.DataFrame
+    """One row per variant: the factors' labels, then the aggregates (times in seconds)."""
+    comparisons: list[Comparison]
+
+
+def summarise_sweep(sweep: pd.DataFrame) -> SweepSummary:
+    """Aggregate ``sweep.csv`` (as read by ``edgesim.plots.data.read_sweep``) over seeds."""
+    columns = _factor_columns(sweep)
+    labels = sweep[columns].map(value_label) if columns else pd.DataFrame(index=sweep.index)
+    keys = [tuple(row) for row in labels.itertuples(index=False)] if columns else [()] * len(sweep)
+    order = list(dict.fromkeys(keys))  # first appearance: the sweep's own order of cases, grid values
+    finished = sweep["status"].isin(outcome.FINISHED) if "status" in sweep else pd.Series(True, sweep.index)
+    rows, samples = [], {}
+    for key in order:
+        runs = sweep[[k == key and done for k, done in zip(keys, finished)]]
+        pending = sum(1 for k in keys if k == key) - len(runs)
+        reached = _numbers(runs, "time_to_target_s").dropna()
+        low, high = _interval(reached)
+        row = dict(zip(map(factor_name, columns), key))
+        row.update({"runs": len(runs), "not_finished": pending, "reached": len(reached),
+                    "reached_share": len(reached) / len(runs) if len(runs) else math.nan,
+                    "time_to_target_s_mean": reached.mean() if len(reached) else math.nan,
+                    "time_to_target_s_ci_low": low, "time_to_target_s_ci_high": high})
+        row.update({f"{name}_mean" if not name.startswith("staleness") else name: _numbers(runs, name).mean()
+                    for name in MEANS})
+        rows.append(row)
+        samples[key] = reached
+    table = pd.DataFrame(rows)
+    complete = {key: row["runs"] > 0 and not row["not_finished"] for key, row in zip(order, rows)}
+    comparisons = [_compare(a, b, samples[a], samples[b], complete[a] and complete[b])
+                   for a, b in combinations(order, 2) if sum(x != y for x, y in zip(a, b)) == 1]
+    return SweepSummary([factor_name(c) for c in columns], table, comparisons)
+
+
+def write_sweep_summary(sweep_dir: Path, sweep: pd.DataFrame) -> SweepSummary:
+    """Summarise ``sweep`` and write ``summary.csv`` and ``summary.md`` into ``sweep_dir``."""
+    summary = summarise_sweep(sweep)
+    summary.table.to_csv(Path(sweep_dir) / SUMMARY_CSV, index=False, float_format="%.6g", lineterminator="\n")
+    (Path(sweep_dir) / SUMMARY_MD).write_text(summary_markdown(summary), encoding="utf-8")
+    return summary
+
+
+def display_rows(summary: SweepSummary) -> tuple[list[str], list[list[str]]]:
+    """The summary as text cells for a printed table: headers and one row per variant."""
+    table = summary.table
+    times = table[["time_to_target_s_mean", "time_to_target_s_ci_high"]]
+    scale = time_scale(times.max().max() if len(table) else math.nan)
+    unit = scale.unit
+    headers = [*summary.factors, "reached", f"time to target ({unit}, {CONFIDENCE:.0%} CI)", "rounds",
+               "final acc", "best acc", "staleness mean / p50 / p95", "MB up / down", "discarded"]
+    rows = []
+    for _, row in table.iterrows():
+        rows.append([
+            *(str(row[f]) for f in summary.factors),
+            f"{row['reached']}/{row['runs']}" + (f" (+{row['not_finished']} not finished)" if row["not_finished"] else ""),
+            _time_cell(row, scale) if row["runs"] else "–",
+            _number(row["rounds_to_target_mean"], "{:.0f}"),
+            _number(row["final_accuracy_mean"], "{:.4f}"),
+            _number(row["best_accuracy_mean"], "{:.4f}"),
+            " / ".join(_number(row[c], "{:.1f}") for c in ("staleness_mean", "staleness_p50", "staleness_p95")),
+            " / ".join(_number(row[c] / 1e6, "{:.0f}") for c in ("bytes_up_mean", "bytes_down_mean")),
+            _number(row["updates_discarded_mean"], "{:.1f}"),
+        ])
+    return headers, rows
+
+
+def separation_note(summary: SweepSummary) -> str:
+    """One sentence on how many one-factor comparisons the seeds can decide."""
+    total = len(summary.comparisons)
+    if not total:
+        return "No two variants differ in one factor only; nothing to compare."
+    separated = sum(c.separated for c in summary.comparisons)
+    note = (f"{separated} of {total} one-factor comparisons are separated by their {CONFIDENCE:.0%} intervals "
+            "of time to target")
+    if separated == total:
+        return note + "."
+    needed = sorted(c.seeds_needed for c in summary.comparisons if c.seeds_needed is not None)
+    more = (f"; their measured differences would need {needed[0]} to {needed[-1]} seeds per variant "
+            f"(median {needed[len(needed) // 2]})" if needed else "")
+    return note + f"; the data cannot separate the other {total - separated}{more} ({SUMMARY_MD} lists them)."
+
+
+def summary_markdown(summary: SweepSummary) -> str:
+    headers, rows = display_rows(summary)
+    lines = ["# Sweep summary", "",
+             f"Seeds pooled per variant. Time to target: mean over the seeds that reached it, with a "
+             f"{CONFIDENCE:.0%} t-interval (two or more such seeds; clipped at 0); the other columns average every finished "
+             "run. Staleness is of applied updates, in model versions.", "",
+             "| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += ["", separation_note(summary)]
+    unseparated = [c for c in summary.comparisons if not c.separated]
+    if unseparated:
+        lines += ["", "| variant | vs | why not separated | seeds per variant needed |", "| --- | --- | --- | --- |"]
+        lines += [f"| {c.first} | {c.second} | {c.why} | {c.seeds_needed if c.seeds_needed else '–'} |"
+                  for c in unseparated]
+    return "\n".join(lines) + "\n"
+
+
+def _factor_columns(sweep: pd.DataFrame) -> list[str]:
+    not_factors = set(SWEEP_ID_COLUMNS) | set(SWEEP_SUMMARY_COLUMNS) | {"seed"}
+    return [c for c in sweep.columns if c not in not_factors and sweep[c].nunique(dropna=False) > 1]
+
+
+def _numbers(runs: pd.DataFrame, column: str) -> pd.Series:
+    """A column as numbers (NaN where empty); all NaN where ``sweep.csv`` predates the column."""
+    if column not in runs:
+        return pd.Series(math.nan, index=runs.index, dtype=float)
+    return pd.to_numeric(runs[column], errors="coerce")
+
+
+def _interval(values: pd.Series) -> tuple[float, float]:
+    """The mean's t-interval at ``CONFIDENCE``, its lower end clipped at 0 (times are not negative);
+    NaN for fewer than two values."""
+    if len(values) < 2:
+        return math.nan, math.nan
+    sem = stats.sem(values)
+    if sem == 0:
+        return float(values.mean()), float(values.mean())
+    low, high = stats.t.interval(CONFIDENCE, len(values) - 1, loc=values.mean(), scale=sem)
+    return max(0.0, float(low)), float(high)
+
+
+def _compare(first: tuple, second: tuple, a: pd.Series, b: pd.Series, finished: bool) -> Comparison:
+    name_a, name_b = ", ".join(first), ", ".join(second)
+    if not finished:
+        return Comparison(name_a, name_b, False, None, "not every run has finished")
+    if len(a) < 2 or len(b) < 2:
+        return Comparison(name_a, name_b, False, None, "fewer than two seeds reached the target")
+    (low_a, high_a), (low_b, high_b) = _interval(a), _interval(b)
+    if high_a < low_b or high_b < low_a:
+        return Comparison(name_a, name_b, True, None, "")
+    difference = abs(a.mean() - b.mean())
+    variance = (a.var(ddof=1) + b.var(ddof=1)) / 2
+    if difference == 0:
+        return Comparison(name_a, name_b, False, None, "intervals overlap; equal means")
+    z = stats.norm.ppf(1 - ALPHA / 2) + stats.norm.ppf(POWER)
+    needed = max(2, math.ceil(2 * z * z * variance / difference**2))
+    return Comparison(name_a, name_b, False, needed, "intervals overlap")
+
+
+def _time_cell(row, scale) -> str:
+    mean = row["time_to_target_s_mean"]
+    if not np.isfinite(mean):
+        return "not reached"
+    low, high = row["time_to_target_s_ci_low"], row["time_to_target_s_ci_high"]
+    ci = f" [{scale.convert(low):.3g}, {scale.convert(high):.3g}]" if np.isfinite(low) else " (one seed)"
+    return f"{scale.convert(mean):.3g}{ci}"
+
+
+def _number(value, form: str) -> str:
+    return form.format(value) if value is not None and np.isfinite(value) else "–"

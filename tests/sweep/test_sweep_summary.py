@@ -1,0 +1,73 @@
+"""The sweep's answer: variants grouped in the sweep's order, intervals over seeds, comparisons it can decide."""
+
+import math
+
+import pandas as pd
+import pytest
+from scipy import stats
+
+from edgesim.sweep.summary import display_rows, separation_note, summarise_sweep, write_sweep_summary
+
+PARETO, NONE = '{"alpha":1.5,"kind":"pareto"}', '{"kind":"none"}'
+
+
+def sweep(rows):
+    columns = ["variant", "run_dir", "case", "fleet.stragglers", "seed", "status", "time_to_target_s",
+               "rounds_to_target", "final_accuracy", "best_accuracy", "staleness_mean", "staleness_p50",
+               "staleness_p95", "bytes_up", "bytes_down", "updates_discarded", "sim_time_s"]
+    frame = pd.DataFrame([dict(zip(columns[2:], row)) for row in rows], columns=columns)
+    frame["variant"], frame["run_dir"] = range(len(frame)), [f"run-{i:03d}" for i in range(len(frame))]
+    return frame
+
+
+def run(case, stragglers, seed, time, status="completed", staleness=(0, 0, 0)):
+    return (case, stragglers, seed, status, time, None if time is None else 10, 0.9, 0.91, *staleness,
+            2e6, 4e6, 1, 100.0)
+
+
+def test_variants_follow_the_sweeps_order_with_labels_and_t_intervals():
+    frame = sweep([run("sync", PARETO, 1, 60.0), run("sync", PARETO, 2, 80.0), run("sync", PARETO, 3, 70.0),
+                   run("async", NONE, 1, 30.0, staleness=(4.5, 4, 9)), run("async", NONE, 2, None)])
+    summary = summarise_sweep(frame)
+    assert summary.factors == ["case", "stragglers"]
+    table = summary.table
+    assert table[["case", "stragglers"]].values.tolist() == [["sync", "pareto α=1.5"], ["async", "none"]]
+    low, high = stats.t.interval(0.95, 2, loc=70.0, scale=10.0 / math.sqrt(3))
+    first = table.iloc[0]
+    assert (first["runs"], first["reached"], first["reached_share"]) == (3, 3, 1.0)
+    assert first["time_to_target_s_mean"] == 70.0
+    assert first["time_to_target_s_ci_low"] == pytest.approx(low)
+    assert first["time_to_target_s_ci_high"] == pytest.approx(high)
+    second = table.iloc[1]
+    assert (second["reached"], second["reached_share"], second["time_to_target_s_mean"]) == (1, 0.5, 30.0)
+    assert math.isnan(second["time_to_target_s_ci_low"])  # one seed: no interval
+    assert second["staleness_p95"] == 4.5 and second["bytes_up_mean"] == 2e6
+    headers, rows = display_rows(summary)
+    assert rows[1][:3] == ["async", "none", "1/2"] and rows[1][3] == "30 (one seed)"
+
+
+def test_overlapping_intervals_are_reported_with_the_seeds_that_would_separate_them():
+    close = [run("a", NONE, s, t) for s, t in ((1, 50.0), (2, 70.0))] + \
+            [run("a", PARETO, s, t) for s, t in ((1, 55.0), (2, 75.0))]
+    summary = summarise_sweep(sweep(close))
+    [comparison] = summary.comparisons
+    assert not comparison.separated and comparison.why == "intervals overlap"
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+    assert comparison.seeds_needed == math.ceil(2 * z * z * 200.0 / 25.0)  # variance 200, difference 5
+    assert "0 of 1 one-factor comparisons are separated" in separation_note(summary)
+
+    apart = [run("a", NONE, s, t) for s, t in ((1, 50.0), (2, 51.0))] + \
+            [run("a", PARETO, s, t) for s, t in ((1, 90.0), (2, 91.0))]
+    [comparison] = summarise_sweep(sweep(apart)).comparisons
+    assert comparison.separated and comparison.seeds_needed is None
+
+
+def test_unfinished_variants_are_counted_and_never_compared(tmp_path):
+    frame = sweep([run("a", NONE, 1, 50.0), run("a", NONE, 2, 52.0),
+                   run("a", PARETO, 1, None, status="pending"), run("a", PARETO, 2, None, status="failed")])
+    summary = write_sweep_summary(tmp_path, frame)
+    row = summary.table.iloc[1]
+    assert (row["runs"], row["not_finished"]) == (0, 2)
+    assert summary.comparisons[0].why == "not every run has finished"
+    assert "| pareto α=1.5 | 0/0 (+2 not finished) | – |" in (tmp_path / "summary.md").read_text()  # one case: no factor
+    assert pd.read_csv(tmp_path / "summary.csv")["stragglers"].tolist() == ["none", "pareto α=1.5"]
