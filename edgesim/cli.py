@@ -317,7 +317,7 @@ def _print_sweep_summary(sweep_dir: Path, console: Console) -> None:
     from rich.table import Table
 
     from edgesim.plots.data import read_sweep
-    from edgesim.sweep.summary import display_rows, separation_note, write_sweep_summary
+    from edgesim.results.sweep_summary import display_rows, separation_note, write_sweep_summary
 
     summary = write_sweep_summary(sweep_dir, read_sweep(sweep_dir))
     headers, rows = display_rows(summary)

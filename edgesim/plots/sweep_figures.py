@@ -1,45 +1,84 @@
 """Figures comparing the runs of a sweep directory, and ``plot_sweep`` which writes them all.
 
-A *variant* is one combination of the parameter columns that vary across
-``sweep.csv`` (``seed`` excluded); its runs differ only by seed. Every seed is
-drawn separately (thin lines, individual points) rather than as a mean ± band:
-evaluations of different seeds fall at different simulated times, and a sweep
-has few seeds, so the spread is shown as it is.
+The swept keys that vary (``seed`` excluded) are the sweep's *factors*. The
+``case`` factor (else the second factor) is the colour; the others make the
+x axis or the facets. Every factor is shown by its readable label
+(``pareto α=1.5``), in the order the sweep defines its values. Seeds are the
+statistical unit: intervals are the summary's 95% t-intervals over seeds
+(``edgesim.results.sweep_summary.t_interval``, handed to seaborn), and bands
+over simulated time span the seeds' range.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from edgesim import outcome
 from edgesim.contract import EVENTS_FILE
 from edgesim.plots.data import parameter_columns, read_events, read_metrics, read_sweep
-from edgesim.plots.figure import integer_x_axis, png_figure
+from edgesim.plots.figure import png_figure
+from edgesim.results.factor_labels import factor_name, value_label
+from edgesim.results.sweep_summary import t_interval
 from edgesim.time_scale import time_scale
 
 ALL_RUNS = "all runs"
-NOT_REACHED = "tab:red"
+GRID_POINTS = 200
+"""Points of the common simulated-time grid the accuracy bands are drawn on."""
+MAX_LISTED = 4
 
 
-def _ordered_values(sweep: pd.DataFrame, column: str) -> list[str]:
-    """The distinct values of ``column`` as text, in the column's sort order."""
-    return [str(value) for value in sweep[column].drop_duplicates().sort_values(na_position="last")]
+@dataclass(frozen=True)
+class Layout:
+    """How a sweep's factors map onto a figure: ``group`` (x axis or facets) and ``hue`` label columns."""
+
+    group: str
+    group_order: list[str]
+    hue: str | None
+    hue_order: list[str] | None
+    group_title: str
+    hue_title: str | None
 
 
-def _variants(sweep: pd.DataFrame, params: list[str]) -> tuple[pd.Series, list[str]]:
-    """Each run's variant label (``key=value, ...``) and the labels in parameter sort order."""
-    if not params:
-        return pd.Series(ALL_RUNS, index=sweep.index), [ALL_RUNS]
-    labels = sweep[params].astype(str).apply(
-        lambda row: ", ".join(f"{key}={value}" for key, value in row.items()), axis=1)
-    order = labels.loc[sweep.sort_values(params, kind="stable", na_position="last").index].drop_duplicates()
-    return labels, order.tolist()
+def labelled_runs(sweep: pd.DataFrame) -> tuple[pd.DataFrame, Layout]:
+    """``sweep`` with two label columns, ``_group`` and ``_hue``, and the layout naming them."""
+    factors = parameter_columns(sweep)
+    hue_column = "case" if "case" in factors else (factors[1] if len(factors) > 1 else None)
+    group_columns = [f for f in factors if f != hue_column]
+    frame = sweep.copy()
+    if group_columns:
+        frame["_group"] = frame[group_columns].map(value_label).apply(", ".join, axis=1)
+    else:
+        frame["_group"] = ALL_RUNS
+    if hue_column is not None:
+        frame["_hue"] = frame[hue_column].map(value_label)
+    layout = Layout("_group", list(dict.fromkeys(frame["_group"])), "_hue" if hue_column else None,
+                    list(dict.fromkeys(frame["_hue"])) if hue_column else None,
+                    ", ".join(map(factor_name, group_columns)) or "", factor_name(hue_column) if hue_column else None)
+    return frame, layout
 
 
-def _common_target(sweep: pd.DataFrame) -> float | None:
+def _finished(frame: pd.DataFrame) -> pd.DataFrame:
+    if "status" not in frame:
+        return frame[frame["sim_time_s"].notna()]
+    return frame[frame["status"].isin(outcome.FINISHED) & frame["sim_time_s"].notna()]
+
+
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:MAX_LISTED])
+    return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
+
+
+def _variant_name(row, layout: Layout) -> str:
+    return ", ".join(str(row[c]) for c in (layout.hue, layout.group) if c is not None and row[c] != ALL_RUNS)
+
+
+def _target(sweep: pd.DataFrame) -> float | None:
     """The target accuracy when all runs share one, else None."""
     if "target_accuracy" not in sweep.columns:
         return None
@@ -47,130 +86,195 @@ def _common_target(sweep: pd.DataFrame) -> float | None:
     return float(targets[0]) if len(targets) == 1 else None
 
 
-def sweep_accuracy_figure(sweep_dir: Path, sweep: pd.DataFrame, params: list[str], path: Path) -> Path | None:
-    """Accuracy vs simulated time of every run: hue = first varying parameter, style = second, one thin line per seed."""
-    hue, style = (params + [None, None])[:2]
-    frames = []
-    for index, run_dir in sweep["run_dir"].items():
-        metrics = read_metrics(sweep_dir / str(run_dir))
-        if metrics is None:
-            continue
-        frame = metrics[["sim_time_s", "accuracy"]].assign(run=str(run_dir))
-        for column in filter(None, (hue, style)):
-            frame[column] = str(sweep.at[index, column])
-        frames.append(frame)
-    if not frames:
-        return None
-    runs = pd.concat(frames, ignore_index=True)
-    scale = time_scale(runs["sim_time_s"].max())
-    runs["time"] = scale.convert(runs["sim_time_s"])
-    target = _common_target(sweep)
-    with png_figure(path, size=(10.0, 5.0)) as (figure, ax):
-        sns.lineplot(
-            data=runs, x="time", y="accuracy", units="run", estimator=None, ax=ax,
-            hue=hue, hue_order=_ordered_values(sweep, hue) if hue else None,
-            style=style, style_order=_ordered_values(sweep, style) if style else None,
-            linewidth=1.0, alpha=0.85, color=None if hue else "tab:blue",
-        )
-        if target is not None:
-            ax.axhline(target, linestyle="--", color="grey", linewidth=1)
-            ax.annotate(f"target {target:g}", (0, target), xycoords=("axes fraction", "data"),
-                        xytext=(4, 3), textcoords="offset points", fontsize=8, color="grey")
-        legend = ax.get_legend()
-        if legend is not None:
-            handles, labels = legend.legend_handles, [text.get_text() for text in legend.get_texts()]
-            legend.remove()
-            figure.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
-        ax.set_xlim(left=0)
-        ax.set_xlabel(scale.label())
-        ax.set_ylabel("test accuracy")
-        skipped = len(sweep) - len(frames)
-        note = f"; {skipped} run(s) without metrics.csv left out" if skipped else ""
-        ax.set_title(f"Accuracy of every run, one line per seed ({len(frames)} runs{note})")
-    return path
+def _legend_outside(figure, ax, title: str | None) -> None:
+    legend = ax.get_legend()
+    if legend is not None:
+        handles, labels = legend.legend_handles, [text.get_text() for text in legend.get_texts()]
+        legend.remove()
+        figure.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False, title=title)
 
 
-def sweep_time_to_target_figure(sweep: pd.DataFrame, params: list[str], path: Path) -> Path:
-    """Time to target per variant: bar = mean over seeds that reached it, dots = each such seed,
-    red × = a seed that never did (placed at the end of its run), hatched bar = no seed did."""
-    finished = sweep[sweep["sim_time_s"].notna()]
-    labels, order = _variants(finished, params)
-    order = order[::-1]  # first variant on top
-    scale = time_scale(finished[["sim_time_s", "time_to_target_s"]].max().max())
-    target = _common_target(sweep)
-    with png_figure(path, size=(9.0, 1.8 + 0.5 * max(len(order), 1))) as (figure, ax):
-        right = 0.0
-        for y, label in enumerate(order):
-            runs = finished[labels == label]
-            reached = scale.convert(runs["time_to_target_s"].dropna())
-            missed = scale.convert(runs.loc[runs["time_to_target_s"].isna(), "sim_time_s"])
-            if len(reached):
-                ax.barh(y, reached.mean(), height=0.6, color="tab:blue", alpha=0.6)
-                ax.scatter(reached, [y] * len(reached), color="black", s=14, zorder=3)
-            else:
-                ax.barh(y, missed.max(), height=0.6, facecolor="none", edgecolor=NOT_REACHED, hatch="//")
-            if len(missed):
-                ax.scatter(missed, [y] * len(missed), marker="x", color=NOT_REACHED, s=30, zorder=3)
-                end = max(missed.max(), reached.max() if len(reached) else 0.0)
-                ax.annotate(f"{len(missed)}/{len(runs)} not reached", (end, y), xytext=(6, 0),
-                            textcoords="offset points", va="center", fontsize=8, color=NOT_REACHED)
-            right = max(right, reached.max() if len(reached) else 0.0, missed.max() if len(missed) else 0.0)
-        ax.set_yticks(range(len(order)), order, fontsize=8)
-        ax.set_xlim(0, (right or 1.0) * 1.25)
-        ax.grid(axis="y", visible=False)
-        ax.set_xlabel(scale.label("simulated time to target"))
+def _grid(count: int) -> tuple[int, int]:
+    ncols = min(3, max(count, 1))
+    return math.ceil(max(count, 1) / ncols), ncols
+
+
+def sweep_time_to_target_figure(sweep: pd.DataFrame, path: Path) -> Path:
+    """Time to target per variant: bar = mean over the seeds that reached it, whisker = 95% t-interval
+    over those seeds, dots = each seed; the runs that never reached it are named in the title."""
+    frame, layout = labelled_runs(_finished(sweep))
+    reached = frame[frame["time_to_target_s"].notna()].copy()
+    scale = time_scale(reached["time_to_target_s"].max() if len(reached) else math.nan)
+    reached["time"] = scale.convert(reached["time_to_target_s"])
+    missed = []
+    for _, runs in frame.groupby([c for c in ("_hue", "_group") if c in frame], sort=False):
+        misses = int(runs["time_to_target_s"].isna().sum())
+        if misses:
+            missed.append(f"{_variant_name(runs.iloc[0], layout)} {misses}/{len(runs)}")
+    target = _target(sweep)
+    width = max(8.0, 1.2 + 0.9 * len(layout.group_order) * max(1, len(layout.hue_order or [1])) ** 0.5)
+    with png_figure(path, size=(min(width, 16.0), 5.0)) as (figure, ax):
+        if len(reached):
+            common = dict(data=reached, x=layout.group, y="time", order=layout.group_order, hue=layout.hue,
+                          hue_order=layout.hue_order, ax=ax)
+            sns.barplot(**common, errorbar=t_interval, capsize=0.15, err_kws={"linewidth": 1.2}, alpha=0.65)
+            dots = {"palette": "dark:black"} if layout.hue else {"color": "black"}
+            sns.stripplot(**common, dodge=layout.hue is not None, size=3.5, legend=False, **dots)
+            _legend_outside(figure, ax, layout.hue_title)
+        else:
+            ax.text(0.5, 0.5, "no run reached the target", transform=ax.transAxes, ha="center", va="center")
+        ax.set_xlabel(layout.group_title)
+        ax.set_ylabel(scale.label("simulated time to target"))
+        ax.tick_params(axis="x", labelrotation=20 if len(layout.group_order) > 3 else 0)
         target_text = f"target {target:g}" if target is not None else "per-run target"
-        omitted = len(sweep) - len(finished)
-        note = f"; {omitted} run(s) without results omitted" if omitted else ""
-        ax.set_title(f"Time to reach {target_text} (bar = mean of seeds that reached it{note})")
+        title = f"Time to reach {target_text}: mean of the seeds that reached it, 95% t-interval, one dot per seed"
+        if missed:
+            title += f"\nnot reached (runs): {_listing(missed)}"
+        ax.set_title(title, fontsize=10)
     return path
 
 
-def sweep_staleness_figure(sweep_dir: Path, sweep: pd.DataFrame, params: list[str], path: Path) -> Path | None:
-    """Staleness histograms of applied updates, one facet per variant (seeds pooled); None without events."""
-    labels, order = _variants(sweep, params)
-    pooled: dict[str, list[pd.Series]] = {label: [] for label in order}
-    for index, run_dir in sweep["run_dir"].items():
+def _applied_staleness(sweep_dir: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    parts = []
+    for index, run_dir in frame["run_dir"].items():
         run_path = sweep_dir / str(run_dir)
         if not (run_path / EVENTS_FILE).is_file():
             continue
         events = read_events(run_path, columns=("kind", "staleness"))
-        pooled[labels[index]].append(events.loc[events["kind"] == "update_applied", "staleness"].dropna())
-    facets = [(label, pd.concat(series).astype(int)) for label, series in pooled.items() if series]
-    if not facets:
+        staleness = events.loc[events["kind"] == "update_applied", "staleness"].dropna()
+        parts.append(pd.DataFrame({"staleness": staleness.to_numpy(), "_run": str(run_dir),
+                                   **{c: frame.at[index, c] for c in ("_group", "_hue") if c in frame}}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def sweep_staleness_figure(sweep_dir: Path, sweep: pd.DataFrame, path: Path) -> Path | None:
+    """ECDFs of the staleness of applied updates (seeds pooled), one facet per group on one shared scale,
+    one line per colour; variants whose updates are never stale (synchronous rounds) are left out and
+    named. None without any stale update."""
+    frame, layout = labelled_runs(_finished(sweep))
+    updates = _applied_staleness(sweep_dir, frame)
+    if updates.empty:
         return None
-    everything = pd.concat([staleness for _, staleness in facets])
-    low, high = (everything.min(), everything.max()) if len(everything) else (0, 0)
-    ncols = min(3, len(facets))
-    nrows = math.ceil(len(facets) / ncols)
-    with png_figure(path, size=(4.0 * ncols, 1.0 + 3.0 * nrows), nrows=nrows, ncols=ncols,
-                    squeeze=False) as (figure, axes):
-        for ax, (label, staleness) in zip(axes.flat, facets):
-            if len(staleness):
-                sns.histplot(x=staleness, discrete=True, ax=ax, color="tab:blue", edgecolor="white")
-            integer_x_axis(ax, low, high)
-            ax.set_title(f"{label}\n({len(staleness)} applied updates)", fontsize=9)
-            ax.set_xlabel("staleness (model versions)")
-            ax.set_ylabel("applied updates")
-        for ax in axes.flat[len(facets):]:
+    keys = [c for c in ("_hue", "_group") if c in updates]
+    stale = updates.groupby(keys, sort=False)["staleness"].transform("max") > 0
+    never = [_variant_name(g.iloc[0], layout) for _, g in updates[~stale].groupby(keys, sort=False)]
+    updates = updates[stale]
+    if updates.empty:
+        return None
+    groups = [g for g in layout.group_order if g in set(updates["_group"])]
+    hue_order = [h for h in layout.hue_order if h in set(updates["_hue"])] if layout.hue else None
+    nrows, ncols = _grid(len(groups))
+    with png_figure(path, size=(4.2 * ncols + 1.8, 0.8 + 3.0 * nrows), nrows=nrows, ncols=ncols, squeeze=False,
+                    sharex=True, sharey=True) as (figure, axes):
+        for ax, group in zip(axes.flat, groups):
+            sns.ecdfplot(data=updates[updates["_group"] == group], x="staleness", hue=layout.hue,
+                         hue_order=hue_order, ax=ax, legend=ax is axes.flat[0])
+            ax.set_title(group if group != ALL_RUNS else "", fontsize=9)
+            ax.set_xscale("symlog", linthresh=1)  # the tail of a few very stale updates stays readable
+            ax.set_xlabel("staleness (model versions, symmetric log)")
+            ax.set_ylabel("share of applied updates")
+        _legend_outside(figure, axes.flat[0], layout.hue_title)
+        for ax in axes.flat[len(groups):]:
             ax.set_visible(False)
-        figure.suptitle("Staleness of applied updates per variant (seeds pooled)")
+        title = "Staleness of applied updates (ECDF, seeds pooled)"
+        if never:
+            title += f"\nnever stale, not drawn: {_listing(never)}"
+        figure.suptitle(title, fontsize=10)
+    return path
+
+
+def _accuracy_on_grid(sweep_dir: Path, frame: pd.DataFrame, grid: np.ndarray) -> pd.DataFrame:
+    """Each run's last evaluated accuracy at every grid time, from its first evaluation to its end."""
+    parts = []
+    for index, run_dir in frame["run_dir"].items():
+        metrics = read_metrics(sweep_dir / str(run_dir))
+        if metrics is None:
+            continue
+        evaluated = metrics[["sim_time_s", "accuracy"]].dropna()
+        if evaluated.empty:
+            continue
+        end = float(frame.at[index, "sim_time_s"])
+        times = grid[(grid >= evaluated["sim_time_s"].iloc[0]) & (grid <= end)]
+        positions = np.searchsorted(evaluated["sim_time_s"].to_numpy(), times, side="right") - 1
+        parts.append(pd.DataFrame({"sim_time_s": times, "accuracy": evaluated["accuracy"].to_numpy()[positions],
+                                   "_run": str(run_dir),
+                                   **{c: frame.at[index, c] for c in ("_group", "_hue") if c in frame}}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def sweep_accuracy_figure(sweep_dir: Path, sweep: pd.DataFrame, path: Path) -> Path | None:
+    """Test accuracy over simulated time, one facet per group: line = mean over seeds, band = the seeds'
+    range (each run's last evaluation held until its end). None without any metrics.csv."""
+    frame, layout = labelled_runs(_finished(sweep))
+    if frame.empty:
+        return None
+    grid = np.linspace(0.0, float(frame["sim_time_s"].max()), GRID_POINTS)
+    curves = _accuracy_on_grid(sweep_dir, frame, grid)
+    if curves.empty:
+        return None
+    scale = time_scale(grid[-1])
+    curves["time"] = scale.convert(curves["sim_time_s"])
+    groups = [g for g in layout.group_order if g in set(curves["_group"])]
+    target = _target(sweep)
+    nrows, ncols = _grid(len(groups))
+    low = max(0.0, float(curves["accuracy"].quantile(0.02)) - 0.05)
+    with png_figure(path, size=(4.2 * ncols + 1.8, 0.8 + 3.0 * nrows), nrows=nrows, ncols=ncols, squeeze=False,
+                    sharex=True, sharey=True) as (figure, axes):
+        for ax, group in zip(axes.flat, groups):
+            sns.lineplot(data=curves[curves["_group"] == group], x="time", y="accuracy", hue=layout.hue,
+                         hue_order=layout.hue_order, errorbar=("pi", 100), ax=ax, linewidth=1.2,
+                         legend=ax is axes.flat[0])
+            if target is not None:
+                ax.axhline(target, linestyle="--", color="grey", linewidth=1)
+            ax.set_title(group if group != ALL_RUNS else "", fontsize=9)
+            ax.set_xlabel(scale.label())
+            ax.set_ylabel("test accuracy")
+            ax.set_ylim(low, min(1.0, float(curves["accuracy"].max()) + 0.03))
+            ax.set_xlim(0, scale.convert(grid[-1]))
+        _legend_outside(figure, axes.flat[0], layout.hue_title)
+        for ax in axes.flat[len(groups):]:
+            ax.set_visible(False)
+        dashed = f"; dashed: target {target:g}" if target is not None else ""
+        figure.suptitle(f"Accuracy over simulated time: mean over seeds, band = the seeds' range{dashed}", fontsize=10)
+    return path
+
+
+def sweep_bytes_time_figure(sweep: pd.DataFrame, path: Path) -> Path | None:
+    """Bytes moved (up + down) against time to target, one point per run that reached it. None if none did."""
+    frame, layout = labelled_runs(_finished(sweep))
+    reached = frame[frame["time_to_target_s"].notna()].copy()
+    if reached.empty:
+        return None
+    scale = time_scale(reached["time_to_target_s"].max())
+    reached["time"] = scale.convert(reached["time_to_target_s"])
+    reached["megabytes"] = (reached["bytes_up"] + reached["bytes_down"]) / 1e6
+    many_groups = len(layout.group_order) > 1
+    with png_figure(path, size=(9.0, 5.0)) as (figure, ax):
+        sns.scatterplot(data=reached, x="time", y="megabytes", hue=layout.hue, hue_order=layout.hue_order,
+                        style=layout.group if many_groups else None,
+                        style_order=layout.group_order if many_groups else None, s=45, ax=ax)
+        _legend_outside(figure, ax, None)
+        ax.set_xlabel(scale.label("simulated time to target"))
+        ax.set_ylabel("MB moved to reach it (up + down, whole fleet)")
+        omitted = len(frame) - len(reached)
+        note = f"; {omitted} run(s) that never reached it left out" if omitted else ""
+        ax.set_title(f"Communication against time to target, one point per run{note}", fontsize=10)
     return path
 
 
 def plot_sweep(sweep_dir: Path) -> list[Path]:
     """Write the sweep figures into ``sweep_dir`` and return their paths.
 
-    ``sweep_accuracy.png`` needs at least one run with ``metrics.csv`` and
-    ``sweep_staleness.png`` one with ``events.csv``; ``sweep_time_to_target.png``
-    is always written.
+    ``sweep_time_to_target.png`` is always written; ``sweep_accuracy.png`` needs a run with
+    ``metrics.csv``, ``sweep_staleness.png`` a run with stale applied updates in ``events.csv``, and
+    ``sweep_bytes_time.png`` a run that reached the target.
     """
     sweep_dir = Path(sweep_dir)
     sweep = read_sweep(sweep_dir)
-    params = parameter_columns(sweep)
     written = [
-        sweep_accuracy_figure(sweep_dir, sweep, params, sweep_dir / "sweep_accuracy.png"),
-        sweep_time_to_target_figure(sweep, params, sweep_dir / "sweep_time_to_target.png"),
-        sweep_staleness_figure(sweep_dir, sweep, params, sweep_dir / "sweep_staleness.png"),
+        sweep_accuracy_figure(sweep_dir, sweep, sweep_dir / "sweep_accuracy.png"),
+        sweep_time_to_target_figure(sweep, sweep_dir / "sweep_time_to_target.png"),
+        sweep_staleness_figure(sweep_dir, sweep, sweep_dir / "sweep_staleness.png"),
+        sweep_bytes_time_figure(sweep, sweep_dir / "sweep_bytes_time.png"),
     ]
     return [path for path in written if path is not None]

@@ -70,14 +70,15 @@ def test_target_never_reached(tmp_path: Path) -> None:
 
 
 def test_sweep_figures(sweep_dir: Path) -> None:
-    assert_pngs(plot_sweep(sweep_dir), {"sweep_accuracy.png", "sweep_time_to_target.png", "sweep_staleness.png"})
+    assert_pngs(plot_sweep(sweep_dir), {"sweep_accuracy.png", "sweep_time_to_target.png", "sweep_staleness.png",
+                                        "sweep_bytes_time.png"})
 
 
-def test_sweep_without_run_files_writes_time_to_target_only(sweep_dir: Path) -> None:
+def test_sweep_without_run_files_writes_the_figures_sweep_csv_alone_can_draw(sweep_dir: Path) -> None:
     for run_dir in pd.read_csv(sweep_dir / "sweep.csv")["run_dir"]:
         (sweep_dir / run_dir / "events.csv").unlink()
         (sweep_dir / run_dir / "metrics.csv").unlink()
-    assert_pngs(plot_sweep(sweep_dir), {"sweep_time_to_target.png"})
+    assert_pngs(plot_sweep(sweep_dir), {"sweep_time_to_target.png", "sweep_bytes_time.png"})
 
 
 def test_plot_any_dispatches(sync_run: Path, sweep_dir: Path) -> None:
@@ -138,3 +139,16 @@ def test_a_whole_row_that_is_not_numbers_is_an_input_error_naming_its_line(sync_
         handle.write("abc,dev-0,compute_start,1,0,,,\n")
     with pytest.raises(InputError, match=rf"events.csv, line {lines + 1}: sim_time_s is 'abc', not a number"):
         plot_run(sync_run)
+
+
+def test_sweep_layout_colours_cases_and_labels_factors_in_the_sweeps_order():
+    from edgesim.plots.sweep_figures import labelled_runs
+
+    sweep = pd.DataFrame({"run_dir": ["a", "b", "c", "d"], "case": ["wkafl", "wkafl", "fedavg", "fedavg"],
+                          "fleet.stragglers": ['{"kind":"none"}', '{"alpha":1.5,"kind":"pareto"}'] * 2,
+                          "seed": [1, 1, 1, 1], "sim_time_s": [1.0] * 4})
+    frame, layout = labelled_runs(sweep)
+    assert (layout.hue_title, layout.group_title) == ("case", "stragglers")
+    assert layout.hue_order == ["wkafl", "fedavg"]  # as the sweep lists its cases, not sorted
+    assert layout.group_order == ["none", "pareto α=1.5"]
+    assert frame["_group"].tolist() == ["none", "pareto α=1.5"] * 2

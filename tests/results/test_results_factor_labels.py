@@ -2,7 +2,7 @@
 
 import json
 
-from edgesim.sweep.labels import factor_name, value_label
+from edgesim.results.factor_labels import factor_name, value_label
 from edgesim.sweep.table import param_cell
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from edgesim.sweep.summary import display_rows, separation_note, summarise_sweep, write_sweep_summary
+from edgesim.results.sweep_summary import display_rows, separation_note, summarise_sweep, write_sweep_summary
 
 PARETO, NONE = '{"alpha":1.5,"kind":"pareto"}', '{"kind":"none"}'
 

@@ -25,7 +25,7 @@ from scipy import stats
 
 from edgesim import outcome
 from edgesim.contract import SWEEP_ID_COLUMNS, SWEEP_SUMMARY_COLUMNS
-from edgesim.sweep.labels import factor_name, value_label
+from edgesim.results.factor_labels import factor_name, value_label
 from edgesim.time_scale import time_scale
 
 SUMMARY_CSV = "summary.csv"
@@ -70,7 +70,7 @@ def summarise_sweep(sweep: pd.DataFrame) -> SweepSummary:
         runs = sweep[[k == key and done for k, done in zip(keys, finished)]]
         pending = sum(1 for k in keys if k == key) - len(runs)
         reached = _numbers(runs, "time_to_target_s").dropna()
-        low, high = _interval(reached)
+        low, high = t_interval(reached)
         row = dict(zip(map(factor_name, columns), key))
         row.update({"runs": len(runs), "not_finished": pending, "reached": len(reached),
                     "reached_share": len(reached) / len(runs) if len(runs) else math.nan,
@@ -164,9 +164,10 @@ def _numbers(runs: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(runs[column], errors="coerce")
 
 
-def _interval(values: pd.Series) -> tuple[float, float]:
+def t_interval(values) -> tuple[float, float]:
     """The mean's t-interval at ``CONFIDENCE``, its lower end clipped at 0 (times are not negative);
-    NaN for fewer than two values."""
+    NaN for fewer than two values. ``values``: a sequence of numbers (seaborn passes a Series)."""
+    values = pd.Series(values, dtype=float)
     if len(values) < 2:
         return math.nan, math.nan
     sem = stats.sem(values)
@@ -182,7 +183,7 @@ def _compare(first: tuple, second: tuple, a: pd.Series, b: pd.Series, finished: 
         return Comparison(name_a, name_b, False, None, "not every run has finished")
     if len(a) < 2 or len(b) < 2:
         return Comparison(name_a, name_b, False, None, "fewer than two seeds reached the target")
-    (low_a, high_a), (low_b, high_b) = _interval(a), _interval(b)
+    (low_a, high_a), (low_b, high_b) = t_interval(a), t_interval(b)
     if high_a < low_b or high_b < low_a:
         return Comparison(name_a, name_b, True, None, "")
     difference = abs(a.mean() - b.mean())
