@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from edgesim.errors import InputError, brief
@@ -21,10 +22,25 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return key.strip(), parse_yaml(raw, f"--set {brief(key.strip())}")
 
 
+_PART = re.compile(r"\[([^\[\]]+)\]|([^.\[\]]+)")
+_KEY = re.compile(r"(?:\[[^\[\]]+\]|[^.\[\]]+)(?:\.[^.\[\]]+|\[[^\[\]]+\])*")
+
+
+def split_key(key: str) -> list[str]:
+    """The parts of a dotted key: ``a.b.0.c`` -> ``[a, b, 0, c]``. A part in square brackets is taken
+    whole, dots and all, so that a key whose name holds dots can be addressed:
+    ``sweep.grid[fleet.stragglers]`` -> ``[sweep, grid, fleet.stragglers]``."""
+    if not _KEY.fullmatch(key):
+        raise InputError(f"{brief(key)}: not a dotted key (parts separated by dots, none empty; a part with "
+                         "dots in square brackets, e.g. sweep.grid[fleet.stragglers])")
+    return [bracketed or plain for bracketed, plain in _PART.findall(key)]
+
+
 def set_dotted(data: dict, key: str, value: Any) -> dict:
-    """A copy of ``data`` with ``key`` (``a.b.0.c``) set to ``value``; missing mappings are created."""
+    """A copy of ``data`` with ``key`` (``a.b.0.c``, see ``split_key``) set to ``value``; missing mappings
+    are created."""
     result = copy.deepcopy(data)
-    parts = key.split(".")
+    parts = split_key(key)
     node: Any = result
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1

@@ -88,7 +88,16 @@ class SweepConfig(ConfigModel):
         default_factory=dict, description="named bundles of edits (dotted key -> value), e.g. one per method"
     )
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted key -> values")
-    seeds: list[int] = Field(default_factory=list)
+    seeds: list[int] = Field(default_factory=list, description="the seeds, or a count N for seeds 1 to N")
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _count_of_seeds(cls, value):
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 1:
+                raise ValueError("a count of seeds must be at least 1 (or list the seeds)")
+            return list(range(1, value + 1))
+        return value
 
     @model_validator(mode="after")
     def _not_empty(self):

@@ -149,6 +149,13 @@ def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | Non
         done = len(variants) - len(jobs)
         if done:
             console.print(f"{done} of {len(variants)} variants already finished; skipping them")
+        changed = [run_dirs[i] for i, (state, _) in enumerate(states)
+                   if mode == "resume" and state == "fresh" and (sweep_dir / run_dirs[i] / SCENARIO_FILE).is_file()]
+        if changed:
+            listed = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+            many = len(changed) > 1
+            console.print(f"{len(changed)} variant{'s' * many} changed since {'their' if many else 'its'} run "
+                          f"({listed}): running {'them' if many else 'it'} again")
         resumed = sum(1 for job in jobs if job.mode == "resume")
         if resumed:
             console.print(f"resuming {resumed} interrupted variant{'s' * (resumed > 1)} from "

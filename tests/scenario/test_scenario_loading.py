@@ -11,7 +11,7 @@ import yaml
 from edgesim.errors import InputError
 from edgesim.results.run_dir import scenario_text
 from edgesim.scenario import Scenario, expand_sweep, load_scenario, read_raw, shadowed_assignments
-from edgesim.scenario.overrides import parse_assignment, set_dotted
+from edgesim.scenario.overrides import parse_assignment, set_dotted, split_key
 from edgesim.units import parse_duration
 
 GOOD = """
@@ -124,6 +124,9 @@ def test_set_overrides_and_seed(tmp_path):
     with pytest.raises(InputError, match="index '4' is not in a list of 1 items"):
         set_dotted({"a": [1]}, "a.4", 2)
     assert set_dotted({}, "a.b", {"c": 1}) == {"a": {"b": {"c": 1}}}
+    for bad in ("a..b", "a.", ".a", "a[b", "a[]"):
+        with pytest.raises(InputError, match="not a dotted key"):
+            set_dotted({}, bad, 1)
     found = problems(tmp_path, GOOD, ["fleet.groups.0.count=many"])
     assert found[0].startswith("fleet.groups[0].count: Input should be a valid integer")
 
@@ -146,6 +149,22 @@ def test_sweep_expansion(tmp_path):
     assert variants[0].params == {"fleet.stragglers": {"kind": "none"}, "server.clients_per_round": 1, "seed": 1}
     assert variants[-1].scenario.fleet.stragglers.kind == "lognormal" and variants[-1].scenario.seed == 2
     assert all(v.scenario.sweep is None for v in variants)
+
+
+def test_a_grid_key_with_dots_is_addressed_in_square_brackets(tmp_path):
+    assert split_key("sweep.grid[fleet.stragglers]") == ["sweep", "grid", "fleet.stragglers"]
+    assert split_key("a[b.c].d.0") == ["a", "b.c", "d", "0"]
+    text = GOOD + "sweep: {grid: {fleet.stragglers: [{kind: none}]}}\n"
+    raw = set_dotted(read_raw(write(tmp_path, text)), "sweep.grid[fleet.stragglers]",
+                     [{"kind": "pareto", "alpha": 1.5}, {"kind": "none"}])
+    variants = expand_sweep(raw)
+    assert [v.params["fleet.stragglers"]["kind"] for v in variants] == ["pareto", "none"]
+
+
+def test_a_count_of_seeds_means_seeds_one_to_n(tmp_path):
+    variants = expand_sweep(read_raw(write(tmp_path, GOOD + "sweep: {seeds: 3}\n")))
+    assert [v.params["seed"] for v in variants] == [1, 2, 3]
+    assert problems(tmp_path, GOOD + "sweep: {seeds: 0}\n")[0].startswith("sweep.seeds: a count of seeds must be at least 1")
 
 
 def test_sweep_variant_errors_name_the_variant(tmp_path):

@@ -101,7 +101,7 @@ def test_a_run_saved_before_a_key_was_added_still_counts_as_finished(tmp_path, c
     assert "1 of 1 variants already finished" in capsys.readouterr().err
 
 
-def test_a_summary_left_beside_another_scenario_is_never_taken_for_its_result(tmp_path):
+def test_a_summary_left_beside_another_scenario_is_never_taken_for_its_result(tmp_path, capsys):
     """The failure this guards against: a sweep re-run after the scenario was edited, killed mid-variant,
     left the new scenario.yaml beside the old run's summary, and the next run reported the old result."""
     scenario = one_variant(tmp_path)
@@ -115,8 +115,10 @@ def test_a_summary_left_beside_another_scenario_is_never_taken_for_its_result(tm
     (run / "scenario.yaml").write_text(yaml.safe_dump(edited.model_dump(mode="json", by_alias=True,
                                                                         exclude={"sweep"}), sort_keys=False))
     assert variant_state(edited, run) == ("fresh", None)
+    capsys.readouterr()
     assert main(["sweep", str(one_variant(tmp_path, **{"max_rounds: 2": "max_rounds: 3"})), "--out", str(out),
                  "--resume"]) == 0
+    assert "1 variant changed since its run (run-000): running it again" in capsys.readouterr().err
     assert rows(out)[0]["rounds"] == "3"
 
 
