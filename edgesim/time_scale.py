@@ -19,6 +19,10 @@ class TimeScale:
         """Seconds (scalar, array or Series) expressed in this unit."""
         return seconds / self.seconds
 
+    def convert_back(self, value):
+        """Values in this unit expressed in seconds."""
+        return value * self.seconds
+
     def label(self, quantity: str = "simulated time") -> str:
         """An axis label such as ``simulated time (h)``."""
         return f"{quantity} ({self.unit})"

@@ -3,7 +3,9 @@
 Iterations are the ``round`` column. ``k`` gives ``k.png`` and, since a
 K-driven run advances by iterations, ``iteration_time.png``; ``lr`` gives
 ``lr.png``; ``max_weight`` gives ``dominance.png``. Values come from the
-evaluation rows, so an iteration without an evaluation row is not shown.
+evaluation rows, so an iteration without an evaluation row is not shown. A
+``k`` or ``lr`` that never changes gets no figure: ``constant_settings``
+states it instead (the accuracy figure's title carries it).
 """
 
 from __future__ import annotations
@@ -87,11 +89,33 @@ ASYNC_FIGURES = (
 )
 
 
+CONSTANT_WHEN_FIXED = {"k.png": "K", "lr.png": "lr"}
+"""Figures of a setting that is drawn only when it changes, and the setting's name."""
+
+
+def _values(metrics: pd.DataFrame, column: str) -> pd.Series:
+    return metrics[column].dropna() if column in metrics.columns else pd.Series(dtype=float)
+
+
+def constant_settings(metrics: pd.DataFrame) -> str:
+    """``"K = 10 and lr = 0.05 throughout"`` for the settings that never changed, else ``""``."""
+    fixed = []
+    for name, column, _ in ASYNC_FIGURES:
+        values = _values(metrics, column)
+        if name in CONSTANT_WHEN_FIXED and len(values) and values.nunique() == 1:
+            fixed.append(f"{CONSTANT_WHEN_FIXED[name]} = {values.iloc[0]:g}")
+    return f"{' and '.join(fixed)} throughout" if fixed else ""
+
+
 def async_figures(metrics: pd.DataFrame, summary: dict, out_dir: Path) -> list[Path]:
-    """Draw each figure whose column is present with values; return the files written."""
+    """Draw each figure whose column is present with values (a constant K or lr is not drawn, see
+    ``constant_settings``); return the files written."""
     written = []
     for name, column, draw in ASYNC_FIGURES:
-        if column in metrics.columns and metrics[column].notna().any():
+        values = _values(metrics, column)
+        if name in CONSTANT_WHEN_FIXED and values.nunique() == 1:
+            continue
+        if len(values):
             rows = metrics.dropna(subset=[column]).sort_values("round", kind="stable").reset_index(drop=True)
             draw(rows, summary, out_dir / name)
             written.append(out_dir / name)

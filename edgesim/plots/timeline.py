@@ -5,7 +5,10 @@ at ``sim_time_s - duration_s``); down time pairs each ``failure`` with the
 device's next event of the pair (``recovery``), and likewise ``unavailable``
 with ``available``; a span still open at the end of the run lasts to its end.
 Bars are drawn with one ``broken_barh`` per device and category, so 100k+
-event rows render in a few seconds.
+event rows render in a few seconds. A fleet of more than ``MAX_DEVICES``
+devices is sampled per group (the id before its last ``-``), every group
+keeping its share of the rows, evenly spaced, and the title says so; late
+updates the server discarded are marked where they arrived.
 """
 
 from __future__ import annotations
@@ -40,6 +43,32 @@ def _natural_key(device: str) -> tuple:
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", device))
 
 
+def device_group(device: str) -> str:
+    """``budget-12`` -> ``budget``: a device id's group (edgesim names devices ``<group>-<index>``)."""
+    return device.rsplit("-", 1)[0] if "-" in device else device
+
+
+def sample_per_group(devices: list[str], limit: int) -> tuple[list[str], dict[str, tuple[int, int]]]:
+    """At most ``limit`` of ``devices`` (in order), each group keeping its share of them (at least one),
+    evenly spaced within the group; also ``{group: (shown, total)}`` in first-appearance order."""
+    groups: dict[str, list[str]] = {}
+    for device in devices:
+        groups.setdefault(device_group(device), []).append(device)
+    if len(devices) <= limit:
+        return devices, {g: (len(members), len(members)) for g, members in groups.items()}
+    quota = {g: max(1, int(limit * len(members) / len(devices))) for g, members in groups.items()}
+    for g in sorted(groups, key=lambda g: len(groups[g]) * limit / len(devices) - quota[g], reverse=True):
+        if sum(quota.values()) >= limit:
+            break
+        quota[g] += quota[g] < len(groups[g])
+    kept = set()
+    for g, members in groups.items():
+        picks = np.linspace(0, len(members) - 1, min(quota[g], len(members))).round().astype(int)
+        kept.update(members[i] for i in picks)
+    shown = [d for d in devices if d in kept]
+    return shown, {g: (sum(device_group(d) == g for d in shown), len(members)) for g, members in groups.items()}
+
+
 def _spans(events: pd.DataFrame, start_kind: str, end_kind: str, end_s: float) -> pd.DataFrame:
     """``(device, start, duration)`` of each ``start_kind`` row, lasting until the device's next
     ``start_kind`` or ``end_kind`` row (or ``end_s``)."""
@@ -64,7 +93,7 @@ def _bars(ax, spans: pd.DataFrame, rows: dict[str, int], height: float, **style)
 def timeline_figure(events: pd.DataFrame, summary: dict, path: Path) -> Path:
     """Draw the device timeline of one run."""
     devices = sorted(events.loc[events["device"] != SERVER, "device"].dropna().unique(), key=_natural_key)
-    shown = devices[:MAX_DEVICES]
+    shown, per_group = sample_per_group(devices, MAX_DEVICES)
     rows = {device: index for index, device in enumerate(shown)}
     excluded = set(events.loc[events["kind"] == "excluded", "device"])
     end_s = max(events["sim_time_s"].max(skipna=True) if len(events) else 0.0, summary.get("sim_time_s") or 0.0)
@@ -72,7 +101,8 @@ def timeline_figure(events: pd.DataFrame, summary: dict, path: Path) -> Path:
 
     notes = [] if devices else ["no device events"]
     if len(devices) > len(shown):
-        notes.append(f"first {len(shown)} of {len(devices)} devices")
+        groups = ", ".join(f"{g} {n}/{total}" for g, (n, total) in per_group.items())
+        notes.append(f"{len(shown)} of {len(devices)} devices, evenly spaced per group: {groups}")
     round_ends = events.loc[(events["device"] == SERVER) & (events["kind"] == "round_end"), "sim_time_s"]
     if len(round_ends) > MAX_ROUND_LINES:
         notes.append(f"{len(round_ends)} round boundaries not drawn")
@@ -101,6 +131,12 @@ def timeline_figure(events: pd.DataFrame, summary: dict, path: Path) -> Path:
                   edgecolors=INTERRUPTED_EDGE, linewidth=0.8, hatch="////", zorder=3)
             handles.append(Patch(facecolor=colour, label=name))
         handles.append(Patch(facecolor="white", edgecolor=INTERRUPTED_EDGE, hatch="////", label="interrupted phase"))
+
+        discarded = events[(events["kind"] == "update_discarded") & events["device"].isin(rows)]
+        if len(discarded):
+            ax.scatter(scale.convert(discarded["sim_time_s"]), discarded["device"].map(rows), marker="x",
+                       color="black", s=16, linewidths=1.0, zorder=5)
+            handles.append(Line2D([], [], color="black", marker="x", linestyle="", label="update discarded (late)"))
 
         if 0 < len(round_ends) <= MAX_ROUND_LINES:
             ax.vlines(scale.convert(round_ends.values), 0, 1, transform=ax.get_xaxis_transform(),

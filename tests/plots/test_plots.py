@@ -50,10 +50,32 @@ def test_figures_are_deterministic(sync_run: Path) -> None:
     assert first == second
 
 
-def test_run_without_metrics_or_summary(sync_run: Path) -> None:
+def test_a_run_without_metrics_or_summary_still_gets_an_accuracy_figure_saying_why(sync_run: Path) -> None:
     (sync_run / "metrics.csv").unlink()
     (sync_run / "summary.json").unlink()
-    assert_pngs(plot_run(sync_run), {"staleness.png", "timeline.png"})
+    assert_pngs(plot_run(sync_run), RUN_FIGURES)
+
+
+def test_a_constant_k_or_lr_is_stated_not_drawn(tmp_path: Path) -> None:
+    from edgesim.plots.async_figures import constant_settings
+
+    run_dir = write_run(tmp_path / "run", asynchronous=True)
+    metrics = pd.read_csv(run_dir / "metrics.csv").assign(k=10, lr=0.05)
+    metrics.to_csv(run_dir / "metrics.csv", index=False)
+    assert_pngs(plot_run(run_dir), RUN_FIGURES | {"iteration_time.png", "dominance.png"})
+    assert constant_settings(metrics) == "K = 10 and lr = 0.05 throughout"
+    assert constant_settings(metrics.assign(lr=range(len(metrics)))) == "K = 10 throughout"
+
+
+def test_a_large_fleet_is_sampled_per_group_so_no_group_disappears() -> None:
+    from edgesim.plots.timeline import sample_per_group
+
+    devices = [f"budget-{i}" for i in range(40)] + [f"flagship-{i}" for i in range(30)] + \
+              [f"pi4-{i}" for i in range(30)]
+    shown, per_group = sample_per_group(devices, 60)
+    assert len(shown) == 60 and per_group == {"budget": (24, 40), "flagship": (18, 30), "pi4": (18, 30)}
+    assert shown[0] == "budget-0" and shown[-1] == "pi4-29"  # evenly spaced, ends included
+    assert sample_per_group(devices[:5], 60) == (devices[:5], {"budget": (5, 5)})
 
 
 def test_run_with_header_only_files(tmp_path: Path) -> None:
