@@ -1,4 +1,4 @@
-"""``plot_any``: plot a sweep directory or a run directory, whichever ``path`` is."""
+"""``plot_any``: plot a sweep directory or a run directory, whichever ``path`` is, and write its report."""
 
 from __future__ import annotations
 
@@ -6,17 +6,21 @@ from pathlib import Path
 
 from edgesim.contract import EVENTS_FILE, SWEEP_FILE
 from edgesim.errors import InputError
+from edgesim.plots.report import write_run_report, write_sweep_report
 from edgesim.plots.run import plot_run
 from edgesim.plots.sweep_figures import plot_sweep
 
 
 def plot_any(path: Path | str) -> list[Path]:
-    """Plot ``path`` as a sweep (it holds ``sweep.csv``) or a run (it holds ``events.csv``)."""
+    """Plot ``path`` as a sweep (it holds ``sweep.csv``) or a run (it holds ``events.csv``), then write
+    its ``report.html``; return the figures' paths and the report's, last."""
     path = Path(path)
     if (path / SWEEP_FILE).is_file():
-        return plot_sweep(path)
+        figures = plot_sweep(path)
+        return [*figures, write_sweep_report(path, figures)]
     if (path / EVENTS_FILE).is_file():
-        return plot_run(path)
+        figures = plot_run(path)
+        return [*figures, write_run_report(path, figures)]
     if not path.is_dir():
         raise InputError(f"{path}: not a directory (expected a run or sweep directory)")
     raise InputError(f"{path}: neither a sweep directory (no {SWEEP_FILE}) nor a run directory (no {EVENTS_FILE})")
