@@ -316,10 +316,10 @@ def _print_sweep_summary(sweep_dir: Path, console: Console) -> None:
     """Write ``summary.csv``/``summary.md`` beside ``sweep.csv`` and print the table and its caveat."""
     from rich.table import Table
 
-    from edgesim.plots.data import read_sweep
+    from edgesim.plots.data import read_factor_labels, read_sweep
     from edgesim.results.sweep_summary import display_rows, separation_note, write_sweep_summary
 
-    summary = write_sweep_summary(sweep_dir, read_sweep(sweep_dir))
+    summary = write_sweep_summary(sweep_dir, read_sweep(sweep_dir), read_factor_labels(sweep_dir))
     headers, rows = display_rows(summary)
     table = Table(*headers, title="sweep summary (seeds pooled)", title_justify="left")
     for row in rows:

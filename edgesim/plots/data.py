@@ -15,6 +15,7 @@ import pandas as pd
 from edgesim.contract import (
     EVENT_COLUMNS,
     EVENTS_FILE,
+    LABELS_FILE,
     METRIC_COLUMNS,
     METRICS_FILE,
     SUMMARY_FILE,
@@ -86,6 +87,20 @@ def read_summary(run_dir: Path) -> dict:
 def read_sweep(sweep_dir: Path) -> pd.DataFrame:
     """``sweep.csv``: one row per run, parameter columns plus summary fields."""
     return _read_csv(Path(sweep_dir) / SWEEP_FILE, SWEEP_COLUMNS)
+
+
+def read_factor_labels(sweep_dir: Path) -> dict[str, dict[str, str]]:
+    """``labels.json`` beside ``sweep.csv`` (``{column: {cell: label}}``), or ``{}`` when there is none."""
+    path = Path(sweep_dir) / LABELS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        labels = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(labels, dict) or not all(isinstance(v, dict) for v in labels.values()):
+        raise InputError(f"{path}: expected {{column: {{cell: label}}}}")
+    return labels
 
 
 def parameter_columns(sweep: pd.DataFrame) -> list[str]:

@@ -12,11 +12,11 @@ from html import escape
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from edgesim.plots.data import read_summary, read_sweep
+from edgesim.contract import REPORT_FILE
+from edgesim.plots.data import read_factor_labels, read_summary, read_sweep
 from edgesim.results.sweep_summary import display_rows, separation_note, summarise_sweep
 from edgesim.time_scale import time_scale
 
-REPORT_FILE = "report.html"
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
 h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
@@ -61,7 +61,7 @@ def write_sweep_report(sweep_dir: Path, figures: list[Path]) -> Path:
     ``figures``; return its path."""
     sweep_dir = Path(sweep_dir)
     sweep = read_sweep(sweep_dir)
-    summary = summarise_sweep(sweep)
+    summary = summarise_sweep(sweep, read_factor_labels(sweep_dir))
     counts = sweep["status"].value_counts() if "status" in sweep else {}
     states = ", ".join(f"{count} {state}" for state, count in counts.items())
     headers, rows = display_rows(summary)

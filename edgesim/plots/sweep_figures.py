@@ -21,9 +21,9 @@ import seaborn as sns
 
 from edgesim import outcome
 from edgesim.contract import EVENTS_FILE
-from edgesim.plots.data import parameter_columns, read_events, read_metrics, read_sweep
+from edgesim.plots.data import parameter_columns, read_events, read_factor_labels, read_metrics, read_sweep
 from edgesim.plots.figure import png_figure
-from edgesim.results.factor_labels import factor_name, value_label
+from edgesim.results.factor_labels import factor_labels, factor_name
 from edgesim.results.sweep_summary import t_interval
 from edgesim.time_scale import time_scale
 
@@ -45,18 +45,18 @@ class Layout:
     hue_title: str | None
 
 
-def labelled_runs(sweep: pd.DataFrame) -> tuple[pd.DataFrame, Layout]:
-    """``sweep`` with two label columns, ``_group`` and ``_hue``, and the layout naming them."""
+def labelled_runs(sweep: pd.DataFrame, custom: dict[str, dict[str, str]] | None = None
+                  ) -> tuple[pd.DataFrame, Layout]:
+    """``sweep`` with two label columns, ``_group`` and ``_hue``, and the layout naming them; ``custom``:
+    the labels of ``labels.json``."""
     factors = parameter_columns(sweep)
     hue_column = "case" if "case" in factors else (factors[1] if len(factors) > 1 else None)
     group_columns = [f for f in factors if f != hue_column]
     frame = sweep.copy()
-    if group_columns:
-        frame["_group"] = frame[group_columns].map(value_label).apply(", ".join, axis=1)
-    else:
-        frame["_group"] = ALL_RUNS
+    labels = factor_labels(sweep, factors, custom)
+    frame["_group"] = labels[group_columns].apply(", ".join, axis=1) if group_columns else ALL_RUNS
     if hue_column is not None:
-        frame["_hue"] = frame[hue_column].map(value_label)
+        frame["_hue"] = labels[hue_column]
     layout = Layout("_group", list(dict.fromkeys(frame["_group"])), "_hue" if hue_column else None,
                     list(dict.fromkeys(frame["_hue"])) if hue_column else None,
                     ", ".join(map(factor_name, group_columns)) or "", factor_name(hue_column) if hue_column else None)
@@ -99,10 +99,10 @@ def _grid(count: int) -> tuple[int, int]:
     return math.ceil(max(count, 1) / ncols), ncols
 
 
-def sweep_time_to_target_figure(sweep: pd.DataFrame, path: Path) -> Path:
+def sweep_time_to_target_figure(sweep: pd.DataFrame, path: Path, custom: dict | None = None) -> Path:
     """Time to target per variant: bar = mean over the seeds that reached it, whisker = 95% t-interval
     over those seeds, dots = each seed; the runs that never reached it are named in the title."""
-    frame, layout = labelled_runs(_finished(sweep))
+    frame, layout = labelled_runs(_finished(sweep), custom)
     reached = frame[frame["time_to_target_s"].notna()].copy()
     scale = time_scale(reached["time_to_target_s"].max() if len(reached) else math.nan)
     reached["time"] = scale.convert(reached["time_to_target_s"])
@@ -147,11 +147,12 @@ def _applied_staleness(sweep_dir: Path, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def sweep_staleness_figure(sweep_dir: Path, sweep: pd.DataFrame, path: Path) -> Path | None:
+def sweep_staleness_figure(sweep_dir: Path, sweep: pd.DataFrame, path: Path,
+                           custom: dict | None = None) -> Path | None:
     """ECDFs of the staleness of applied updates (seeds pooled), one facet per group on one shared scale,
     one line per colour; variants whose updates are never stale (synchronous rounds) are left out and
     named. None without any stale update."""
-    frame, layout = labelled_runs(_finished(sweep))
+    frame, layout = labelled_runs(_finished(sweep), custom)
     updates = _applied_staleness(sweep_dir, frame)
     if updates.empty:
         return None
@@ -202,10 +203,11 @@ def _accuracy_on_grid(sweep_dir: Path, frame: pd.DataFrame, grid: np.ndarray) ->
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def sweep_accuracy_figure(sweep_dir: Path, sweep: pd.DataFrame, path: Path) -> Path | None:
+def sweep_accuracy_figure(sweep_dir: Path, sweep: pd.DataFrame, path: Path,
+                          custom: dict | None = None) -> Path | None:
     """Test accuracy over simulated time, one facet per group: line = mean over seeds, band = the seeds'
     range (each run's last evaluation held until its end). None without any metrics.csv."""
-    frame, layout = labelled_runs(_finished(sweep))
+    frame, layout = labelled_runs(_finished(sweep), custom)
     if frame.empty:
         return None
     grid = np.linspace(0.0, float(frame["sim_time_s"].max()), GRID_POINTS)
@@ -239,9 +241,9 @@ def sweep_accuracy_figure(sweep_dir: Path, sweep: pd.DataFrame, path: Path) -> P
     return path
 
 
-def sweep_bytes_time_figure(sweep: pd.DataFrame, path: Path) -> Path | None:
+def sweep_bytes_time_figure(sweep: pd.DataFrame, path: Path, custom: dict | None = None) -> Path | None:
     """Bytes moved (up + down) against time to target, one point per run that reached it. None if none did."""
-    frame, layout = labelled_runs(_finished(sweep))
+    frame, layout = labelled_runs(_finished(sweep), custom)
     reached = frame[frame["time_to_target_s"].notna()].copy()
     if reached.empty:
         return None
@@ -271,10 +273,11 @@ def plot_sweep(sweep_dir: Path) -> list[Path]:
     """
     sweep_dir = Path(sweep_dir)
     sweep = read_sweep(sweep_dir)
+    custom = read_factor_labels(sweep_dir)
     written = [
-        sweep_accuracy_figure(sweep_dir, sweep, sweep_dir / "sweep_accuracy.png"),
-        sweep_time_to_target_figure(sweep, sweep_dir / "sweep_time_to_target.png"),
-        sweep_staleness_figure(sweep_dir, sweep, sweep_dir / "sweep_staleness.png"),
-        sweep_bytes_time_figure(sweep, sweep_dir / "sweep_bytes_time.png"),
+        sweep_accuracy_figure(sweep_dir, sweep, sweep_dir / "sweep_accuracy.png", custom),
+        sweep_time_to_target_figure(sweep, sweep_dir / "sweep_time_to_target.png", custom),
+        sweep_staleness_figure(sweep_dir, sweep, sweep_dir / "sweep_staleness.png", custom),
+        sweep_bytes_time_figure(sweep, sweep_dir / "sweep_bytes_time.png", custom),
     ]
     return [path for path in written if path is not None]

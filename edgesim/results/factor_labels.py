@@ -2,12 +2,15 @@
 
 A ``sweep.csv`` cell holds a factor's value as text (mappings and lists as
 compact JSON, see ``edgesim.sweep.table.param_cell``); figures and summaries
-show these labels instead. A case column's cells are the case names.
+show these labels instead. A case column's cells are the case names. Labels a scenario gives in
+``sweep.labels`` (kept in ``labels.json``) come first.
 """
 
 from __future__ import annotations
 
 import json
+
+import pandas as pd
 
 GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "sigma": "σ", "mu": "μ", "lambda": "λ", "eta": "η",
          "tau": "τ", "epsilon": "ε", "eps": "ε", "omega": "ω", "rho": "ρ", "theta": "θ", "kappa": "κ"}
@@ -54,3 +57,23 @@ def _number(value) -> str:
     if isinstance(value, bool) or str(value).lower() in ("nan", "inf", "-inf", "infinity"):
         return str(value)
     return f"{number:g}" if number == number else str(value)
+
+
+def factor_labels(sweep: pd.DataFrame, columns: list[str], custom: dict[str, dict[str, str]] | None = None
+                  ) -> pd.DataFrame:
+    """The ``columns`` of ``sweep`` as labels: ``custom[column][cell]`` where given, else ``value_label``."""
+    custom = custom or {}
+    frame = pd.DataFrame(index=sweep.index)
+    for column in columns:
+        given = {_normal(cell): label for cell, label in custom.get(column, {}).items()}
+        frame[column] = [given.get(_normal(cell)) or value_label(cell) for cell in sweep[column]]
+    return frame
+
+
+def _normal(cell) -> str:
+    """A cell's text as ``labels.json`` and ``sweep.csv`` both spell it (numbers read back as floats)."""
+    text = "" if cell is None or (isinstance(cell, float) and cell != cell) else str(cell)
+    try:
+        return repr(float(text))
+    except ValueError:
+        return text

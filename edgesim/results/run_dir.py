@@ -30,8 +30,9 @@ from pathlib import Path
 
 import yaml
 
-from edgesim.contract import (CHECKPOINT_DIR, EVENTS_FILE, METRICS_FILE, RUN_FIGURES, SCENARIO_FILE, SUMMARY_FILE,
-                              SWEEP_FIGURES, SWEEP_FILE)
+from edgesim.contract import (CHECKPOINT_DIR, EVENTS_FILE, LABELS_FILE, METRICS_FILE, REPORT_FILE, RUN_FIGURES,
+                              SCENARIO_FILE, SUMMARY_FILE, SWEEP_FIGURES, SWEEP_FILE, SWEEP_SUMMARY_CSV,
+                              SWEEP_SUMMARY_MD)
 from edgesim.errors import InputError, OutputError
 from edgesim.results.checkpoint import remove_checkpoint
 from edgesim.results.tables import output_error
@@ -39,8 +40,8 @@ from edgesim.scenario import Scenario
 
 LOCK_FILE = ".lock"
 MODES = ("new", "overwrite", "resume")
-RUN_FILES = (SCENARIO_FILE, EVENTS_FILE, METRICS_FILE, SUMMARY_FILE, *RUN_FIGURES)
-SWEEP_FILES = (SWEEP_FILE, *SWEEP_FIGURES)
+RUN_FILES = (SCENARIO_FILE, EVENTS_FILE, METRICS_FILE, SUMMARY_FILE, *RUN_FIGURES, REPORT_FILE)
+SWEEP_FILES = (SWEEP_FILE, LABELS_FILE, SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_MD, *SWEEP_FIGURES, REPORT_FILE)
 VARIANT_DIR = re.compile(r"run-[0-9]{3,}")
 """A sweep's variant directories: ``run-000``, ``run-001``, ..."""
 

@@ -24,12 +24,10 @@ import pandas as pd
 from scipy import stats
 
 from edgesim import outcome
-from edgesim.contract import SWEEP_ID_COLUMNS, SWEEP_SUMMARY_COLUMNS
-from edgesim.results.factor_labels import factor_name, value_label
+from edgesim.contract import SWEEP_ID_COLUMNS, SWEEP_SUMMARY_COLUMNS, SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_MD
+from edgesim.results.factor_labels import factor_labels, factor_name
 from edgesim.time_scale import time_scale
 
-SUMMARY_CSV = "summary.csv"
-SUMMARY_MD = "summary.md"
 CONFIDENCE = 0.95
 ALPHA, POWER = 0.05, 0.8
 MEANS = ("rounds_to_target", "final_accuracy", "best_accuracy", "staleness_mean", "staleness_p50",
@@ -58,10 +56,11 @@ class SweepSummary:
     comparisons: list[Comparison]
 
 
-def summarise_sweep(sweep: pd.DataFrame) -> SweepSummary:
-    """Aggregate ``sweep.csv`` (as read by ``edgesim.plots.data.read_sweep``) over seeds."""
+def summarise_sweep(sweep: pd.DataFrame, custom: dict[str, dict[str, str]] | None = None) -> SweepSummary:
+    """Aggregate ``sweep.csv`` (as read by ``edgesim.plots.data.read_sweep``) over seeds; ``custom``:
+    the labels of ``labels.json`` (``{column: {cell: label}}``), used before the readable defaults."""
     columns = _factor_columns(sweep)
-    labels = sweep[columns].map(value_label) if columns else pd.DataFrame(index=sweep.index)
+    labels = factor_labels(sweep, columns, custom)
     keys = [tuple(row) for row in labels.itertuples(index=False)] if columns else [()] * len(sweep)
     order = list(dict.fromkeys(keys))  # first appearance: the sweep's own order of cases, grid values
     finished = sweep["status"].isin(outcome.FINISHED) if "status" in sweep else pd.Series(True, sweep.index)
@@ -87,11 +86,12 @@ def summarise_sweep(sweep: pd.DataFrame) -> SweepSummary:
     return SweepSummary([factor_name(c) for c in columns], table, comparisons)
 
 
-def write_sweep_summary(sweep_dir: Path, sweep: pd.DataFrame) -> SweepSummary:
+def write_sweep_summary(sweep_dir: Path, sweep: pd.DataFrame,
+                        custom: dict[str, dict[str, str]] | None = None) -> SweepSummary:
     """Summarise ``sweep`` and write ``summary.csv`` and ``summary.md`` into ``sweep_dir``."""
-    summary = summarise_sweep(sweep)
-    summary.table.to_csv(Path(sweep_dir) / SUMMARY_CSV, index=False, float_format="%.6g", lineterminator="\n")
-    (Path(sweep_dir) / SUMMARY_MD).write_text(summary_markdown(summary), encoding="utf-8")
+    summary = summarise_sweep(sweep, custom)
+    summary.table.to_csv(Path(sweep_dir) / SWEEP_SUMMARY_CSV, index=False, float_format="%.6g", lineterminator="\n")
+    (Path(sweep_dir) / SWEEP_SUMMARY_MD).write_text(summary_markdown(summary), encoding="utf-8")
     return summary
 
 
@@ -132,7 +132,7 @@ def separation_note(summary: SweepSummary) -> str:
     needed = sorted(c.seeds_needed for c in summary.comparisons if c.seeds_needed is not None)
     more = (f"; their measured differences would need {needed[0]} to {needed[-1]} seeds per variant "
             f"(median {needed[len(needed) // 2]})" if needed else "")
-    return note + f"; the data cannot separate the other {total - separated}{more} ({SUMMARY_MD} lists them)."
+    return note + f"; the data cannot separate the other {total - separated}{more} ({SWEEP_SUMMARY_MD} lists them)."
 
 
 def summary_markdown(summary: SweepSummary) -> str:

@@ -9,7 +9,7 @@ scenario holds them as absolute paths, so its resolved copy runs from anywhere.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -88,6 +88,8 @@ class Variant:
     index: int
     params: dict[str, Any]
     scenario: Scenario
+    labels: dict[str, str] = field(default_factory=dict)
+    """Grid key -> the label ``sweep.labels`` gives this variant's value (only keys that have labels)."""
 
 
 def expand_sweep(data: dict, base_dir: Path | None = None) -> list[Variant]:
@@ -104,7 +106,9 @@ def expand_sweep(data: dict, base_dir: Path | None = None) -> list[Variant]:
     seeds = list(sweep.seeds) if sweep and sweep.seeds else [base.get("seed", 0)]
     keys = list(grid)
     variants, problems = [], []
-    for case, values, seed in itertools.product(cases, itertools.product(*(grid[k] for k in keys)), seeds):
+    for case, positions, seed in itertools.product(cases, itertools.product(*(range(len(grid[k])) for k in keys)),
+                                                   seeds):
+        values = [grid[k][i] for k, i in zip(keys, positions)]
         params = ({"case": case} if case is not None else {}) | dict(zip(keys, values)) | {"seed": seed}
         variant_data = base
         for key, value in [*cases[case].items(), *zip(keys, values), ("seed", seed)]:
@@ -112,8 +116,9 @@ def expand_sweep(data: dict, base_dir: Path | None = None) -> list[Variant]:
         label = ", ".join(f"{k}={v}" for k, v in params.items())
         label = label if len(label) <= 120 else label[:119] + "…"
         try:
+            labels = {k: sweep.labels[k][i] for k, i in zip(keys, positions) if k in sweep.labels}
             variants.append(Variant(len(variants), params,
-                                    validate(variant_data, f"sweep variant ({label}): ", base_dir)))
+                                    validate(variant_data, f"sweep variant ({label}): ", base_dir), labels))
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:

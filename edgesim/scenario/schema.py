@@ -89,6 +89,8 @@ class SweepConfig(ConfigModel):
     )
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted key -> values")
     seeds: list[int] = Field(default_factory=list, description="the seeds, or a count N for seeds 1 to N")
+    labels: dict[str, list[str]] = Field(
+        default_factory=dict, description="grid key -> one label per value, shown in summaries and figures")
 
     @field_validator("seeds", mode="before")
     @classmethod
@@ -104,6 +106,14 @@ class SweepConfig(ConfigModel):
         for key, values in self.grid.items():
             if not values:
                 raise ValueError(f"grid key '{key}' has no values")
+        for key, labels in self.labels.items():
+            if key not in self.grid:
+                raise ValueError(f"labels for '{key}', which is not a grid key (grid keys: "
+                                 f"{', '.join(self.grid) or 'none'})")
+            if len(labels) != len(self.grid[key]):
+                raise ValueError(f"labels for '{key}': {len(labels)} given for its {len(self.grid[key])} values")
+            if len(set(labels)) != len(labels):
+                raise ValueError(f"labels for '{key}': each value needs its own label")
         return self
 
 

@@ -39,14 +39,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from edgesim import outcome
 from edgesim.compute import Compute
-from edgesim.contract import CHECKPOINT_DIR, SCENARIO_FILE, SWEEP_FILE
+from edgesim.contract import CHECKPOINT_DIR, LABELS_FILE, SCENARIO_FILE, SWEEP_FILE
 from edgesim.errors import InputError, OutputError
 from edgesim.journal import CheckpointPolicy
 from edgesim.results.checkpoint import STATE_FILE, load_checkpoint
 from edgesim.results.run_dir import (DirectoryLock, clear_owned_files, other_entries, read_summary, scenario_text,
                                      summary_belongs)
 from edgesim.scenario import Scenario, Variant, load_scenario
-from edgesim.sweep.table import write_sweep_table
+from edgesim.sweep.table import write_labels, write_sweep_table
 
 PENDING = "pending"
 
@@ -162,6 +162,7 @@ def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | Non
                           f"{'their checkpoints' if resumed > 1 else 'its checkpoint'}")
         table = Path(sweep_dir) / SWEEP_FILE
         write_sweep_table(table, variants, run_dirs, summaries)
+        write_labels(Path(sweep_dir) / LABELS_FILE, variants)
         if not jobs:
             return summaries
         columns = (TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

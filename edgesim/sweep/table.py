@@ -1,4 +1,5 @@
-"""The ``sweep.csv`` table: one row per variant, parameters as columns, then its summary."""
+"""The ``sweep.csv`` table: one row per variant, parameters as columns, then its summary; and
+``labels.json``, the labels ``sweep.labels`` gives the grid's values."""
 
 from __future__ import annotations
 
@@ -34,4 +35,18 @@ def write_sweep_table(path: Path, variants: list[Variant], run_dirs: list[str], 
     except OSError as exc:
         if tmp.is_file():
             tmp.unlink()
+        raise output_error(path, exc) from None
+
+
+def write_labels(path: Path, variants: list[Variant]) -> None:
+    """Write ``{column: {sweep.csv cell: label}}`` for the grid keys that have labels (nothing if none)."""
+    labels: dict[str, dict[str, str]] = {}
+    for variant in variants:
+        for key, label in variant.labels.items():
+            labels.setdefault(key, {})[param_cell(variant.params[key])] = label
+    if not labels:
+        return
+    try:
+        path.write_text(json.dumps(labels, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    except OSError as exc:
         raise output_error(path, exc) from None

@@ -161,6 +161,17 @@ def test_a_grid_key_with_dots_is_addressed_in_square_brackets(tmp_path):
     assert [v.params["fleet.stragglers"]["kind"] for v in variants] == ["pareto", "none"]
 
 
+def test_sweep_labels_name_each_grid_value_once(tmp_path):
+    text = GOOD + "sweep: {grid: {server.clients_per_round: [1, 2]}, labels: {server.clients_per_round: [one, two]}}\n"
+    assert [v.labels for v in expand_sweep(read_raw(write(tmp_path, text)))] == [
+        {"server.clients_per_round": "one"}, {"server.clients_per_round": "two"}]
+    for labels, message in (("{fleet.size: [a]}", "labels for 'fleet.size', which is not a grid key"),
+                            ("{server.clients_per_round: [a]}", "1 given for its 2 values"),
+                            ("{server.clients_per_round: [a, a]}", "each value needs its own label")):
+        bad = GOOD + f"sweep: {{grid: {{server.clients_per_round: [1, 2]}}, labels: {labels}}}\n"
+        assert message in problems(tmp_path, bad)[0]
+
+
 def test_a_count_of_seeds_means_seeds_one_to_n(tmp_path):
     variants = expand_sweep(read_raw(write(tmp_path, GOOD + "sweep: {seeds: 3}\n")))
     assert [v.params["seed"] for v in variants] == [1, 2, 3]

@@ -51,6 +51,7 @@ def test_sweep_runs_records_invalid_variants_and_resumes(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "sweep summary (seeds pooled)" in printed and "2/2" not in printed  # no target: none reached
     assert "memory_fraction" in (out / "summary.md").read_text()
+    assert not (out / "labels.json").exists()  # no sweep.labels
     assert (out / "summary.csv").read_text().splitlines()[0].startswith("memory_fraction,runs,not_finished,reached")
 
     # The same variant run on its own gives the same tables.
@@ -161,3 +162,16 @@ def test_the_resume_hint_repeats_the_sweeps_options(tmp_path):
     assert _resume_sweep_command(args, tmp_path / "out") == (
         f"edgesim sweep 'my study.yaml' --set 'sweep={{seeds: [1, 2]}}' --workers 2 --threads 1 "
         f"--checkpoint-every 30m --out {tmp_path / 'out'} --resume")
+
+
+def test_labels_the_scenario_gives_name_the_grid_values_in_the_summary(tmp_path, capsys):
+    text = textwrap.dedent(SCENARIO).replace("[0.5, 1.0e-9]", "[0.5, 1.0]").replace("[3, 4]", "[3]")
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(text + "  labels: {fleet.memory_fraction: [halved, whole]}\n")
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(scenario), "--out", str(out)]) == 0
+    assert json.loads((out / "labels.json").read_text()) == {
+        "fleet.memory_fraction": {"0.5": "halved", "1.0": "whole"}}
+    summary = (out / "summary.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in summary[1:]] == ["halved", "whole"]
+    assert "halved" in capsys.readouterr().out
