@@ -70,18 +70,22 @@ def read_metrics(run_dir: Path) -> pd.DataFrame | None:
     return _read_csv(path, METRIC_COLUMNS).sort_values("sim_time_s", kind="stable").reset_index(drop=True)
 
 
-def read_summary(run_dir: Path) -> dict:
-    """``summary.json`` as a dict, or an empty dict when the run has none."""
-    path = Path(run_dir) / SUMMARY_FILE
-    if not path.exists():
+def _read_json_object(path: Path) -> dict:
+    """The JSON object in ``path``, or an empty dict when there is no such file."""
+    if not path.is_file():
         return {}
     try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(summary, dict):
+    if not isinstance(value, dict):
         raise InputError(f"{path}: expected a JSON object")
-    return summary
+    return value
+
+
+def read_summary(run_dir: Path) -> dict:
+    """``summary.json`` as a dict, or an empty dict when the run has none."""
+    return _read_json_object(Path(run_dir) / SUMMARY_FILE)
 
 
 def read_sweep(sweep_dir: Path) -> pd.DataFrame:
@@ -92,13 +96,8 @@ def read_sweep(sweep_dir: Path) -> pd.DataFrame:
 def read_factor_labels(sweep_dir: Path) -> dict[str, dict[str, str]]:
     """``labels.json`` beside ``sweep.csv`` (``{column: {cell: label}}``), or ``{}`` when there is none."""
     path = Path(sweep_dir) / LABELS_FILE
-    if not path.is_file():
-        return {}
-    try:
-        labels = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(labels, dict) or not all(isinstance(v, dict) for v in labels.values()):
+    labels = _read_json_object(path)
+    if not all(isinstance(v, dict) for v in labels.values()):
         raise InputError(f"{path}: expected {{column: {{cell: label}}}}")
     return labels
 
