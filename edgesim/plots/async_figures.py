@@ -47,15 +47,23 @@ def _iteration_time(rows: pd.DataFrame, summary: dict, path: Path) -> None:
     steps = per_round["round"].diff()
     seconds = (per_round["sim_time_s"].diff() / steps)[steps > 0]
     iterations = per_round["round"][steps > 0]
+    every_iteration = bool(len(seconds)) and bool((steps[steps > 0] == 1).all())
+    window = max(5, len(seconds) // 20)
     scale = time_scale(seconds.max() if len(seconds) else 0.0)
     with png_figure(path, size=(8.0, 4.2)) as (figure, ax):
-        ax.plot(iterations, scale.convert(seconds), marker="o", markersize=3, linewidth=1.2, color="tab:brown")
+        ax.plot(iterations, scale.convert(seconds), marker="o", markersize=2, linewidth=0.6, color="tab:brown",
+                alpha=0.6, label="each iteration" if every_iteration else "between consecutive rows")
+        if len(seconds) >= 2 * window:
+            ax.plot(iterations, scale.convert(seconds.rolling(window, center=True, min_periods=1).mean()),
+                    color="black", linewidth=1.5, label=f"rolling mean ({window} points)")
+            ax.legend(loc="upper right", fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("iteration")
         ax.set_ylabel(scale.label("simulated time per iteration"))
         ax.set_ylim(bottom=0)
         note = f"median {scale.format(seconds.median())}" if len(seconds) else "fewer than two iterations"
-        ax.set_title(run_title("Time per iteration, averaged between evaluations", summary, note))
+        what = "Time per iteration" if every_iteration else "Time per iteration, averaged between logged rows"
+        ax.set_title(run_title(what, summary, note))
 
 
 def _dominance(rows: pd.DataFrame, summary: dict, path: Path) -> None:
