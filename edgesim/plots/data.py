@@ -7,6 +7,7 @@ file is reported as an ``InputError`` naming the file and what is wrong.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from edgesim.contract import (
     SWEEP_SUMMARY_COLUMNS,
 )
 from edgesim.errors import InputError, brief
+from edgesim.outcome import FINISHED
+from edgesim.results.staleness import STALENESS_KEYS, staleness_statistics
 from edgesim.results.tables import complete_rows
 
 SWEEP_COLUMNS = ("run_dir", "sim_time_s", "time_to_target_s")
@@ -89,8 +92,21 @@ def read_summary(run_dir: Path) -> dict:
 
 
 def read_sweep(sweep_dir: Path) -> pd.DataFrame:
-    """``sweep.csv``: one row per run, parameter columns plus summary fields."""
-    return _read_csv(Path(sweep_dir) / SWEEP_FILE, SWEEP_COLUMNS)
+    """``sweep.csv``: one row per run, parameter columns plus summary fields. A finished run saved before
+    edgesim recorded staleness statistics gets them from its ``events.csv`` (when it has one)."""
+    sweep = _read_csv(Path(sweep_dir) / SWEEP_FILE, SWEEP_COLUMNS)
+    for key in STALENESS_KEYS:
+        sweep[key] = pd.to_numeric(sweep[key], errors="coerce") if key in sweep else float("nan")
+    missing = sweep.index[sweep["staleness_mean"].isna() & sweep["status"].isin(FINISHED)] \
+        if "status" in sweep else []
+    for index in missing:
+        run_dir = Path(sweep_dir) / str(sweep.at[index, "run_dir"])
+        if (run_dir / EVENTS_FILE).is_file():
+            events = read_events(run_dir, columns=("kind", "staleness"))
+            applied = events.loc[events["kind"] == "update_applied", "staleness"].dropna().astype(int)
+            for key, value in staleness_statistics(Counter(applied.tolist())).items():
+                sweep.at[index, key] = value
+    return sweep
 
 
 def read_factor_labels(sweep_dir: Path) -> dict[str, dict[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -175,3 +176,15 @@ def test_sweep_layout_colours_cases_and_labels_factors_in_the_sweeps_order():
     assert layout.hue_order == ["wkafl", "fedavg"]  # as the sweep lists its cases, not sorted
     assert layout.group_order == ["none", "pareto α=1.5"]
     assert frame["_group"].tolist() == ["none", "pareto α=1.5"] * 2
+
+
+def test_runs_saved_without_staleness_statistics_get_them_from_their_events(tmp_path):
+    from edgesim.plots.data import read_events, read_sweep
+
+    sweep_dir = write_sweep(tmp_path / "sweep")
+    sweep = read_sweep(sweep_dir)
+    for _, row in sweep.iterrows():
+        events = read_events(sweep_dir / row["run_dir"], columns=("kind", "staleness"))
+        applied = events.loc[events["kind"] == "update_applied", "staleness"]
+        assert row["staleness_mean"] == pytest.approx(applied.mean())
+        assert row["staleness_p95"] == sorted(applied)[math.ceil(0.95 * len(applied)) - 1]
