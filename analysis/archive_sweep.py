@@ -3,10 +3,12 @@
 Usage:
     python analysis/archive_sweep.py SWEEP_DIR DEST
 
-Copies ``sweep.csv`` and, for every run that has finished (any status but
-``pending``/``running``), its ``summary.json``, ``scenario.yaml`` and
-``metrics.csv`` (gzipped, as ``metrics.csv.gz``, which ``sweep_frames`` reads
-too). Event logs and checkpoints stay behind: they are large and the reports
+Copies ``sweep.csv`` (with ``summary.csv``, ``summary.md`` and ``labels.json``
+when the sweep has them) and, for every run that has finished (any status but
+``pending``/``running``/``interrupted``), its ``summary.json``,
+``scenario.yaml`` and ``metrics.csv`` (gzipped, as ``metrics.csv.gz``, which
+``sweep_frames`` reads too; a run already holding only the gzipped file is
+copied as it is). Event logs and checkpoints stay behind: they are large and the reports
 only need them for the staleness histograms, which are committed as figures.
 Running it again refreshes DEST with the runs finished since.
 """
@@ -20,14 +22,17 @@ from pathlib import Path
 
 import pandas as pd
 
-UNFINISHED = {"pending", "running"}
+UNFINISHED = {"pending", "running", "interrupted"}
+SWEEP_TABLES = ("sweep.csv", "summary.csv", "summary.md", "labels.json")
 
 
 def archive(sweep_dir: Path, dest: Path) -> list[str]:
     """Copy what a finished run left into ``dest``; returns the run directories copied."""
     table = pd.read_csv(sweep_dir / "sweep.csv")
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(sweep_dir / "sweep.csv", dest / "sweep.csv")
+    for name in SWEEP_TABLES:
+        if (sweep_dir / name).is_file():
+            shutil.copyfile(sweep_dir / name, dest / name)
     copied = []
     for _, row in table.iterrows():
         if row["status"] in UNFINISHED:
@@ -36,6 +41,10 @@ def archive(sweep_dir: Path, dest: Path) -> list[str]:
         target.mkdir(exist_ok=True)
         for name in ("summary.json", "scenario.yaml"):
             shutil.copyfile(source / name, target / name)
+        if not (source / "metrics.csv").is_file():
+            shutil.copyfile(source / "metrics.csv.gz", target / "metrics.csv.gz")
+            copied.append(row["run_dir"])
+            continue
         with open(source / "metrics.csv", "rb") as plain, gzip.GzipFile(target / "metrics.csv.gz", "wb",
                                                                            mtime=0) as packed:
             shutil.copyfileobj(plain, packed)

@@ -6,17 +6,21 @@ from pathlib import Path
 
 from edgesim.contract import EVENTS_FILE, SWEEP_FILE
 from edgesim.errors import InputError
+from edgesim.plots.data import read_factor_labels, read_sweep
 from edgesim.plots.report import write_run_report, write_sweep_report
 from edgesim.plots.run import plot_run
 from edgesim.plots.sweep_figures import plot_sweep
+from edgesim.results.sweep_summary import write_sweep_summary
 
 
 def plot_any(path: Path | str) -> list[Path]:
-    """Plot ``path`` as a sweep (it holds ``sweep.csv``) or a run (it holds ``events.csv``), then write
-    its ``report.html``; return the figures' paths and the report's, last."""
+    """Plot ``path`` as a sweep (it holds ``sweep.csv``; its ``summary.csv``/``summary.md`` are written
+    afresh too) or a run (it holds ``events.csv``), then write its ``report.html``; return the figures'
+    paths and the report's, last."""
     path = Path(path)
     if (path / SWEEP_FILE).is_file():
         figures = plot_sweep(path)
+        write_sweep_summary(path, read_sweep(path), read_factor_labels(path))
         return [*figures, write_sweep_report(path, figures)]
     if (path / EVENTS_FILE).is_file():
         figures = plot_run(path)
