@@ -321,10 +321,15 @@ def _print_sweep_summary(sweep_dir: Path, console: Console) -> None:
 
     summary = write_sweep_summary(sweep_dir, read_sweep(sweep_dir), read_factor_labels(sweep_dir))
     headers, rows = display_rows(summary)
-    table = Table(*headers, title="sweep summary (seeds pooled)", title_justify="left")
-    for row in rows:
-        table.add_row(*map(escape, row))
-    console.print(table)
+    if console.is_terminal:
+        table = Table(*headers, title="sweep summary (seeds pooled)", title_justify="left")
+        for row in rows:
+            table.add_row(*map(escape, row))
+        console.print(table)
+    else:  # piped or logged: rows that no terminal width cuts
+        console.print("sweep summary (seeds pooled)", highlight=False)
+        for row in [headers, *rows]:
+            console.print(escape(" | ".join(row)), highlight=False, soft_wrap=True)
     console.print(escape(separation_note(summary)), highlight=False, soft_wrap=True)
 
 

@@ -68,7 +68,7 @@ def write_sweep_report(sweep_dir: Path, figures: list[Path]) -> Path:
     body = [f"<h1>Sweep report: {escape(sweep_dir.name)}</h1>",
             f"<p class='note'>{escape(str(sweep_dir))}: {len(sweep)} runs ({escape(states)})</p>",
             "<h2>Summary (seeds pooled)</h2>", _table(headers, rows),
-            f"<p>{escape(separation_note(summary))}</p>"]
+            f"<p>{escape(separation_note(summary, 'listed below'))}</p>"]
     unseparated = [c for c in summary.comparisons if not c.separated]
     if unseparated:
         body += [f"<details><summary>{len(unseparated)} comparisons the seeds cannot separate</summary>",

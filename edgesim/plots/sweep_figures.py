@@ -23,13 +23,15 @@ from edgesim import outcome
 from edgesim.contract import EVENTS_FILE
 from edgesim.plots.data import parameter_columns, read_events, read_factor_labels, read_metrics, read_sweep
 from edgesim.plots.figure import png_figure
-from edgesim.results.factor_labels import factor_labels, factor_name
+from edgesim.results.factor_labels import factor_labels, factor_names
 from edgesim.results.sweep_summary import t_interval
 from edgesim.time_scale import time_scale
 
 ALL_RUNS = "all runs"
 GRID_POINTS = 200
-"""Points of the common simulated-time grid the accuracy bands are drawn on."""
+"""Even steps of the common simulated-time grid the accuracy bands are drawn on."""
+MAX_GRID = 5000
+"""At most this many evaluation times join the grid; beyond, only each run's first and last do."""
 MAX_LISTED = 4
 
 
@@ -54,12 +56,13 @@ def labelled_runs(sweep: pd.DataFrame, custom: dict[str, dict[str, str]] | None 
     group_columns = [f for f in factors if f != hue_column]
     frame = sweep.copy()
     labels = factor_labels(sweep, factors, custom)
+    names = factor_names(factors)
     frame["_group"] = labels[group_columns].apply(", ".join, axis=1) if group_columns else ALL_RUNS
     if hue_column is not None:
         frame["_hue"] = labels[hue_column]
     layout = Layout("_group", list(dict.fromkeys(frame["_group"])), "_hue" if hue_column else None,
                     list(dict.fromkeys(frame["_hue"])) if hue_column else None,
-                    ", ".join(map(factor_name, group_columns)) or "", factor_name(hue_column) if hue_column else None)
+                    ", ".join(names[c] for c in group_columns), names[hue_column] if hue_column else None)
     return frame, layout
 
 
@@ -70,12 +73,12 @@ def _finished(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _listing(items: list[str]) -> str:
-    shown = ", ".join(items[:MAX_LISTED])
+    shown = "; ".join(items[:MAX_LISTED])
     return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
 
 
 def _variant_name(row, layout: Layout) -> str:
-    return ", ".join(str(row[c]) for c in (layout.hue, layout.group) if c is not None and row[c] != ALL_RUNS)
+    return " / ".join(str(row[c]) for c in (layout.hue, layout.group) if c is not None and row[c] != ALL_RUNS)
 
 
 def _target(sweep: pd.DataFrame) -> float | None:
@@ -110,7 +113,7 @@ def sweep_time_to_target_figure(sweep: pd.DataFrame, path: Path, custom: dict | 
     for _, runs in frame.groupby([c for c in ("_hue", "_group") if c in frame], sort=False):
         misses = int(runs["time_to_target_s"].isna().sum())
         if misses:
-            missed.append(f"{_variant_name(runs.iloc[0], layout)} {misses}/{len(runs)}")
+            missed.append(f"{_variant_name(runs.iloc[0], layout)}: {misses}/{len(runs)}")
     target = _target(sweep)
     width = max(8.0, 1.2 + 0.9 * len(layout.group_order) * max(1, len(layout.hue_order or [1])) ** 0.5)
     with png_figure(path, size=(min(width, 16.0), 5.0)) as (figure, ax):
@@ -122,7 +125,9 @@ def sweep_time_to_target_figure(sweep: pd.DataFrame, path: Path, custom: dict | 
             sns.stripplot(**common, dodge=layout.hue is not None, size=3.5, legend=False, **dots)
             _legend_outside(figure, ax, layout.hue_title)
         else:
-            ax.text(0.5, 0.5, "no run reached the target", transform=ax.transAxes, ha="center", va="center")
+            why = "no run reached the target" if len(frame) else "no run has finished"
+            ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center")
+            ax.set_xticks([])
         ax.set_xlabel(layout.group_title)
         ax.set_ylabel(scale.label("simulated time to target"))
         ax.tick_params(axis="x", labelrotation=20 if len(layout.group_order) > 3 else 0)
@@ -163,7 +168,7 @@ def sweep_staleness_figure(sweep_dir: Path, sweep: pd.DataFrame, path: Path,
     if updates.empty:
         return None
     groups = [g for g in layout.group_order if g in set(updates["_group"])]
-    hue_order = [h for h in layout.hue_order if h in set(updates["_hue"])] if layout.hue else None
+    hue_order = layout.hue_order  # every case keeps its colour, drawn or not
     nrows, ncols = _grid(len(groups))
     with png_figure(path, size=(4.2 * ncols + 1.8, 0.8 + 3.0 * nrows), nrows=nrows, ncols=ncols, squeeze=False,
                     sharex=True, sharey=True) as (figure, axes):
@@ -184,21 +189,27 @@ def sweep_staleness_figure(sweep_dir: Path, sweep: pd.DataFrame, path: Path,
     return path
 
 
-def _accuracy_on_grid(sweep_dir: Path, frame: pd.DataFrame, grid: np.ndarray) -> pd.DataFrame:
-    """Each run's last evaluated accuracy at every grid time, from its first evaluation to its end."""
-    parts = []
+def _evaluations(sweep_dir: Path, frame: pd.DataFrame) -> dict:
+    """Each run's evaluations (``sim_time_s``, ``accuracy``), by row index; runs without any are left out."""
+    found = {}
     for index, run_dir in frame["run_dir"].items():
         metrics = read_metrics(sweep_dir / str(run_dir))
-        if metrics is None:
-            continue
-        evaluated = metrics[["sim_time_s", "accuracy"]].dropna()
-        if evaluated.empty:
-            continue
-        end = float(frame.at[index, "sim_time_s"])
-        times = grid[(grid >= evaluated["sim_time_s"].iloc[0]) & (grid <= end)]
+        if metrics is not None:
+            evaluated = metrics[["sim_time_s", "accuracy"]].dropna()
+            if not evaluated.empty:
+                found[index] = evaluated
+    return found
+
+
+def _accuracy_on_grid(frame: pd.DataFrame, evaluations: dict, grid: np.ndarray) -> pd.DataFrame:
+    """Each run's last evaluated accuracy at every grid time from its first evaluation on, its final one held
+    to the end of the grid (a run that stopped, at its target or its last round, keeps what it reached)."""
+    parts = []
+    for index, evaluated in evaluations.items():
+        times = grid[grid >= evaluated["sim_time_s"].iloc[0]]
         positions = np.searchsorted(evaluated["sim_time_s"].to_numpy(), times, side="right") - 1
         parts.append(pd.DataFrame({"sim_time_s": times, "accuracy": evaluated["accuracy"].to_numpy()[positions],
-                                   "_run": str(run_dir),
+                                   "_run": str(frame.at[index, "run_dir"]),
                                    **{c: frame.at[index, c] for c in ("_group", "_hue") if c in frame}}))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -206,43 +217,55 @@ def _accuracy_on_grid(sweep_dir: Path, frame: pd.DataFrame, grid: np.ndarray) ->
 def sweep_accuracy_figure(sweep_dir: Path, sweep: pd.DataFrame, path: Path,
                           custom: dict | None = None) -> Path | None:
     """Test accuracy over simulated time, one facet per group: line = mean over seeds, band = the seeds'
-    range (each run's last evaluation held until its end). None without any metrics.csv."""
+    range. A run counts from its first evaluation and keeps its final one to the axis end; the time grid
+    holds every evaluation time (up to ``MAX_GRID`` of them, else ``GRID_POINTS`` even steps plus each run's
+    first and last). None without any metrics.csv."""
     frame, layout = labelled_runs(_finished(sweep), custom)
     if frame.empty:
         return None
-    grid = np.linspace(0.0, float(frame["sim_time_s"].max()), GRID_POINTS)
-    curves = _accuracy_on_grid(sweep_dir, frame, grid)
-    if curves.empty:
+    evaluations = _evaluations(sweep_dir, frame)
+    if not evaluations:
         return None
-    scale = time_scale(grid[-1])
+    end_s = max(float(frame["sim_time_s"].max()), max(float(e["sim_time_s"].iloc[-1]) for e in evaluations.values()))
+    times = np.concatenate([e["sim_time_s"].to_numpy() for e in evaluations.values()])
+    if len(times) > MAX_GRID:
+        times = np.concatenate([[e["sim_time_s"].iloc[0], e["sim_time_s"].iloc[-1]] for e in evaluations.values()])
+    grid = np.unique(np.concatenate([np.linspace(0.0, end_s, GRID_POINTS), times]))
+    curves = _accuracy_on_grid(frame, evaluations, grid)
+    scale = time_scale(end_s)
     curves["time"] = scale.convert(curves["sim_time_s"])
     groups = [g for g in layout.group_order if g in set(curves["_group"])]
     target = _target(sweep)
     nrows, ncols = _grid(len(groups))
     low = max(0.0, float(curves["accuracy"].quantile(0.02)) - 0.05)
+    high = min(1.0, float(curves["accuracy"].max()) + 0.03)
+    if target is not None:
+        low, high = min(low, max(0.0, target - 0.03)), max(high, min(1.0, target + 0.03))
     with png_figure(path, size=(4.2 * ncols + 1.8, 0.8 + 3.0 * nrows), nrows=nrows, ncols=ncols, squeeze=False,
                     sharex=True, sharey=True) as (figure, axes):
         for ax, group in zip(axes.flat, groups):
             sns.lineplot(data=curves[curves["_group"] == group], x="time", y="accuracy", hue=layout.hue,
                          hue_order=layout.hue_order, errorbar=("pi", 100), ax=ax, linewidth=1.2,
-                         legend=ax is axes.flat[0])
+                         legend=ax is axes.flat[0], drawstyle="steps-post")
             if target is not None:
                 ax.axhline(target, linestyle="--", color="grey", linewidth=1)
             ax.set_title(group if group != ALL_RUNS else "", fontsize=9)
             ax.set_xlabel(scale.label())
             ax.set_ylabel("test accuracy")
-            ax.set_ylim(low, min(1.0, float(curves["accuracy"].max()) + 0.03))
-            ax.set_xlim(0, scale.convert(grid[-1]))
+            ax.set_ylim(low, high)
+            ax.set_xlim(0, scale.convert(end_s))
         _legend_outside(figure, axes.flat[0], layout.hue_title)
         for ax in axes.flat[len(groups):]:
             ax.set_visible(False)
         dashed = f"; dashed: target {target:g}" if target is not None else ""
-        figure.suptitle(f"Accuracy over simulated time: mean over seeds, band = the seeds' range{dashed}", fontsize=10)
+        figure.suptitle("Accuracy over simulated time: mean over seeds, band = the seeds' range; a run counts "
+                        f"from its first evaluation and keeps its last{dashed}", fontsize=10)
     return path
 
 
 def sweep_bytes_time_figure(sweep: pd.DataFrame, path: Path, custom: dict | None = None) -> Path | None:
-    """Bytes moved (up + down) against time to target, one point per run that reached it. None if none did."""
+    """Bytes the run moved (up + down, the whole run: with ``stop_at_target: false`` also after the target)
+    against its time to target, one point per run that reached it. None if none did."""
     frame, layout = labelled_runs(_finished(sweep), custom)
     reached = frame[frame["time_to_target_s"].notna()].copy()
     if reached.empty:
@@ -257,10 +280,10 @@ def sweep_bytes_time_figure(sweep: pd.DataFrame, path: Path, custom: dict | None
                         style_order=layout.group_order if many_groups else None, s=45, ax=ax)
         _legend_outside(figure, ax, None)
         ax.set_xlabel(scale.label("simulated time to target"))
-        ax.set_ylabel("MB moved to reach it (up + down, whole fleet)")
+        ax.set_ylabel("MB moved in the run (up + down, whole fleet)")
         omitted = len(frame) - len(reached)
         note = f"; {omitted} run(s) that never reached it left out" if omitted else ""
-        ax.set_title(f"Communication against time to target, one point per run{note}", fontsize=10)
+        ax.set_title(f"Communication of each run against its time to target{note}", fontsize=10)
     return path
 
 

@@ -16,9 +16,18 @@ GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "sigma": "σ", "mu": "μ", 
          "tau": "τ", "epsilon": "ε", "eps": "ε", "omega": "ω", "rho": "ρ", "theta": "θ", "kappa": "κ"}
 
 
-def factor_name(column: str) -> str:
-    """A swept key's short name: the last part of a dotted key (``fleet.stragglers`` -> ``stragglers``)."""
-    return column.rsplit(".", 1)[-1]
+def factor_names(columns: list[str]) -> dict[str, str]:
+    """Each swept key's short name: its shortest dotted tail that no other column shares
+    (``fleet.stragglers`` -> ``stragglers``, but ``fleet.groups.0.stragglers`` beside it -> ``0.stragglers``)."""
+    names = {}
+    for column in columns:
+        parts = column.split(".")
+        for depth in range(1, len(parts) + 1):
+            tail = ".".join(parts[-depth:])
+            if not any(other != column and (other == tail or other.endswith("." + tail)) for other in columns):
+                break
+        names[column] = tail
+    return names
 
 
 def value_label(cell) -> str:

@@ -25,11 +25,12 @@ from scipy import stats
 
 from edgesim import outcome
 from edgesim.contract import SWEEP_ID_COLUMNS, SWEEP_SUMMARY_COLUMNS, SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_MD
-from edgesim.results.factor_labels import factor_labels, factor_name
+from edgesim.results.factor_labels import factor_labels, factor_names
 from edgesim.time_scale import time_scale
 
 CONFIDENCE = 0.95
 ALPHA, POWER = 0.05, 0.8
+FAILED_STATES = (outcome.FAILED, outcome.INVALID)
 MEANS = ("rounds_to_target", "final_accuracy", "best_accuracy", "staleness_mean", "staleness_p50",
          "staleness_p95", "bytes_up", "bytes_down", "updates_discarded")
 """Per-run columns of ``sweep.csv`` averaged over a variant's finished runs."""
@@ -61,17 +62,20 @@ def summarise_sweep(sweep: pd.DataFrame, custom: dict[str, dict[str, str]] | Non
     the labels of ``labels.json`` (``{column: {cell: label}}``), used before the readable defaults."""
     columns = _factor_columns(sweep)
     labels = factor_labels(sweep, columns, custom)
+    names = factor_names(columns)
     keys = [tuple(row) for row in labels.itertuples(index=False)] if columns else [()] * len(sweep)
     order = list(dict.fromkeys(keys))  # first appearance: the sweep's own order of cases, grid values
     finished = sweep["status"].isin(outcome.FINISHED) if "status" in sweep else pd.Series(True, sweep.index)
     rows, samples = [], {}
     for key in order:
         runs = sweep[[k == key and done for k, done in zip(keys, finished)]]
-        pending = sum(1 for k in keys if k == key) - len(runs)
+        others = sweep[[k == key and not done for k, done in zip(keys, finished)]]
+        failed = int(others["status"].isin(FAILED_STATES).sum()) if "status" in others else 0
         reached = _numbers(runs, "time_to_target_s").dropna()
         low, high = t_interval(reached)
-        row = dict(zip(map(factor_name, columns), key))
-        row.update({"runs": len(runs), "not_finished": pending, "reached": len(reached),
+        row = dict(zip((names[c] for c in columns), key))
+        row.update({"runs": len(runs), "not_finished": len(others) - failed, "failed": failed,
+                    "reached": len(reached),
                     "reached_share": len(reached) / len(runs) if len(runs) else math.nan,
                     "time_to_target_s_mean": reached.mean() if len(reached) else math.nan,
                     "time_to_target_s_ci_low": low, "time_to_target_s_ci_high": high})
@@ -80,10 +84,11 @@ def summarise_sweep(sweep: pd.DataFrame, custom: dict[str, dict[str, str]] | Non
         rows.append(row)
         samples[key] = reached
     table = pd.DataFrame(rows)
-    complete = {key: row["runs"] > 0 and not row["not_finished"] for key, row in zip(order, rows)}
+    complete = {key: row["runs"] > 0 and not row["not_finished"] and not row["failed"]
+                for key, row in zip(order, rows)}
     comparisons = [_compare(a, b, samples[a], samples[b], complete[a] and complete[b])
                    for a, b in combinations(order, 2) if sum(x != y for x, y in zip(a, b)) == 1]
-    return SweepSummary([factor_name(c) for c in columns], table, comparisons)
+    return SweepSummary([names[c] for c in columns], table, comparisons)
 
 
 def write_sweep_summary(sweep_dir: Path, sweep: pd.DataFrame,
@@ -101,38 +106,50 @@ def display_rows(summary: SweepSummary) -> tuple[list[str], list[list[str]]]:
     times = table[["time_to_target_s_mean", "time_to_target_s_ci_high"]]
     scale = time_scale(times.max().max() if len(table) else math.nan)
     unit = scale.unit
+    byte_unit, per_unit = _byte_unit(table[["bytes_up_mean", "bytes_down_mean"]].max().max() if len(table) else 0)
     headers = [*summary.factors, "reached", f"time to target ({unit}, {CONFIDENCE:.0%} CI)", "rounds",
-               "final acc", "best acc", "staleness mean / p50 / p95", "MB up / down", "discarded"]
+               "final acc", "best acc", "staleness mean / p50 / p95", f"{byte_unit} up / down", "discarded"]
     rows = []
     for _, row in table.iterrows():
         rows.append([
             *(str(row[f]) for f in summary.factors),
-            f"{row['reached']}/{row['runs']}" + (f" (+{row['not_finished']} not finished)" if row["not_finished"] else ""),
+            _reached_cell(row),
             _time_cell(row, scale) if row["runs"] else "–",
-            _number(row["rounds_to_target_mean"], "{:.0f}"),
+            _number(row["rounds_to_target_mean"], "{:.1f}" if row["rounds_to_target_mean"] % 1 else "{:.0f}"),
             _number(row["final_accuracy_mean"], "{:.4f}"),
             _number(row["best_accuracy_mean"], "{:.4f}"),
             " / ".join(_number(row[c], "{:.1f}") for c in ("staleness_mean", "staleness_p50", "staleness_p95")),
-            " / ".join(_number(row[c] / 1e6, "{:.0f}") for c in ("bytes_up_mean", "bytes_down_mean")),
+            " / ".join(_number(row[c] / per_unit, "{:.3g}") for c in ("bytes_up_mean", "bytes_down_mean")),
             _number(row["updates_discarded_mean"], "{:.1f}"),
         ])
     return headers, rows
 
 
-def separation_note(summary: SweepSummary) -> str:
-    """One sentence on how many one-factor comparisons the seeds can decide."""
+def separation_note(summary: SweepSummary, listed: str = f"{SWEEP_SUMMARY_MD} lists them") -> str:
+    """One sentence on how many one-factor comparisons the seeds can decide; ``listed`` says where the
+    undecided ones are listed."""
     total = len(summary.comparisons)
     if not total:
         return "No two variants differ in one factor only; nothing to compare."
     separated = sum(c.separated for c in summary.comparisons)
+    overlapping = sum(c.why.startswith("intervals overlap") for c in summary.comparisons)
+    undecidable = total - separated - overlapping
     note = (f"{separated} of {total} one-factor comparisons are separated by their {CONFIDENCE:.0%} intervals "
             "of time to target")
-    if separated == total:
-        return note + "."
-    needed = sorted(c.seeds_needed for c in summary.comparisons if c.seeds_needed is not None)
-    more = (f"; their measured differences would need {needed[0]} to {needed[-1]} seeds per variant "
-            f"(median {needed[len(needed) // 2]})" if needed else "")
-    return note + f"; the data cannot separate the other {total - separated}{more} ({SWEEP_SUMMARY_MD} lists them)."
+    if overlapping:
+        needed = sorted(c.seeds_needed for c in summary.comparisons if c.seeds_needed is not None)
+        if not needed:
+            more = ""
+        elif needed[0] == needed[-1]:
+            more = f" (its measured difference would need about {needed[0]} seeds per variant)"
+        else:
+            more = (f" (their measured differences would need {needed[0]} to {needed[-1]} seeds per variant, "
+                    f"median {needed[len(needed) // 2]})")
+        note += f"; the seeds run cannot separate {overlapping}{more}"
+    if undecidable:
+        note += (f"; {undecidable} cannot be compared yet (fewer than two seeds reached the target, or runs "
+                 "unfinished or failed)")
+    return note + (f" ({listed})." if separated < total else ".")
 
 
 def summary_markdown(summary: SweepSummary) -> str:
@@ -143,7 +160,7 @@ def summary_markdown(summary: SweepSummary) -> str:
              "run. Staleness is of applied updates, in model versions.", "",
              "| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    lines += ["", separation_note(summary)]
+    lines += ["", separation_note(summary, "listed below")]
     unseparated = [c for c in summary.comparisons if not c.separated]
     if unseparated:
         lines += ["", "| variant | vs | why not separated | seeds per variant needed |", "| --- | --- | --- | --- |"]
@@ -193,6 +210,20 @@ def _compare(first: tuple, second: tuple, a: pd.Series, b: pd.Series, finished: 
     z = stats.norm.ppf(1 - ALPHA / 2) + stats.norm.ppf(POWER)
     needed = max(2, math.ceil(2 * z * z * variance / difference**2))
     return Comparison(name_a, name_b, False, needed, "intervals overlap")
+
+
+def _reached_cell(row) -> str:
+    notes = [f"+{int(row[k])} {what}" for k, what in (("not_finished", "not finished"), ("failed", "failed or invalid"))
+             if row[k]]
+    return f"{int(row['reached'])}/{int(row['runs'])}" + (f" ({', '.join(notes)})" if notes else "")
+
+
+def _byte_unit(largest: float) -> tuple[str, float]:
+    """The unit bytes read best in (kB, MB or GB), and bytes per unit."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6)):
+        if largest >= size:
+            return unit, size
+    return "kB", 1e3
 
 
 def _time_cell(row, scale) -> str:

@@ -7,6 +7,8 @@ schema has parsed the file.
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
@@ -106,6 +108,10 @@ class SweepConfig(ConfigModel):
         for key, values in self.grid.items():
             if not values:
                 raise ValueError(f"grid key '{key}' has no values")
+            texts = [json.dumps(v, sort_keys=True, default=str) for v in values]
+            if len(set(texts)) != len(texts):
+                repeated = next(t for t in texts if texts.count(t) > 1)
+                raise ValueError(f"grid key '{key}' lists the value {repeated} twice (seeds go under sweep.seeds)")
         for key, labels in self.labels.items():
             if key not in self.grid:
                 raise ValueError(f"labels for '{key}', which is not a grid key (grid keys: "

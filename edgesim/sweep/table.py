@@ -39,14 +39,16 @@ def write_sweep_table(path: Path, variants: list[Variant], run_dirs: list[str], 
 
 
 def write_labels(path: Path, variants: list[Variant]) -> None:
-    """Write ``{column: {sweep.csv cell: label}}`` for the grid keys that have labels (nothing if none)."""
+    """Write ``{column: {sweep.csv cell: label}}`` for the grid keys that have labels; with none, remove
+    the file an earlier version of the scenario may have left."""
     labels: dict[str, dict[str, str]] = {}
     for variant in variants:
         for key, label in variant.labels.items():
             labels.setdefault(key, {})[param_cell(variant.params[key])] = label
-    if not labels:
-        return
     try:
+        if not labels:
+            path.unlink(missing_ok=True)
+            return
         path.write_text(json.dumps(labels, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     except OSError as exc:
         raise output_error(path, exc) from None

@@ -2,7 +2,7 @@
 
 import json
 
-from edgesim.results.factor_labels import factor_name, value_label
+from edgesim.results.factor_labels import factor_names, value_label
 from edgesim.sweep.table import param_cell
 
 
@@ -25,6 +25,8 @@ def test_scalars_lists_and_empty_cells():
     assert value_label("{not json") == "{not json"
 
 
-def test_factor_names_are_the_last_part_of_the_key():
-    assert factor_name("fleet.stragglers") == "stragglers" and factor_name("case") == "case"
+def test_factor_names_are_the_shortest_tail_no_other_key_shares():
+    assert factor_names(["fleet.stragglers", "case"]) == {"fleet.stragglers": "stragglers", "case": "case"}
+    assert factor_names(["fleet.stragglers", "fleet.groups.0.stragglers"]) == {
+        "fleet.stragglers": "fleet.stragglers", "fleet.groups.0.stragglers": "0.stragglers"}
     assert json.loads(param_cell({"b": 1, "a": 2})) == {"a": 2, "b": 1}

@@ -67,7 +67,7 @@ def test_unfinished_variants_are_counted_and_never_compared(tmp_path):
                    run("a", PARETO, 1, None, status="pending"), run("a", PARETO, 2, None, status="failed")])
     summary = write_sweep_summary(tmp_path, frame)
     row = summary.table.iloc[1]
-    assert (row["runs"], row["not_finished"]) == (0, 2)
+    assert (row["runs"], row["not_finished"], row["failed"]) == (0, 1, 1)
     assert summary.comparisons[0].why == "not every run has finished"
-    assert "| pareto α=1.5 | 0/0 (+2 not finished) | – |" in (tmp_path / "summary.md").read_text()  # one case: no factor
+    assert "| pareto α=1.5 | 0/0 (+1 not finished, +1 failed or invalid) | – |" in (tmp_path / "summary.md").read_text()  # one case: no factor
     assert pd.read_csv(tmp_path / "summary.csv")["stragglers"].tolist() == ["none", "pareto α=1.5"]

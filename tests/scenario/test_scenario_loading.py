@@ -172,6 +172,11 @@ def test_sweep_labels_name_each_grid_value_once(tmp_path):
         assert message in problems(tmp_path, bad)[0]
 
 
+def test_a_grid_value_listed_twice_is_refused(tmp_path):
+    text = GOOD + "sweep: {grid: {server.clients_per_round: [2, 2]}}\n"
+    assert "lists the value 2 twice (seeds go under sweep.seeds)" in problems(tmp_path, text)[0]
+
+
 def test_a_count_of_seeds_means_seeds_one_to_n(tmp_path):
     variants = expand_sweep(read_raw(write(tmp_path, GOOD + "sweep: {seeds: 3}\n")))
     assert [v.params["seed"] for v in variants] == [1, 2, 3]

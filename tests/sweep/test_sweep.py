@@ -52,7 +52,7 @@ def test_sweep_runs_records_invalid_variants_and_resumes(tmp_path, capsys):
     assert "sweep summary (seeds pooled)" in printed and "2/2" not in printed  # no target: none reached
     assert "memory_fraction" in (out / "summary.md").read_text()
     assert not (out / "labels.json").exists()  # no sweep.labels
-    assert (out / "summary.csv").read_text().splitlines()[0].startswith("memory_fraction,runs,not_finished,reached")
+    assert (out / "summary.csv").read_text().splitlines()[0].startswith("memory_fraction,runs,not_finished,failed,reached")
 
     # The same variant run on its own gives the same tables.
     single = tmp_path / "single"
@@ -175,3 +175,7 @@ def test_labels_the_scenario_gives_name_the_grid_values_in_the_summary(tmp_path,
     summary = (out / "summary.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in summary[1:]] == ["halved", "whole"]
     assert "halved" in capsys.readouterr().out
+    scenario.write_text(text)  # the labels removed: the file they left goes too
+    assert main(["sweep", str(scenario), "--out", str(out), "--resume"]) == 0
+    assert not (out / "labels.json").exists()
+    assert [line.split(",")[0] for line in (out / "summary.csv").read_text().splitlines()[1:]] == ["0.5", "1"]
