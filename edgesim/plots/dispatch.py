@@ -25,6 +25,8 @@ def plot_any(path: Path | str) -> list[Path]:
     if (path / EVENTS_FILE).is_file():
         figures = plot_run(path)
         return [*figures, write_run_report(path, figures)]
+    if not path.exists():
+        raise InputError(f"{path}: does not exist (expected a run or sweep directory)")
     if not path.is_dir():
         raise InputError(f"{path}: not a directory (expected a run or sweep directory)")
     raise InputError(f"{path}: neither a sweep directory (no {SWEEP_FILE}) nor a run directory (no {EVENTS_FILE})")

@@ -65,7 +65,9 @@ def write_sweep_report(sweep_dir: Path, figures: list[Path]) -> Path:
     counts = sweep["status"].value_counts() if "status" in sweep else {}
     states = ", ".join(f"{count} {state}" for state, count in counts.items())
     headers, rows = display_rows(summary)
-    body = [f"<h1>Sweep report: {escape(sweep_dir.name)}</h1>",
+    names = {read_summary(sweep_dir / str(d)).get("scenario") for d in sweep["run_dir"]} - {None}
+    title = ", ".join(sorted(map(str, names))) or sweep_dir.name
+    body = [f"<h1>Sweep report: {escape(title)}</h1>",
             f"<p class='note'>{escape(str(sweep_dir))}: {len(sweep)} runs ({escape(states)})</p>",
             "<h2>Summary (seeds pooled)</h2>", _table(headers, rows),
             f"<p>{escape(separation_note(summary, 'listed below'))}</p>"]
@@ -76,7 +78,7 @@ def write_sweep_report(sweep_dir: Path, figures: list[Path]) -> Path:
                         [[c.first, c.second, c.why, str(c.seeds_needed or "–")] for c in unseparated]),
                  "</details>"]
     body += _figures(figures)
-    return _write(sweep_dir, f"edgesim sweep report: {sweep_dir.name}", body)
+    return _write(sweep_dir, f"edgesim sweep report: {title}", body)
 
 
 def _run_rows(summary: dict) -> list[list[str]]:

@@ -114,8 +114,11 @@ def test_plot_any_dispatches(sync_run: Path, sweep_dir: Path) -> None:
 def test_plot_any_rejects_other_directories(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="neither a sweep directory"):
         plot_any(tmp_path)
-    with pytest.raises(InputError, match="not a directory"):
+    with pytest.raises(InputError, match="missing: does not exist"):
         plot_any(tmp_path / "missing")
+    (tmp_path / "file.csv").write_text("a\n")
+    with pytest.raises(InputError, match="not a directory"):
+        plot_any(tmp_path / "file.csv")
 
 
 def test_missing_event_columns_is_an_input_error(sync_run: Path) -> None:
