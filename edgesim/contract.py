@@ -8,11 +8,11 @@ CHECKPOINT_DIR = "checkpoint"
 """Present while a run can be resumed (``edgesim run --resume``)."""
 SWEEP_FILE = "sweep.csv"
 LABELS_FILE = "labels.json"
+"""Beside ``sweep.csv`` when the scenario gives ``sweep.labels``: ``{column: {cell: label}}``."""
 SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_MD = "summary.csv", "summary.md"
 """The sweep's answer, written beside ``sweep.csv`` (``edgesim.results.sweep_summary``)."""
 REPORT_FILE = "report.html"
 """The self-contained page ``edgesim plot`` writes into a run or sweep directory."""
-"""Beside ``sweep.csv`` when the scenario gives ``sweep.labels``: ``{column: {cell: label}}``."""
 
 RUN_FIGURES = ("accuracy.png", "staleness.png", "timeline.png", "k.png", "lr.png", "iteration_time.png",
                "dominance.png")

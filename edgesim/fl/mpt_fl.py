@@ -118,8 +118,8 @@ def scores_from_masks(scores: torch.Tensor, masks: Sequence[torch.Tensor], weigh
     sample count). The clients' mean mask change ``v - M`` (``v`` the weighted share of clients
     keeping a weight, ``M`` the server's own top-k) is a step on the magnitudes, on the scale of
     ``t``, the smallest magnitude the server keeps: ``|S| <- max(|S| + server_lr * t * (v - M), 0)``,
-    signs kept (a zero score counts as positive). A weight pushed by the same minority round after round thus crosses ``t`` in the end,
-    where averaging the masks alone would never move it. An edgesim rule; no paper here has mask
+    signs kept (a zero score counts as positive). A weight pushed by the same minority round after round
+    thus crosses ``t`` in the end, where averaging the masks alone would never move it. An edgesim rule; no paper here has mask
     upload. Returns a tensor of ``scores``' shape and dtype.
     """
     magnitude = scores.abs()

@@ -21,8 +21,6 @@ from edgesim.contract import (
     METRICS_FILE,
     SUMMARY_FILE,
     SWEEP_FILE,
-    SWEEP_ID_COLUMNS,
-    SWEEP_SUMMARY_COLUMNS,
 )
 from edgesim.errors import InputError, brief
 from edgesim.outcome import FINISHED
@@ -117,11 +115,3 @@ def read_factor_labels(sweep_dir: Path) -> dict[str, dict[str, str]]:
         raise InputError(f"{path}: expected {{column: {{cell: label}}}}")
     return labels
 
-
-def parameter_columns(sweep: pd.DataFrame) -> list[str]:
-    """The parameter columns of ``sweep.csv`` whose value varies, ``seed`` excluded, in file order."""
-    not_parameters = set(SWEEP_ID_COLUMNS) | set(SWEEP_SUMMARY_COLUMNS) | {"seed"}
-    return [
-        column for column in sweep.columns
-        if column not in not_parameters and sweep[column].nunique(dropna=False) > 1
-    ]

@@ -19,9 +19,10 @@ def plot_any(path: Path | str) -> list[Path]:
     paths and the report's, last."""
     path = Path(path)
     if (path / SWEEP_FILE).is_file():
-        figures = plot_sweep(path)
-        write_sweep_summary(path, read_sweep(path), read_factor_labels(path))
-        return [*figures, write_sweep_report(path, figures)]
+        sweep, custom = read_sweep(path), read_factor_labels(path)
+        figures = plot_sweep(path, sweep, custom)
+        summary = write_sweep_summary(path, sweep, custom)
+        return [*figures, write_sweep_report(path, figures, sweep, summary)]
     if (path / EVENTS_FILE).is_file():
         figures = plot_run(path)
         return [*figures, write_run_report(path, figures)]

@@ -12,9 +12,11 @@ from html import escape
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import pandas as pd
+
 from edgesim.contract import REPORT_FILE
-from edgesim.plots.data import read_factor_labels, read_summary, read_sweep
-from edgesim.results.sweep_summary import display_rows, separation_note, summarise_sweep
+from edgesim.plots.data import read_summary
+from edgesim.results.sweep_summary import SweepSummary, display_rows, separation_note
 from edgesim.time_scale import time_scale
 
 STYLE = """
@@ -56,12 +58,10 @@ def write_run_report(run_dir: Path, figures: list[Path]) -> Path:
     return _write(run_dir, f"edgesim run report: {name or run_dir.name}", body)
 
 
-def write_sweep_report(sweep_dir: Path, figures: list[Path]) -> Path:
-    """Write ``sweep_dir/report.html`` from its ``sweep.csv`` (summarised as ``summary.md`` is) and
-    ``figures``; return its path."""
+def write_sweep_report(sweep_dir: Path, figures: list[Path], sweep: pd.DataFrame, summary: SweepSummary) -> Path:
+    """Write ``sweep_dir/report.html`` from its ``sweep.csv`` as read (``read_sweep``), its ``summary``
+    (``summarise_sweep``) and ``figures``; return its path."""
     sweep_dir = Path(sweep_dir)
-    sweep = read_sweep(sweep_dir)
-    summary = summarise_sweep(sweep, read_factor_labels(sweep_dir))
     counts = sweep["status"].value_counts() if "status" in sweep else {}
     states = ", ".join(f"{count} {state}" for state, count in counts.items())
     headers, rows = display_rows(summary)

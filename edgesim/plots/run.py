@@ -7,7 +7,6 @@ from pathlib import Path
 import yaml
 
 from edgesim.contract import SCENARIO_FILE
-
 from edgesim.plots.async_figures import async_figures, constant_settings
 from edgesim.plots.data import read_events, read_metrics, read_summary
 from edgesim.plots.run_figures import accuracy_figure, staleness_figure

@@ -16,9 +16,8 @@ def accuracy_figure(metrics: pd.DataFrame | None, summary: dict, path: Path, not
                     start_hour: float | None = None) -> Path:
     """Accuracy vs simulated time, with the target and the time it was reached; a dev-accuracy panel if
     present. The x axis spans the evaluations: from 0 unless the first comes late, and a run that went on
-    long after its last one says so. With
-    ``start_hour`` (local time of day at simulated time 0) a top axis reads local clock time. A run without
-    evaluations gets a figure that says why (its status and reason)."""
+    long after its last one says so. With ``start_hour`` (local time of day at simulated time 0) a top axis
+    reads local clock time. A run without evaluations gets a figure that says why (its status and reason)."""
     metrics = metrics if metrics is not None else pd.DataFrame(columns=["sim_time_s", "accuracy"])
     evaluated = metrics.dropna(subset=["accuracy"])
     target = summary.get("target_accuracy")

@@ -21,9 +21,9 @@ import seaborn as sns
 
 from edgesim import outcome
 from edgesim.contract import EVENTS_FILE
-from edgesim.plots.data import parameter_columns, read_events, read_factor_labels, read_metrics, read_sweep
+from edgesim.plots.data import read_events, read_factor_labels, read_metrics, read_sweep
 from edgesim.plots.figure import png_figure
-from edgesim.results.factor_labels import factor_labels, factor_names
+from edgesim.results.factor_labels import factor_columns, factor_labels, factor_names
 from edgesim.results.sweep_summary import t_interval
 from edgesim.time_scale import time_scale
 
@@ -51,7 +51,7 @@ def labelled_runs(sweep: pd.DataFrame, custom: dict[str, dict[str, str]] | None 
                   ) -> tuple[pd.DataFrame, Layout]:
     """``sweep`` with two label columns, ``_group`` and ``_hue``, and the layout naming them; ``custom``:
     the labels of ``labels.json``."""
-    factors = parameter_columns(sweep)
+    factors = factor_columns(sweep)
     hue_column = "case" if "case" in factors else (factors[1] if len(factors) > 1 else None)
     group_columns = [f for f in factors if f != hue_column]
     frame = sweep.copy()
@@ -287,16 +287,18 @@ def sweep_bytes_time_figure(sweep: pd.DataFrame, path: Path, custom: dict | None
     return path
 
 
-def plot_sweep(sweep_dir: Path) -> list[Path]:
+def plot_sweep(sweep_dir: Path, sweep: pd.DataFrame | None = None,
+               custom: dict[str, dict[str, str]] | None = None) -> list[Path]:
     """Write the sweep figures into ``sweep_dir`` and return their paths.
 
     ``sweep_time_to_target.png`` is always written; ``sweep_accuracy.png`` needs a run with
     ``metrics.csv``, ``sweep_staleness.png`` a run with stale applied updates in ``events.csv``, and
-    ``sweep_bytes_time.png`` a run that reached the target.
+    ``sweep_bytes_time.png`` a run that reached the target. ``sweep`` and ``custom`` (``read_sweep``,
+    ``read_factor_labels``) are read from ``sweep_dir`` unless the caller has them already.
     """
     sweep_dir = Path(sweep_dir)
-    sweep = read_sweep(sweep_dir)
-    custom = read_factor_labels(sweep_dir)
+    if sweep is None:
+        sweep, custom = read_sweep(sweep_dir), read_factor_labels(sweep_dir)
     written = [
         sweep_accuracy_figure(sweep_dir, sweep, sweep_dir / "sweep_accuracy.png", custom),
         sweep_time_to_target_figure(sweep, sweep_dir / "sweep_time_to_target.png", custom),

@@ -12,8 +12,16 @@ import json
 
 import pandas as pd
 
+from edgesim.contract import SWEEP_ID_COLUMNS, SWEEP_SUMMARY_COLUMNS
+
 GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "sigma": "σ", "mu": "μ", "lambda": "λ", "eta": "η",
          "tau": "τ", "epsilon": "ε", "eps": "ε", "omega": "ω", "rho": "ρ", "theta": "θ", "kappa": "κ"}
+
+
+def factor_columns(sweep: pd.DataFrame) -> list[str]:
+    """The swept keys of ``sweep.csv`` whose value varies (``seed`` excluded), in file order."""
+    not_factors = set(SWEEP_ID_COLUMNS) | set(SWEEP_SUMMARY_COLUMNS) | {"seed"}
+    return [c for c in sweep.columns if c not in not_factors and sweep[c].nunique(dropna=False) > 1]
 
 
 def factor_names(columns: list[str]) -> dict[str, str]:

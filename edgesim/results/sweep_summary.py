@@ -24,8 +24,8 @@ import pandas as pd
 from scipy import stats
 
 from edgesim import outcome
-from edgesim.contract import SWEEP_ID_COLUMNS, SWEEP_SUMMARY_COLUMNS, SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_MD
-from edgesim.results.factor_labels import factor_labels, factor_names
+from edgesim.contract import SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_MD
+from edgesim.results.factor_labels import factor_columns, factor_labels, factor_names
 from edgesim.time_scale import time_scale
 
 CONFIDENCE = 0.95
@@ -60,7 +60,7 @@ class SweepSummary:
 def summarise_sweep(sweep: pd.DataFrame, custom: dict[str, dict[str, str]] | None = None) -> SweepSummary:
     """Aggregate ``sweep.csv`` (as read by ``edgesim.plots.data.read_sweep``) over seeds; ``custom``:
     the labels of ``labels.json`` (``{column: {cell: label}}``), used before the readable defaults."""
-    columns = _factor_columns(sweep)
+    columns = factor_columns(sweep)
     labels = factor_labels(sweep, columns, custom)
     names = factor_names(columns)
     keys = [tuple(row) for row in labels.itertuples(index=False)] if columns else [()] * len(sweep)
@@ -167,11 +167,6 @@ def summary_markdown(summary: SweepSummary) -> str:
         lines += [f"| {c.first} | {c.second} | {c.why} | {c.seeds_needed if c.seeds_needed else '–'} |"
                   for c in unseparated]
     return "\n".join(lines) + "\n"
-
-
-def _factor_columns(sweep: pd.DataFrame) -> list[str]:
-    not_factors = set(SWEEP_ID_COLUMNS) | set(SWEEP_SUMMARY_COLUMNS) | {"seed"}
-    return [c for c in sweep.columns if c not in not_factors and sweep[c].nunique(dropna=False) > 1]
 
 
 def _numbers(runs: pd.DataFrame, column: str) -> pd.Series:

@@ -141,10 +141,11 @@ def test_time_scale_picks_unit(span_s: float, unit: str) -> None:
 
 
 def test_sweep_parameters_exclude_ids_and_summary(tmp_path):
-    from edgesim.plots.data import parameter_columns, read_sweep
+    from edgesim.plots.data import read_sweep
+    from edgesim.results.factor_labels import factor_columns
 
     sweep = read_sweep(write_sweep(tmp_path / "sweep"))
-    assert parameter_columns(sweep) == ["fleet.stragglers.kind", "fleet.size"]
+    assert factor_columns(sweep) == ["fleet.stragglers.kind", "fleet.size"]
 
 
 def test_figures_have_the_names_the_run_directory_contract_lists(async_run: Path, sweep_dir: Path) -> None:
