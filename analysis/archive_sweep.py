@@ -7,7 +7,7 @@ Copies ``sweep.csv`` (with ``summary.csv``, ``summary.md`` and ``labels.json``
 when the sweep has them) and, for every run that has finished (any status but
 ``pending``/``running``/``interrupted``), its ``summary.json``,
 ``scenario.yaml`` and ``metrics.csv`` (gzipped, as ``metrics.csv.gz``, which
-``sweep_frames`` reads too; a run already holding only the gzipped file is
+``edgesim plot`` and ``sweep_frames`` read in its place; a run already holding only the gzipped file is
 copied as it is). Event logs and checkpoints stay behind: they are large and the reports
 only need them for the staleness histograms, which are committed as figures.
 Running it again refreshes DEST with the runs finished since.
@@ -21,6 +21,8 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+
+from edgesim.contract import ARCHIVED_METRICS_FILE, METRICS_FILE
 
 UNFINISHED = {"pending", "running", "interrupted"}
 SWEEP_TABLES = ("sweep.csv", "summary.csv", "summary.md", "labels.json")
@@ -41,12 +43,12 @@ def archive(sweep_dir: Path, dest: Path) -> list[str]:
         target.mkdir(exist_ok=True)
         for name in ("summary.json", "scenario.yaml"):
             shutil.copyfile(source / name, target / name)
-        if not (source / "metrics.csv").is_file():
-            shutil.copyfile(source / "metrics.csv.gz", target / "metrics.csv.gz")
+        if not (source / METRICS_FILE).is_file():
+            shutil.copyfile(source / ARCHIVED_METRICS_FILE, target / ARCHIVED_METRICS_FILE)
             copied.append(row["run_dir"])
             continue
-        with open(source / "metrics.csv", "rb") as plain, gzip.GzipFile(target / "metrics.csv.gz", "wb",
-                                                                           mtime=0) as packed:
+        with open(source / METRICS_FILE, "rb") as plain, gzip.GzipFile(target / ARCHIVED_METRICS_FILE, "wb",
+                                                                         mtime=0) as packed:
             shutil.copyfileobj(plain, packed)
         copied.append(row["run_dir"])
     return copied

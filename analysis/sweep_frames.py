@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from edgesim.plots.data import read_metrics
+
 
 def runs(sweep_dir: Path) -> pd.DataFrame:
     """``sweep.csv`` with each run's ``summary.json`` model facts merged in (prefixed ``model.``)."""
@@ -24,11 +26,9 @@ def metrics(sweep_dir: Path, table: pd.DataFrame) -> pd.DataFrame:
     columns."""
     frames = []
     for _, row in table.iterrows():
-        path = sweep_dir / row["run_dir"] / "metrics.csv"
-        if not path.is_file():
-            path = path.with_name("metrics.csv.gz")  # as analysis/archive_sweep.py commits it
-        if path.is_file():
-            frame = pd.read_csv(path).assign(run_dir=row["run_dir"])
+        frame = read_metrics(sweep_dir / row["run_dir"])
+        if frame is not None:
+            frame = frame.assign(run_dir=row["run_dir"])
             for column in table.columns:
                 if column in ("case", "seed", "variant") or column.startswith(("algorithm.", "fleet.")):
                     frame[column] = row[column]

@@ -3,6 +3,8 @@
 SCENARIO_FILE = "scenario.yaml"
 EVENTS_FILE = "events.csv"
 METRICS_FILE = "metrics.csv"
+ARCHIVED_METRICS_FILE = "metrics.csv.gz"
+"""``metrics.csv`` gzipped, as an archived run keeps it (``analysis/archive_sweep.py``); read in its place."""
 SUMMARY_FILE = "summary.json"
 CHECKPOINT_DIR = "checkpoint"
 """Present while a run can be resumed (``edgesim run --resume``)."""

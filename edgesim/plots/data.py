@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from edgesim.contract import (
+    ARCHIVED_METRICS_FILE,
     EVENT_COLUMNS,
     EVENTS_FILE,
     LABELS_FILE,
@@ -64,8 +65,11 @@ def read_events(run_dir: Path, columns: Collection[str] = EVENT_COLUMNS) -> pd.D
 
 
 def read_metrics(run_dir: Path) -> pd.DataFrame | None:
-    """``metrics.csv`` sorted by simulated time, or None when the run has none."""
+    """``metrics.csv`` (or an archived run's ``metrics.csv.gz``) sorted by simulated time, or None when the run
+    has neither."""
     path = Path(run_dir) / METRICS_FILE
+    if not path.exists():
+        path = path.with_name(ARCHIVED_METRICS_FILE)
     if not path.exists():
         return None
     return _read_csv(path, METRIC_COLUMNS).sort_values("sim_time_s", kind="stable").reset_index(drop=True)

@@ -12,6 +12,7 @@ A failed write (disk full, file too large, read-only) is an ``OutputError``.
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 from pathlib import Path
@@ -98,6 +99,9 @@ class CsvTable:
 
 
 def complete_rows(path: Path) -> io.BytesIO:
-    """The file's bytes up to and including its last newline: its complete rows, for a CSV reader."""
+    """The file's bytes up to and including its last newline: its complete rows, for a CSV reader. A file
+    named ``*.gz`` is decompressed first."""
     data = Path(path).read_bytes()
+    if Path(path).suffix == ".gz":
+        data = gzip.decompress(data)
     return io.BytesIO(data[: data.rfind(b"\n") + 1])

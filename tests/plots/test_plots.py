@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from pathlib import Path
@@ -12,6 +13,7 @@ from plot_fixtures import EVENT_COLUMNS, write_run, write_sweep
 
 from edgesim.errors import InputError
 from edgesim.plots import plot_any, plot_run, plot_sweep
+from edgesim.plots.data import read_metrics
 from edgesim.time_scale import time_scale
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -102,6 +104,16 @@ def test_sweep_without_run_files_writes_the_figures_sweep_csv_alone_can_draw(swe
         (sweep_dir / run_dir / "events.csv").unlink()
         (sweep_dir / run_dir / "metrics.csv").unlink()
     assert_pngs(plot_sweep(sweep_dir), {"sweep_time_to_target.png", "sweep_bytes_time.png"})
+
+
+def test_an_archived_sweep_draws_accuracy_from_its_gzipped_metrics(sweep_dir: Path) -> None:
+    for run_dir in pd.read_csv(sweep_dir / "sweep.csv")["run_dir"]:
+        plain = sweep_dir / run_dir / "metrics.csv"
+        (sweep_dir / run_dir / "metrics.csv.gz").write_bytes(gzip.compress(plain.read_bytes()))
+        expected = read_metrics(sweep_dir / run_dir)
+        plain.unlink()
+        pd.testing.assert_frame_equal(read_metrics(sweep_dir / run_dir), expected)
+    assert "sweep_accuracy.png" in {path.name for path in plot_sweep(sweep_dir)}
 
 
 def test_plot_any_dispatches(sync_run: Path, sweep_dir: Path) -> None:

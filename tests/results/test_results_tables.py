@@ -1,5 +1,6 @@
 """Append-only tables: whole rows, continuing a file from an offset, cutting back a failed write."""
 
+import gzip
 import os
 
 import pytest
@@ -58,4 +59,10 @@ def test_opening_where_a_directory_is_is_an_output_error(tmp_path):
 def test_complete_rows_leave_out_an_unfinished_last_line(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,b\n1,2\n3,")
+    assert complete_rows(path).read() == b"a,b\n1,2\n"
+
+
+def test_complete_rows_read_a_gzipped_file_decompressed(tmp_path):
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(gzip.compress(b"a,b\n1,2\n3,"))
     assert complete_rows(path).read() == b"a,b\n1,2\n"
