@@ -317,7 +317,7 @@ def _print_sweep_summary(sweep_dir: Path, console: Console) -> None:
     from rich.table import Table
 
     from edgesim.plots.data import read_factor_labels, read_sweep
-    from edgesim.results.sweep_summary import display_rows, separation_note, write_sweep_summary
+    from edgesim.results.sweep_summary import display_rows, separated_rows, separation_note, write_sweep_summary
 
     summary = write_sweep_summary(sweep_dir, read_sweep(sweep_dir), read_factor_labels(sweep_dir))
     headers, rows = display_rows(summary)
@@ -331,6 +331,9 @@ def _print_sweep_summary(sweep_dir: Path, console: Console) -> None:
         for row in [headers, *rows]:
             console.print(escape(" | ".join(row)), highlight=False, soft_wrap=True)
     console.print(escape(separation_note(summary)), highlight=False, soft_wrap=True)
+    for sooner, later, ratio in separated_rows(summary):
+        console.print(escape(f"  {sooner} reaches the target sooner than {later} ({later} takes {ratio} as long)"),
+                      highlight=False, soft_wrap=True)
 
 
 def _resume_sweep_command(args, sweep_dir: Path) -> str:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
+from rich.console import Console
 
 from run_inputs import SCENARIOS, data_options
 
-from edgesim.cli import main
+from edgesim.cli import _print_sweep_summary, main
 
 
 def test_validate_ok(capsys):
@@ -150,3 +153,15 @@ def test_a_set_that_the_sweeps_cases_replace_is_refused_or_warned_about(capsys):
     assert main(["validate", str(paper / "mpt_fl_mnist.yaml"), "--set", "stop.max_rounds=300", *data_options()]) == 0
     out = capsys.readouterr().out
     assert "warning: --set stop.max_rounds does not reach case dnn_central, case mpt_central" in out
+
+
+def test_a_sweeps_printed_summary_names_the_comparisons_its_intervals_separate(tmp_path):
+    rows = [("fast", 1, 50.0), ("fast", 2, 51.0), ("slow", 1, 90.0), ("slow", 2, 91.0)]
+    pd.DataFrame({"variant": range(4), "run_dir": [f"run-{i:03d}" for i in range(4)],
+                  "case": [case for case, _, _ in rows], "seed": [seed for _, seed, _ in rows],
+                  "status": "completed", "sim_time_s": 100.0, "time_to_target_s": [t for _, _, t in rows]},
+                 ).to_csv(tmp_path / "sweep.csv", index=False)
+    printed = io.StringIO()
+    _print_sweep_summary(tmp_path, Console(file=printed, width=200))
+    assert "1 of 1 one-factor comparisons are separated" in printed.getvalue()
+    assert "fast reaches the target sooner than slow (slow takes ×1.79 as long)" in printed.getvalue()

@@ -16,7 +16,7 @@ import pandas as pd
 
 from edgesim.contract import REPORT_FILE
 from edgesim.plots.data import read_summary
-from edgesim.results.sweep_summary import SweepSummary, display_rows, separation_note
+from edgesim.results.sweep_summary import SweepSummary, display_rows, separated_rows, separation_note
 from edgesim.time_scale import time_scale
 
 STYLE = """
@@ -71,6 +71,9 @@ def write_sweep_report(sweep_dir: Path, figures: list[Path], sweep: pd.DataFrame
             f"<p class='note'>{escape(str(sweep_dir))}: {len(sweep)} runs ({escape(states)})</p>",
             "<h2>Summary (seeds pooled)</h2>", _table(headers, rows),
             f"<p>{escape(separation_note(summary, 'listed below'))}</p>"]
+    separated = separated_rows(summary)
+    if separated:
+        body += ["<h3>Separated by their intervals</h3>", _table(["sooner", "than", "slower by"], separated)]
     unseparated = [c for c in summary.comparisons if not c.separated]
     if unseparated:
         body += [f"<details><summary>{len(unseparated)} comparisons the seeds cannot separate</summary>",

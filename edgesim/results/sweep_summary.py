@@ -46,6 +46,10 @@ class Comparison:
     seeds_needed: int | None
     """Seeds per variant a difference this size would need (None: separated, or no difference measured)."""
     why: str
+    sooner: str = ""
+    """When separated: the variant whose mean time to target is shorter (``first`` or ``second``)."""
+    ratio: float | None = None
+    """When separated: the longer mean time to target over the shorter."""
 
 
 @dataclass(frozen=True)
@@ -161,12 +165,23 @@ def summary_markdown(summary: SweepSummary) -> str:
              "| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines += ["", separation_note(summary, "listed below")]
+    separated = separated_rows(summary)
+    if separated:
+        lines += ["", "| sooner | than | slower by |", "| --- | --- | --- |"]
+        lines += ["| " + " | ".join(row) + " |" for row in separated]
     unseparated = [c for c in summary.comparisons if not c.separated]
     if unseparated:
         lines += ["", "| variant | vs | why not separated | seeds per variant needed |", "| --- | --- | --- | --- |"]
         lines += [f"| {c.first} | {c.second} | {c.why} | {c.seeds_needed if c.seeds_needed else '–'} |"
                   for c in unseparated]
     return "\n".join(lines) + "\n"
+
+
+def separated_rows(summary: SweepSummary) -> list[list[str]]:
+    """The separated comparisons as text cells: the sooner variant, the other, and the ratio of their mean
+    times to target (``×2.5``: the other takes 2.5 times as long)."""
+    return [[c.sooner, c.second if c.sooner == c.first else c.first, f"×{c.ratio:.2f}"]
+            for c in summary.comparisons if c.separated]
 
 
 def _numbers(runs: pd.DataFrame, column: str) -> pd.Series:
@@ -197,7 +212,8 @@ def _compare(first: tuple, second: tuple, a: pd.Series, b: pd.Series, finished: 
         return Comparison(name_a, name_b, False, None, "fewer than two seeds reached the target")
     (low_a, high_a), (low_b, high_b) = t_interval(a), t_interval(b)
     if high_a < low_b or high_b < low_a:
-        return Comparison(name_a, name_b, True, None, "")
+        sooner, (fast, slow) = (name_a, (a, b)) if a.mean() < b.mean() else (name_b, (b, a))
+        return Comparison(name_a, name_b, True, None, "", sooner, slow.mean() / fast.mean())
     difference = abs(a.mean() - b.mean())
     variance = (a.var(ddof=1) + b.var(ddof=1)) / 2
     if difference == 0:

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from edgesim.results.sweep_summary import display_rows, separation_note, summarise_sweep, write_sweep_summary
+from edgesim.results.sweep_summary import (display_rows, separated_rows, separation_note, summarise_sweep,
+                                           summary_markdown, write_sweep_summary)
 
 PARETO, NONE = '{"alpha":1.5,"kind":"pareto"}', '{"kind":"none"}'
 
@@ -58,8 +59,12 @@ def test_overlapping_intervals_are_reported_with_the_seeds_that_would_separate_t
 
     apart = [run("a", NONE, s, t) for s, t in ((1, 50.0), (2, 51.0))] + \
             [run("a", PARETO, s, t) for s, t in ((1, 90.0), (2, 91.0))]
-    [comparison] = summarise_sweep(sweep(apart)).comparisons
+    summary = summarise_sweep(sweep(apart))
+    [comparison] = summary.comparisons
     assert comparison.separated and comparison.seeds_needed is None
+    assert comparison.sooner == comparison.first and comparison.ratio == pytest.approx(90.5 / 50.5)
+    assert separated_rows(summary) == [[comparison.first, comparison.second, "×1.79"]]
+    assert "| sooner | than | slower by |" in summary_markdown(summary)
 
 
 def test_unfinished_variants_are_counted_and_never_compared(tmp_path):
