@@ -1,15 +1,15 @@
-"""AKAFL-RJ reproduction (paper regime, adapted-K sweep, physical fleet) and the straggler what-if study.
+"""AKAFL-RJ reproduction: the paper regime, the adapted-K sweep and the physical fleet.
 
 Usage:
-    python analysis/akafl_report.py [--paper DIR] [--adapted-k DIR] [--physical DIR] [--whatif DIR]
+    python analysis/akafl_report.py [--paper DIR] [--adapted-k DIR] [--physical DIR]
                                     --out analysis/akafl
 
 Each DIR is the sweep directory of one scenario:
 ``scenarios/paper/akafl_rj_mnist.yaml`` (--paper), ``akafl_rj_adapted_k.yaml``
-(--adapted-k), ``akafl_rj_physical.yaml`` (--physical) and
-``scenarios/stragglers_whatif.yaml`` (--whatif). Only variants whose status is
+(--adapted-k) and ``akafl_rj_physical.yaml`` (--physical). Only variants whose status is
 ``completed`` count; a table says how many seeds each row has. Writes
-TABLE.md (and WHATIF.md) and the figures next to them.
+TABLE.md and the figures next to it. (The straggler what-if study needs no script:
+``edgesim plot`` on its sweep writes its summary and figures.)
 
 The paper's Table 2 reports mean test accuracy and DevAccuracy over the last
 1000 / 500 iterations. DevAccuracy is computed the paper's way,
@@ -288,43 +288,13 @@ def adapted_k(sweep_dir: Path) -> str:
     return "## Adapted K: k_min x eps_k (AKAFL-R)\n\n" + markdown_table(shown) + "\n"
 
 
-def whatif(sweep_dir: Path, out: Path) -> list[str]:
-    table = runs(sweep_dir)
-    left_out = not_counted(table)
-    table = table[table["status"] == "completed"].copy()
-    if table.empty:
-        (out / "WHATIF.md").write_text(f"# Straggler what-if\n\nNo finished run in {sweep_dir.name} yet.\n",
-                                       encoding="utf-8")
-        return ["WHATIF.md"]
-    table["stragglers"] = table["fleet.stragglers"].str.replace(r'[{}"]', "", regex=True)
-    figure = Figure(figsize=(10, 5))
-    ax = figure.subplots()
-    reached = table.assign(minutes=table["time_to_target_s"] / 60)
-    sns.barplot(data=reached, y="stragglers", x="minutes", hue="case", ax=ax, errorbar=("pi", 100))
-    ax.set(title="time to target accuracy (simulated minutes; missing bar = never reached)",
-           xlabel="simulated minutes", ylabel="")
-    figure.tight_layout()
-    figure.savefig(out / "whatif_time_to_target.png", dpi=110)
-    summary = (reached.groupby(["stragglers", "case"], sort=False)
-               .agg(minutes=("minutes", "mean"), reached=("time_to_target_s", "count"), runs=("seed", "count"),
-                    best_accuracy=("best_accuracy", "mean")).reset_index())
-    summary["minutes"] = summary["minutes"].map(lambda m: "not reached" if pd.isna(m) else f"{m:.2f}")
-    (out / "WHATIF.md").write_text("# Straggler what-if: time to target\n\n" + "\n".join(left_out)
-                                   + markdown_table(summary, ".2f")
-                                   + "\n\n![time to target](whatif_time_to_target.png)\n\n"
-                                   + "![staleness](whatif_staleness.png)\n", encoding="utf-8")
-    staleness_figure(sweep_dir, table, out, "whatif_staleness.png", "stragglers")
-    return ["whatif_time_to_target.png", "whatif_staleness.png", "WHATIF.md"]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paper", type=Path, help="sweep of scenarios/paper/akafl_rj_mnist.yaml")
     parser.add_argument("--adapted-k", type=Path, help="sweep of scenarios/paper/akafl_rj_adapted_k.yaml")
     parser.add_argument("--physical", type=Path, help="sweep of scenarios/paper/akafl_rj_physical.yaml")
-    parser.add_argument("--whatif", type=Path, help="sweep of scenarios/stragglers_whatif.yaml")
     parser.add_argument("--out", type=Path, required=True,
-                        help="folder for TABLE.md, WHATIF.md and the figures (the committed report is analysis/akafl; "
+                        help="folder for TABLE.md and the figures (the committed report is analysis/akafl; "
                              "TABLE.md holds only the sections asked for)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -346,8 +316,6 @@ def main() -> None:
     if len(parts) > 1:
         (args.out / "TABLE.md").write_text("\n".join(parts), encoding="utf-8")
         written.append("TABLE.md")
-    if args.whatif:
-        written += whatif(args.whatif, args.out)
     for name in written:
         print(args.out / name)
 
