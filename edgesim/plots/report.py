@@ -16,7 +16,8 @@ import pandas as pd
 
 from edgesim.contract import REPORT_FILE
 from edgesim.plots.data import read_summary
-from edgesim.results.sweep_summary import SweepSummary, display_rows, separated_rows, separation_note
+from edgesim.results.sweep_summary import (SEPARATED_HEADERS, UNSEPARATED_HEADERS, SweepSummary, display_rows,
+                                           separated_rows, separation_note, unseparated_rows)
 from edgesim.time_scale import time_scale
 
 STYLE = """
@@ -73,13 +74,11 @@ def write_sweep_report(sweep_dir: Path, figures: list[Path], sweep: pd.DataFrame
             f"<p>{escape(separation_note(summary, 'listed below'))}</p>"]
     separated = separated_rows(summary)
     if separated:
-        body += ["<h3>Separated by their intervals</h3>", _table(["sooner", "than", "slower by"], separated)]
-    unseparated = [c for c in summary.comparisons if not c.separated]
+        body += ["<h3>Separated by their intervals</h3>", _table(list(SEPARATED_HEADERS), separated)]
+    unseparated = unseparated_rows(summary)
     if unseparated:
         body += [f"<details><summary>{len(unseparated)} comparisons the seeds cannot separate</summary>",
-                 _table(["variant", "vs", "why", "seeds per variant needed"],
-                        [[c.first, c.second, c.why, str(c.seeds_needed or "–")] for c in unseparated]),
-                 "</details>"]
+                 _table(list(UNSEPARATED_HEADERS), unseparated), "</details>"]
     body += _figures(figures)
     return _write(sweep_dir, f"edgesim sweep report: {title}", body)
 

@@ -47,9 +47,10 @@ class Comparison:
     """Seeds per variant a difference this size would need (None: separated, or no difference measured)."""
     why: str
     sooner: str = ""
-    """When separated: the variant whose mean time to target is shorter (``first`` or ``second``)."""
+    """The variant whose mean time to target is shorter (``first`` or ``second``); empty unless both finished
+    and both have a run that reached the target (and the means differ)."""
     ratio: float | None = None
-    """When separated: the longer mean time to target over the shorter."""
+    """The longer mean time to target over the shorter, when ``sooner`` is set."""
 
 
 @dataclass(frozen=True)
@@ -167,21 +168,33 @@ def summary_markdown(summary: SweepSummary) -> str:
     lines += ["", separation_note(summary, "listed below")]
     separated = separated_rows(summary)
     if separated:
-        lines += ["", "| sooner | than | slower by |", "| --- | --- | --- |"]
+        lines += ["", "| " + " | ".join(SEPARATED_HEADERS) + " |", "|" + " --- |" * len(SEPARATED_HEADERS)]
         lines += ["| " + " | ".join(row) + " |" for row in separated]
-    unseparated = [c for c in summary.comparisons if not c.separated]
+    unseparated = unseparated_rows(summary)
     if unseparated:
-        lines += ["", "| variant | vs | why not separated | seeds per variant needed |", "| --- | --- | --- | --- |"]
-        lines += [f"| {c.first} | {c.second} | {c.why} | {c.seeds_needed if c.seeds_needed else '–'} |"
-                  for c in unseparated]
+        lines += ["", "| " + " | ".join(UNSEPARATED_HEADERS) + " |", "|" + " --- |" * len(UNSEPARATED_HEADERS)]
+        lines += ["| " + " | ".join(row) + " |" for row in unseparated]
     return "\n".join(lines) + "\n"
 
 
+SEPARATED_HEADERS = ("sooner", "than", "slower by")
+UNSEPARATED_HEADERS = ("variant", "vs", "measured, not separated", "why not separated", "seeds per variant needed")
+
+
 def separated_rows(summary: SweepSummary) -> list[list[str]]:
-    """The separated comparisons as text cells: the sooner variant, the other, and the ratio of their mean
-    times to target (``×2.5``: the other takes 2.5 times as long)."""
+    """The separated comparisons as text cells (``SEPARATED_HEADERS``): the sooner variant, the other, and the
+    ratio of their mean times to target (``×2.5``: the other takes 2.5 times as long)."""
     return [[c.sooner, c.second if c.sooner == c.first else c.first, f"×{c.ratio:.2f}"]
             for c in summary.comparisons if c.separated]
+
+
+def unseparated_rows(summary: SweepSummary) -> list[list[str]]:
+    """The other comparisons as text cells (``UNSEPARATED_HEADERS``): the pair, which one was sooner on the
+    seeds run and by what ratio of mean times (``–`` when not measured), why the sweep cannot decide, and
+    the seeds per variant that would."""
+    return [[c.first, c.second, f"{c.sooner} sooner, ×{c.ratio:.2f}" if c.sooner else "–", c.why,
+             str(c.seeds_needed) if c.seeds_needed else "–"]
+            for c in summary.comparisons if not c.separated]
 
 
 def _numbers(runs: pd.DataFrame, column: str) -> pd.Series:
@@ -208,19 +221,22 @@ def _compare(first: tuple, second: tuple, a: pd.Series, b: pd.Series, finished: 
     name_a, name_b = ", ".join(first), ", ".join(second)
     if not finished:
         return Comparison(name_a, name_b, False, None, "not every run has finished")
+    measured = {}
+    if len(a) and len(b) and a.mean() != b.mean():
+        sooner, (fast, slow) = (name_a, (a, b)) if a.mean() < b.mean() else (name_b, (b, a))
+        measured = {"sooner": sooner, "ratio": slow.mean() / fast.mean() if fast.mean() > 0 else math.inf}
     if len(a) < 2 or len(b) < 2:
-        return Comparison(name_a, name_b, False, None, "fewer than two seeds reached the target")
+        return Comparison(name_a, name_b, False, None, "fewer than two seeds reached the target", **measured)
     (low_a, high_a), (low_b, high_b) = t_interval(a), t_interval(b)
     if high_a < low_b or high_b < low_a:
-        sooner, (fast, slow) = (name_a, (a, b)) if a.mean() < b.mean() else (name_b, (b, a))
-        return Comparison(name_a, name_b, True, None, "", sooner, slow.mean() / fast.mean())
+        return Comparison(name_a, name_b, True, None, "", **measured)
     difference = abs(a.mean() - b.mean())
     variance = (a.var(ddof=1) + b.var(ddof=1)) / 2
     if difference == 0:
         return Comparison(name_a, name_b, False, None, "intervals overlap; equal means")
     z = stats.norm.ppf(1 - ALPHA / 2) + stats.norm.ppf(POWER)
     needed = max(2, math.ceil(2 * z * z * variance / difference**2))
-    return Comparison(name_a, name_b, False, needed, "intervals overlap")
+    return Comparison(name_a, name_b, False, needed, "intervals overlap", **measured)
 
 
 def _reached_cell(row) -> str:

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from edgesim.results.sweep_summary import (display_rows, separated_rows, separation_note, summarise_sweep,
-                                           summary_markdown, write_sweep_summary)
+                                           summary_markdown, unseparated_rows, write_sweep_summary)
 
 PARETO, NONE = '{"alpha":1.5,"kind":"pareto"}', '{"kind":"none"}'
 
@@ -56,6 +56,9 @@ def test_overlapping_intervals_are_reported_with_the_seeds_that_would_separate_t
     z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
     assert comparison.seeds_needed == math.ceil(2 * z * z * 200.0 / 25.0)  # variance 200, difference 5
     assert "0 of 1 one-factor comparisons are separated" in separation_note(summary)
+    assert comparison.sooner == comparison.first and comparison.ratio == pytest.approx(65.0 / 60.0)
+    assert unseparated_rows(summary) == [[comparison.first, comparison.second, f"{comparison.first} sooner, ×1.08",
+                                          "intervals overlap", str(comparison.seeds_needed)]]
 
     apart = [run("a", NONE, s, t) for s, t in ((1, 50.0), (2, 51.0))] + \
             [run("a", PARETO, s, t) for s, t in ((1, 90.0), (2, 91.0))]
@@ -64,7 +67,7 @@ def test_overlapping_intervals_are_reported_with_the_seeds_that_would_separate_t
     assert comparison.separated and comparison.seeds_needed is None
     assert comparison.sooner == comparison.first and comparison.ratio == pytest.approx(90.5 / 50.5)
     assert separated_rows(summary) == [[comparison.first, comparison.second, "×1.79"]]
-    assert "| sooner | than | slower by |" in summary_markdown(summary)
+    assert "| sooner | than | slower by |\n| --- | --- | --- |" in summary_markdown(summary)
 
 
 def test_unfinished_variants_are_counted_and_never_compared(tmp_path):
