@@ -12,6 +12,22 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
+DIGIT_TREE = """# parent child
+root round
+root straight
+root mixed
+round 0
+round 6
+round 8
+round 9
+straight 1
+straight 4
+straight 7
+mixed 2
+mixed 3
+mixed 5
+"""
+"""A taxonomy of the ten digits by shape (round strokes, straight strokes, mixed), as an edge list."""
 
 
 def mnist_available() -> bool:

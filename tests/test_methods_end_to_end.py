@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from run_inputs import SCENARIOS, data_options
+from run_inputs import DIGIT_TREE, SCENARIOS, data_options
 
 from edgesim.cli import main
 
@@ -21,24 +21,6 @@ def test_method_learns_well_above_chance(tmp_path, edits):
                  *data_options()]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["final_accuracy"] > 0.3  # ten classes: chance is 0.1
-
-
-# digits by shape: round strokes, straight strokes, mixed
-DIGIT_TREE = """# parent child
-root round
-root straight
-root mixed
-round 0
-round 6
-round 8
-round 9
-straight 1
-straight 4
-straight 7
-mixed 2
-mixed 3
-mixed 5
-"""
 
 
 @pytest.mark.parametrize("algorithm, rounds", [("hmoe", 16), ("flat_softmax", 8)])
