@@ -24,7 +24,8 @@ from edgesim.compute import Compute
 from edgesim.fl.algorithm import AlgorithmSetup
 from edgesim.fl.fedavg import FedAvg, FedAvgConfig
 from edgesim.fl.mpt_fl import MptFl, MptFlConfig
-from edgesim.fl.trainer import OptimizerSettings, TrainJob, clone_state, make_trainer
+from edgesim.fl.trainer import OptimizerSettings, TrainJob, clone_state
+from edgesim.fl.trainer_choice import make_trainer
 from edgesim.models import ModelConfig, build_model
 from edgesim.seeding import Streams
 from training import (BATCH, CLIENTS, EPOCHS, SEED, _pairs, _ratio_note, load_avg, load_data, print_rows,

@@ -20,7 +20,8 @@ import torch
 from pydantic import Field
 
 from edgesim.fl.algorithm import AlgorithmConfig, AlgorithmSetup, RoundKind
-from edgesim.fl.trainer import OptimizerSettings, TrainJob, clone_state, evaluate_classifier, make_trainer
+from edgesim.fl.trainer import OptimizerSettings, TrainJob, clone_state, evaluate_classifier
+from edgesim.fl.trainer_choice import make_trainer
 from edgesim.fl.training_state import Immutable, on_device
 from edgesim.models import build_model
 from edgesim.models.cost import measure_cost

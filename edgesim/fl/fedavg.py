@@ -6,8 +6,8 @@ from typing import Literal
 
 from edgesim.fl.aggregate import weighted_average_states
 from edgesim.fl.algorithm import Algorithm, AlgorithmSetup, LocalSGDConfig
-from edgesim.fl.trainer import (TrainJob, Update, clone_state, evaluate_classifier,
-                                make_trainer, uses_batch_statistics)
+from edgesim.fl.trainer import TrainJob, Update, clone_state, evaluate_classifier, uses_batch_statistics
+from edgesim.fl.trainer_choice import make_trainer
 from edgesim.fl.training_state import on_device
 from edgesim.models import build_model
 from edgesim.models.cost import measure_cost

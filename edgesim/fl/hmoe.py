@@ -32,7 +32,8 @@ from edgesim.fl.aggregate import weighted_average_states
 from edgesim.fl.algorithm import Algorithm, AlgorithmSetup, LocalSGDConfig, RoundKind
 from edgesim.fl.expert_width import ExpertWidth, SameWidth
 from edgesim.fl.hierarchy import ExpertOutputs, beam_predict, hierarchical_scores, path_loss
-from edgesim.fl.trainer import Trainer, TrainJob, clone_state, make_trainer
+from edgesim.fl.trainer import Trainer, TrainJob, clone_state
+from edgesim.fl.trainer_choice import make_trainer
 from edgesim.fl.training_state import on_device
 from edgesim.models import ModelConfig, build_model
 from edgesim.models.cost import ModelCost, measure_cost

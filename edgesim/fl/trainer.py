@@ -5,7 +5,7 @@ A job is a pure function of its inputs: the same job gives the same update.
 optimiser (loading each job's base state and clearing the optimiser's
 state), which is the fastest way on a CPU; ``run`` and ``gradients`` take a
 whole list so the batched trainer (``edgesim.fl.batched``) can replace the
-loop without changing callers. ``make_trainer`` picks one for a ``Compute``.
+loop without changing callers. ``edgesim.fl.trainer_choice.make_trainer`` picks one for a ``Compute``.
 The model and the data must already be on the device they train on.
 """
 
@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from edgesim.compute import Compute
 
 
 OptimizerKind = Literal["sgd", "adam"]
@@ -148,16 +147,6 @@ class LocalTrainer:
                   bases: Mapping[int, Mapping[str, torch.Tensor]]) -> list[tuple[torch.Tensor, float]]:
         """``gradient`` of every job from ``bases[job.version]``, in job order."""
         return [self.gradient(job, bases[job.version]) for job in jobs]
-
-
-def make_trainer(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, optimizer: OptimizerSettings,
-                 compute: Compute = Compute()) -> Trainer:
-    """The trainer ``compute`` asks for: the vmapped ``BatchedTrainer`` when it batches (by default on a
-    GPU), else the sequential ``LocalTrainer`` (the faster one on a CPU)."""
-    if compute.batched:
-        from edgesim.fl.batched import BatchedTrainer  # lazy: batched imports this module
-        return BatchedTrainer(model, train_x, train_y, optimizer)
-    return LocalTrainer(model, train_x, train_y, optimizer)
 
 
 def gradient_batch(job: TrainJob) -> torch.Tensor:

@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from edgesim.models import cnn
+import edgesim.models.cnn as cnn
 from edgesim.models.config import ModelConfig
 from edgesim.models.kits import DENSE, LayerKit
 

@@ -1,4 +1,4 @@
-"""What every executor shares: each variant's state, the worker entry point, and ``sweep.csv``.
+"""The sweep driver: each variant's state, its jobs run on an executor, and ``sweep.csv``.
 
 A sweep runs each variant in its own run directory (``<sweep dir>/run-<index>``)
 and holds a lock on the sweep directory while it runs. ``--out`` must be new
@@ -21,7 +21,7 @@ sweep keeps its table.
 
 An executor (``LocalExecutor``, ``RayExecutor``) only decides where the jobs
 run: it is a context manager whose ``run(jobs)`` yields ``(job, summary)`` as
-each job ends, every job having gone through ``run_variant``; leaving the
+each job ends, every job having gone through ``run_variant`` (``sweep/job.py``); leaving the
 context stops whatever still runs.
 """
 
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -40,29 +39,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from edgesim import outcome
 from edgesim.compute import Compute
 from edgesim.contract import CHECKPOINT_DIR, LABELS_FILE, SCENARIO_FILE, SWEEP_FILE
-from edgesim.errors import InputError, OutputError
+from edgesim.errors import OutputError
 from edgesim.journal import CheckpointPolicy
-from edgesim.results.checkpoint import STATE_FILE, load_checkpoint
+from edgesim.results.checkpoint import STATE_FILE
 from edgesim.results.run_dir import (DirectoryLock, clear_owned_files, other_entries, read_summary, scenario_text,
                                      summary_belongs)
-from edgesim.scenario import Scenario, Variant, load_scenario
+from edgesim.scenario import Scenario, Variant
+from edgesim.sweep.job import Job
+from edgesim.sweep.local import LocalExecutor
 from edgesim.sweep.table import write_labels, write_sweep_table
 
 PENDING = "pending"
-
-
-@dataclass(frozen=True)
-class Job:
-    """One variant to run: its position in the sweep, its scenario as JSON data, where its results go,
-    how to open that directory (``overwrite`` or ``resume``), and where it trains."""
-
-    index: int
-    scenario: dict
-    run_dir: Path
-    threads: int
-    compute: Compute = Compute("auto")
-    mode: str = "overwrite"
-    checkpoints: CheckpointPolicy = CheckpointPolicy()
 
 
 class Executor(Protocol):
@@ -73,12 +60,6 @@ class Executor(Protocol):
     def __exit__(self, *exc_info) -> None: ...
 
     def run(self, jobs: list[Job]) -> Iterator[tuple[Job, dict]]: ...
-
-
-def failure(exc: BaseException) -> dict:
-    """The summary recorded for a variant that raised: ``invalid`` for a scenario the pre-flight refused."""
-    invalid = isinstance(exc, InputError) and not isinstance(exc, OutputError)
-    return {"status": outcome.INVALID if invalid else outcome.FAILED, "reason": outcome.failure_reason(exc)}
 
 
 def variant_state(scenario: Scenario, run_dir: Path) -> tuple[str, dict | None]:
@@ -106,27 +87,6 @@ def _same_scenario(scenario: Scenario, run_dir: Path) -> bool:
     return scenario_text(stored) == scenario_text(scenario)
 
 
-def run_variant(job: Job) -> dict:
-    """Worker entry point: run one variant quietly; failures come back as a summary."""
-    import torch
-    from rich.console import Console
-
-    from edgesim.runner import run_scenario
-
-    try:
-        scenario = Scenario.model_validate(job.scenario)
-        threads = job.threads
-        if job.mode == "resume":  # the directory's own file (its checkpoint names that file's hash), and threads
-            scenario = load_scenario(Path(job.run_dir) / SCENARIO_FILE)
-            checkpoint = load_checkpoint(Path(job.run_dir) / CHECKPOINT_DIR)
-            threads = checkpoint.torch_threads if checkpoint is not None else threads
-        torch.set_num_threads(threads)
-        return run_scenario(scenario, Path(job.run_dir), Console(quiet=True), show_progress=False,
-                            compute=job.compute, mode=job.mode, checkpoints=job.checkpoints).summary
-    except Exception as exc:  # recorded in sweep.csv; the sweep goes on
-        return failure(exc)
-
-
 def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | None = None,
               console: Console | None = None, compute: Compute = Compute("auto"), mode: str = "new",
               checkpoints: CheckpointPolicy = CheckpointPolicy()) -> list[dict]:
@@ -134,8 +94,6 @@ def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | Non
     (default: one local worker), training where ``compute`` says (``auto`` is resolved by each worker).
     Returns every variant's summary, in variant order."""
     if executor is None:
-        from edgesim.sweep.local import LocalExecutor
-
         executor = LocalExecutor()
     console = console or Console(stderr=True, emoji=False)
     with _sweep_directory(Path(sweep_dir), mode):

@@ -28,7 +28,7 @@ from multiprocessing.connection import Connection, wait
 
 from edgesim import outcome
 from edgesim.signals import interruptions_ignored, sigterm_as_interrupt, stop_with_parent
-from edgesim.sweep.driver import Job, run_variant
+from edgesim.sweep.job import Job, run_variant
 
 STOP_GRACE_S = 20.0
 

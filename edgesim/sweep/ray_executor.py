@@ -24,7 +24,7 @@ from pathlib import Path
 
 from edgesim.errors import InputError
 from edgesim.results.run_dir import LOCK_FILE
-from edgesim.sweep.driver import Job, failure, run_variant
+from edgesim.sweep.job import Job, failure, run_variant
 
 INSTALL_HINT = 'pip install "edgesim[ray]"'
 

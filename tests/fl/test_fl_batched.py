@@ -6,7 +6,8 @@ from torch import nn
 
 from edgesim.compute import Compute
 from edgesim.fl.batched import BatchedTrainer, batchable
-from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, clone_state, make_trainer
+from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob, clone_state
+from edgesim.fl.trainer_choice import make_trainer
 from edgesim.models import ModelConfig, build_model
 from edgesim.models.kits import scored_kit
 
