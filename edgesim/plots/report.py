@@ -77,7 +77,7 @@ def write_sweep_report(sweep_dir: Path, figures: list[Path], sweep: pd.DataFrame
         body += ["<h3>Separated by their intervals</h3>", _table(list(SEPARATED_HEADERS), separated)]
     unseparated = unseparated_rows(summary)
     if unseparated:
-        body += [f"<details><summary>{len(unseparated)} comparisons the seeds cannot separate</summary>",
+        body += [f"<details><summary>{len(unseparated)} comparisons not separated</summary>",
                  _table(list(UNSEPARATED_HEADERS), unseparated), "</details>"]
     body += _figures(figures)
     return _write(sweep_dir, f"edgesim sweep report: {title}", body)

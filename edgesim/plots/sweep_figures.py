@@ -122,7 +122,8 @@ def sweep_time_to_target_figure(sweep: pd.DataFrame, path: Path, custom: dict | 
                           hue_order=layout.hue_order, ax=ax)
             sns.barplot(**common, errorbar=t_interval, capsize=0.15, err_kws={"linewidth": 1.2}, alpha=0.65)
             dots = {"palette": "dark:black"} if layout.hue else {"color": "black"}
-            sns.stripplot(**common, dodge=layout.hue is not None, size=3.5, legend=False, **dots)
+            # no jitter: seaborn would draw it from numpy's global generator, and the figure would change run to run
+            sns.stripplot(**common, dodge=layout.hue is not None, jitter=False, size=3.5, legend=False, **dots)
             _legend_outside(figure, ax, layout.hue_title)
         else:
             why = "no run reached the target" if len(frame) else "no run has finished"
@@ -258,8 +259,9 @@ def sweep_accuracy_figure(sweep_dir: Path, sweep: pd.DataFrame, path: Path,
         for ax in axes.flat[len(groups):]:
             ax.set_visible(False)
         dashed = f"; dashed: target {target:g}" if target is not None else ""
-        figure.suptitle("Accuracy over simulated time: mean over seeds, band = the seeds' range; a run counts "
-                        f"from its first evaluation and keeps its last{dashed}", fontsize=10)
+        wrap = "\n" if ncols < 3 else " "  # one or two facets are too narrow for the title on one line
+        figure.suptitle("Accuracy over simulated time: mean over seeds, band = the seeds' range;" + wrap
+                        + f"a run counts from its first evaluation and keeps its last{dashed}", fontsize=10)
     return path
 
 

@@ -78,12 +78,18 @@ def _number(value) -> str:
 
 def factor_labels(sweep: pd.DataFrame, columns: list[str], custom: dict[str, dict[str, str]] | None = None
                   ) -> pd.DataFrame:
-    """The ``columns`` of ``sweep`` as labels: ``custom[column][cell]`` where given, else ``value_label``."""
+    """The ``columns`` of ``sweep`` as labels: ``custom[column][cell]`` where given, else ``value_label``.
+    Distinct values never share a label: where readable labels would coincide (``0.05`` and ``0.05000001``
+    both read ``0.05``), those values are labelled as ``sweep.csv`` writes them."""
     custom = custom or {}
     frame = pd.DataFrame(index=sweep.index)
     for column in columns:
         given = {_normal(cell): label for cell, label in custom.get(column, {}).items()}
-        frame[column] = [given.get(_normal(cell)) or value_label(cell) for cell in sweep[column]]
+        chosen = {_normal(cell): given.get(_normal(cell)) or value_label(cell) for cell in sweep[column]}
+        raw = {_normal(cell): str(cell) for cell in sweep[column]}
+        shared = {label for label in chosen.values() if list(chosen.values()).count(label) > 1}
+        frame[column] = [raw[_normal(cell)] if chosen[_normal(cell)] in shared else chosen[_normal(cell)]
+                         for cell in sweep[column]]
     return frame
 
 

@@ -6,8 +6,9 @@ defines them: time to target with a 95% confidence interval, rounds to
 target, final and best accuracy, staleness, bytes and discarded updates, and
 the share of seeds that reached the target. It then compares every two
 variants that differ in one factor only: where their intervals overlap, the
-seeds run cannot separate them, and a normal-approximation power calculation
-(two-sided α = 0.05, power 0.8) says about how many seeds each would need.
+seeds run cannot separate them, and ``seeds_to_separate`` says how many seeds
+each would need for the intervals to come apart if the measured means and
+spreads held.
 ``write_sweep_summary`` writes ``summary.csv`` and ``summary.md`` beside
 ``sweep.csv``.
 """
@@ -29,11 +30,17 @@ from edgesim.results.factor_labels import factor_columns, factor_labels, factor_
 from edgesim.time_scale import time_scale
 
 CONFIDENCE = 0.95
-ALPHA, POWER = 0.05, 0.8
+OVERLAP = "intervals overlap"
+MOST_SEEDS = 10_000
+"""``seeds_to_separate`` looks no further."""
 FAILED_STATES = (outcome.FAILED, outcome.INVALID)
 MEANS = ("rounds_to_target", "final_accuracy", "best_accuracy", "staleness_mean", "staleness_p50",
          "staleness_p95", "bytes_up", "bytes_down", "updates_discarded")
 """Per-run columns of ``sweep.csv`` averaged over a variant's finished runs."""
+TABLE_COLUMNS = ("runs", "not_finished", "failed", "reached", "reached_share", "time_to_target_s_mean",
+                 "time_to_target_s_ci_low", "time_to_target_s_ci_high",
+                 *(f"{name}_mean" if not name.startswith("staleness") else name for name in MEANS))
+"""``summary.csv``'s columns after the factors."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,10 @@ class SweepSummary:
     table: pd.DataFrame
     """One row per variant: the factors' labels, then the aggregates (times in seconds)."""
     comparisons: list[Comparison]
+    counts: pd.DataFrame
+    """Per row of ``table``: how many finished runs have a value for each of ``MEANS``."""
+    target_set: bool
+    """Whether the runs had a ``stop.target_accuracy`` (without one there is no time to compare)."""
 
 
 def summarise_sweep(sweep: pd.DataFrame, custom: dict[str, dict[str, str]] | None = None) -> SweepSummary:
@@ -71,7 +82,7 @@ def summarise_sweep(sweep: pd.DataFrame, custom: dict[str, dict[str, str]] | Non
     keys = [tuple(row) for row in labels.itertuples(index=False)] if columns else [()] * len(sweep)
     order = list(dict.fromkeys(keys))  # first appearance: the sweep's own order of cases, grid values
     finished = sweep["status"].isin(outcome.FINISHED) if "status" in sweep else pd.Series(True, sweep.index)
-    rows, samples = [], {}
+    rows, samples, counts = [], {}, []
     for key in order:
         runs = sweep[[k == key and done for k, done in zip(keys, finished)]]
         others = sweep[[k == key and not done for k, done in zip(keys, finished)]]
@@ -87,13 +98,15 @@ def summarise_sweep(sweep: pd.DataFrame, custom: dict[str, dict[str, str]] | Non
         row.update({f"{name}_mean" if not name.startswith("staleness") else name: _numbers(runs, name).mean()
                     for name in MEANS})
         rows.append(row)
+        counts.append({name: int(_numbers(runs, name).notna().sum()) for name in MEANS})
         samples[key] = reached
-    table = pd.DataFrame(rows)
-    complete = {key: row["runs"] > 0 and not row["not_finished"] and not row["failed"]
-                for key, row in zip(order, rows)}
-    comparisons = [_compare(a, b, samples[a], samples[b], complete[a] and complete[b])
-                   for a, b in combinations(order, 2) if sum(x != y for x, y in zip(a, b)) == 1]
-    return SweepSummary([names[c] for c in columns], table, comparisons)
+    factors = [names[c] for c in columns]
+    table = pd.DataFrame(rows, columns=[*factors, *TABLE_COLUMNS])
+    target_set = "target_accuracy" not in sweep or _numbers(sweep, "target_accuracy").notna().any()
+    unready = {key: _unready(row) for key, row in zip(order, rows)}
+    comparisons = [_compare(a, b, samples[a], samples[b], unready[a] or unready[b])
+                   for a, b in combinations(order, 2) if sum(x != y for x, y in zip(a, b)) == 1] if target_set else []
+    return SweepSummary(factors, table, comparisons, pd.DataFrame(counts, columns=list(MEANS)), target_set)
 
 
 def write_sweep_summary(sweep_dir: Path, sweep: pd.DataFrame,
@@ -112,20 +125,28 @@ def display_rows(summary: SweepSummary) -> tuple[list[str], list[list[str]]]:
     scale = time_scale(times.max().max() if len(table) else math.nan)
     unit = scale.unit
     byte_unit, per_unit = _byte_unit(table[["bytes_up_mean", "bytes_down_mean"]].max().max() if len(table) else 0)
-    headers = [*summary.factors, "reached", f"time to target ({unit}, {CONFIDENCE:.0%} CI)", "rounds",
-               "final acc", "best acc", "staleness mean / p50 / p95", f"{byte_unit} up / down", "discarded"]
+    headers = [*summary.factors, "reached", f"time to target ({unit}, {CONFIDENCE:.0%} CI)", "rounds to target",
+               "final acc (full test)", "best acc (evaluations)", "staleness mean / p50 / p95",
+               f"{byte_unit} up / down", "discarded"]
     rows = []
-    for _, row in table.iterrows():
+    for (_, row), (_, count) in zip(table.iterrows(), summary.counts.iterrows()):
+        def some(cell: str, *names: str) -> str:  # says so when the mean is over only some of the runs
+            have = min(count[name] for name in names)
+            return cell if not 0 < have < row["runs"] else f"{cell} ({have} of {int(row['runs'])} runs)"
+
+        rounds = row["rounds_to_target_mean"]
         rows.append([
             *(str(row[f]) for f in summary.factors),
-            _reached_cell(row),
-            _time_cell(row, scale) if row["runs"] else "–",
-            _number(row["rounds_to_target_mean"], "{:.1f}" if row["rounds_to_target_mean"] % 1 else "{:.0f}"),
-            _number(row["final_accuracy_mean"], "{:.4f}"),
-            _number(row["best_accuracy_mean"], "{:.4f}"),
-            " / ".join(_number(row[c], "{:.1f}") for c in ("staleness_mean", "staleness_p50", "staleness_p95")),
-            " / ".join(_number(row[c] / per_unit, "{:.3g}") for c in ("bytes_up_mean", "bytes_down_mean")),
-            _number(row["updates_discarded_mean"], "{:.1f}"),
+            _reached_cell(row) if summary.target_set else "no target",
+            (_time_cell(row, scale) if row["runs"] else "–") if summary.target_set else "no target set",
+            some(_number(rounds, "{:.1f}" if rounds % 1 else "{:.0f}"), "rounds_to_target"),
+            some(_number(row["final_accuracy_mean"], "{:.4f}"), "final_accuracy"),
+            some(_number(row["best_accuracy_mean"], "{:.4f}"), "best_accuracy"),
+            some(" / ".join(_number(row[c], "{:.1f}") for c in ("staleness_mean", "staleness_p50", "staleness_p95")),
+                 "staleness_mean"),
+            some(" / ".join(_number(row[c] / per_unit, "{:.3g}") for c in ("bytes_up_mean", "bytes_down_mean")),
+                 "bytes_up"),
+            some(_number(row["updates_discarded_mean"], "{:.1f}"), "updates_discarded"),
         ])
     return headers, rows
 
@@ -134,10 +155,12 @@ def separation_note(summary: SweepSummary, listed: str = f"{SWEEP_SUMMARY_MD} li
     """One sentence on how many one-factor comparisons the seeds can decide; ``listed`` says where the
     undecided ones are listed."""
     total = len(summary.comparisons)
+    if not summary.target_set:
+        return "No target accuracy was set (stop.target_accuracy), so there is no time to target to compare."
     if not total:
         return "No two variants differ in one factor only; nothing to compare."
     separated = sum(c.separated for c in summary.comparisons)
-    overlapping = sum(c.why.startswith("intervals overlap") for c in summary.comparisons)
+    overlapping = sum(c.why.startswith(OVERLAP) for c in summary.comparisons)
     undecidable = total - separated - overlapping
     note = (f"{separated} of {total} one-factor comparisons are separated by their {CONFIDENCE:.0%} intervals "
             "of time to target")
@@ -150,10 +173,13 @@ def separation_note(summary: SweepSummary, listed: str = f"{SWEEP_SUMMARY_MD} li
         else:
             more = (f" (their measured differences would need {needed[0]} to {needed[-1]} seeds per variant, "
                     f"median {needed[len(needed) // 2]})")
+        beyond = sum(c.why == OVERLAP and c.seeds_needed is None for c in summary.comparisons)
+        if beyond:
+            more += f" ({beyond} would need more than {MOST_SEEDS:,})" if needed else f" (more than {MOST_SEEDS:,})"
         note += f"; the seeds run cannot separate {overlapping}{more}"
     if undecidable:
-        note += (f"; {undecidable} cannot be compared yet (fewer than two seeds reached the target, or runs "
-                 "unfinished or failed)")
+        note += (f"; {undecidable} cannot be compared (fewer than two seeds reached the target, or runs "
+                 "unfinished, failed or invalid)")
     return note + (f" ({listed})." if separated < total else ".")
 
 
@@ -161,20 +187,26 @@ def summary_markdown(summary: SweepSummary) -> str:
     headers, rows = display_rows(summary)
     lines = ["# Sweep summary", "",
              f"Seeds pooled per variant. Time to target: mean over the seeds that reached it, with a "
-             f"{CONFIDENCE:.0%} t-interval (two or more such seeds; clipped at 0); the other columns average every finished "
-             "run. Staleness is of applied updates, in model versions.", "",
-             "| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+             f"{CONFIDENCE:.0%} t-interval (two or more such seeds; clipped at 0); the other columns average the "
+             "finished runs that have the value (a cell says when that is only some of them). Final accuracy is the "
+             "final model's on the full test set, best accuracy the best of the run's evaluations. Staleness is of "
+             "applied updates, in model versions.", "", _markdown_row(headers), "|" + " --- |" * len(headers)]
+    lines += [_markdown_row(row) for row in rows]
     lines += ["", separation_note(summary, "listed below")]
     separated = separated_rows(summary)
     if separated:
         lines += ["", "| " + " | ".join(SEPARATED_HEADERS) + " |", "|" + " --- |" * len(SEPARATED_HEADERS)]
-        lines += ["| " + " | ".join(row) + " |" for row in separated]
+        lines += [_markdown_row(row) for row in separated]
     unseparated = unseparated_rows(summary)
     if unseparated:
         lines += ["", "| " + " | ".join(UNSEPARATED_HEADERS) + " |", "|" + " --- |" * len(UNSEPARATED_HEADERS)]
-        lines += ["| " + " | ".join(row) + " |" for row in unseparated]
+        lines += [_markdown_row(row) for row in unseparated]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_row(cells) -> str:
+    """One markdown table row; a ``|`` inside a cell is escaped so it does not split the cell."""
+    return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"
 
 
 SEPARATED_HEADERS = ("sooner", "than", "slower by")
@@ -193,7 +225,7 @@ def unseparated_rows(summary: SweepSummary) -> list[list[str]]:
     seeds run and by what ratio of mean times (``–`` when not measured), why the sweep cannot decide, and
     the seeds per variant that would."""
     return [[c.first, c.second, f"{c.sooner} sooner, ×{c.ratio:.2f}" if c.sooner else "–", c.why,
-             str(c.seeds_needed) if c.seeds_needed else "–"]
+             str(c.seeds_needed) if c.seeds_needed else f"more than {MOST_SEEDS:,}" if c.why == OVERLAP else "–"]
             for c in summary.comparisons if not c.separated]
 
 
@@ -217,10 +249,19 @@ def t_interval(values) -> tuple[float, float]:
     return max(0.0, float(low)), float(high)
 
 
-def _compare(first: tuple, second: tuple, a: pd.Series, b: pd.Series, finished: bool) -> Comparison:
+def _unready(row: dict) -> str:
+    """Why a variant cannot be compared whatever its times ("" when it can)."""
+    if row["failed"]:
+        return "runs failed or were invalid"
+    if row["not_finished"]:
+        return "not every run has finished"
+    return "" if row["runs"] else "no finished run"
+
+
+def _compare(first: tuple, second: tuple, a: pd.Series, b: pd.Series, unready: str) -> Comparison:
     name_a, name_b = ", ".join(first), ", ".join(second)
-    if not finished:
-        return Comparison(name_a, name_b, False, None, "not every run has finished")
+    if unready:
+        return Comparison(name_a, name_b, False, None, unready)
     measured = {}
     if len(a) and len(b) and a.mean() != b.mean():
         sooner, (fast, slow) = (name_a, (a, b)) if a.mean() < b.mean() else (name_b, (b, a))
@@ -230,13 +271,21 @@ def _compare(first: tuple, second: tuple, a: pd.Series, b: pd.Series, finished: 
     (low_a, high_a), (low_b, high_b) = t_interval(a), t_interval(b)
     if high_a < low_b or high_b < low_a:
         return Comparison(name_a, name_b, True, None, "", **measured)
-    difference = abs(a.mean() - b.mean())
-    variance = (a.var(ddof=1) + b.var(ddof=1)) / 2
-    if difference == 0:
+    if a.mean() == b.mean():
         return Comparison(name_a, name_b, False, None, "intervals overlap; equal means")
-    z = stats.norm.ppf(1 - ALPHA / 2) + stats.norm.ppf(POWER)
-    needed = max(2, math.ceil(2 * z * z * variance / difference**2))
-    return Comparison(name_a, name_b, False, needed, "intervals overlap", **measured)
+    return Comparison(name_a, name_b, False, seeds_to_separate(a, b), OVERLAP, **measured)
+
+
+def seeds_to_separate(a: pd.Series, b: pd.Series, most: int = MOST_SEEDS) -> int | None:
+    """The fewest seeds per variant, more than either sample has, at which the two variants' intervals
+    would no longer overlap if their means and standard deviations stayed as measured:
+    ``t(n-1) (s_a + s_b) / sqrt(n) < |mean_a - mean_b|``, the summary's own criterion. None beyond ``most``."""
+    difference, spread = abs(a.mean() - b.mean()), a.std(ddof=1) + b.std(ddof=1)
+    quantile = 1 - (1 - CONFIDENCE) / 2
+    for n in range(max(len(a), len(b)) + 1, most + 1):
+        if stats.t.ppf(quantile, n - 1) * spread / math.sqrt(n) < difference:
+            return n
+    return None
 
 
 def _reached_cell(row) -> str:

@@ -99,6 +99,11 @@ def test_sweep_figures(sweep_dir: Path) -> None:
                                         "sweep_bytes_time.png"})
 
 
+def test_sweep_figures_are_deterministic(sweep_dir: Path) -> None:
+    first = {path.name: path.read_bytes() for path in plot_sweep(sweep_dir)}
+    assert {path.name: path.read_bytes() for path in plot_sweep(sweep_dir)} == first
+
+
 def test_sweep_without_run_files_writes_the_figures_sweep_csv_alone_can_draw(sweep_dir: Path) -> None:
     for run_dir in pd.read_csv(sweep_dir / "sweep.csv")["run_dir"]:
         (sweep_dir / run_dir / "events.csv").unlink()

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from edgesim.results.sweep_summary import (display_rows, separated_rows, separation_note, summarise_sweep,
-                                           summary_markdown, unseparated_rows, write_sweep_summary)
+from edgesim.results.sweep_summary import (display_rows, seeds_to_separate, separated_rows, separation_note,
+                                           summarise_sweep, summary_markdown, unseparated_rows, write_sweep_summary)
 
 PARETO, NONE = '{"alpha":1.5,"kind":"pareto"}', '{"kind":"none"}'
 
@@ -53,8 +53,11 @@ def test_overlapping_intervals_are_reported_with_the_seeds_that_would_separate_t
     summary = summarise_sweep(sweep(close))
     [comparison] = summary.comparisons
     assert not comparison.separated and comparison.why == "intervals overlap"
-    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
-    assert comparison.seeds_needed == math.ceil(2 * z * z * 200.0 / 25.0)  # variance 200, difference 5
+    def apart_at(n):  # the summary's own criterion at n seeds, with the measured sd (sqrt 200 each) and difference 5
+        return stats.t.ppf(0.975, n - 1) * 2 * math.sqrt(200.0) / math.sqrt(n) < 5.0
+
+    needed = comparison.seeds_needed
+    assert needed > 2 and apart_at(needed) and not apart_at(needed - 1)
     assert "0 of 1 one-factor comparisons are separated" in separation_note(summary)
     assert comparison.sooner == comparison.first and comparison.ratio == pytest.approx(65.0 / 60.0)
     assert unseparated_rows(summary) == [[comparison.first, comparison.second, f"{comparison.first} sooner, ×1.08",
@@ -76,6 +79,45 @@ def test_unfinished_variants_are_counted_and_never_compared(tmp_path):
     summary = write_sweep_summary(tmp_path, frame)
     row = summary.table.iloc[1]
     assert (row["runs"], row["not_finished"], row["failed"]) == (0, 1, 1)
-    assert summary.comparisons[0].why == "not every run has finished"
+    assert summary.comparisons[0].why == "runs failed or were invalid"
     assert "| pareto α=1.5 | 0/0 (+1 not finished, +1 failed or invalid) | – |" in (tmp_path / "summary.md").read_text()  # one case: no factor
     assert pd.read_csv(tmp_path / "summary.csv")["stragglers"].tolist() == ["none", "pareto α=1.5"]
+    pending = summarise_sweep(sweep([run("a", NONE, 1, 50.0), run("a", PARETO, 1, None, status="pending")]))
+    assert pending.comparisons[0].why == "not every run has finished"
+
+
+def test_seeds_to_separate_asks_for_more_seeds_than_were_run_and_gives_up_past_the_limit():
+    a, b = pd.Series([50.0, 52.0]), pd.Series([51.0, 53.0])  # 2 seeds that overlap cannot be told 2 suffice
+    assert seeds_to_separate(a, b) > 2
+    assert seeds_to_separate(pd.Series([50.0, 70.0]), pd.Series([50.1, 70.1]), most=100) is None
+
+
+def test_distinct_values_whose_labels_coincide_stay_distinct_variants():
+    frame = sweep([run("a", NONE, 1, 50.0), run("a", NONE, 2, 52.0)])
+    frame["algorithm.lr"] = [0.05, 0.05000001]
+    summary = summarise_sweep(frame)
+    assert summary.table["lr"].tolist() == ["0.05", "0.05000001"] and summary.table["runs"].tolist() == [1, 1]
+
+
+def test_a_mean_over_only_some_runs_says_so_and_pipes_are_escaped(tmp_path):
+    frame = sweep([run("a|b", NONE, 1, 50.0), run("a|b", NONE, 2, 52.0), run("c", NONE, 1, 50.0)])
+    frame.loc[1, "final_accuracy"] = None  # diverged: no final model to evaluate
+    summary = write_sweep_summary(tmp_path, frame)
+    headers, rows = display_rows(summary)
+    assert rows[0][headers.index("final acc (full test)")] == "0.9000 (1 of 2 runs)"
+    assert "| a\\|b |" in (tmp_path / "summary.md").read_text()
+
+
+def test_without_a_target_nothing_is_called_not_reached():
+    frame = sweep([run("a", NONE, 1, None), run("a", PARETO, 1, None)])
+    frame["target_accuracy"] = None
+    summary = summarise_sweep(frame)
+    headers, rows = display_rows(summary)
+    reached = headers.index("reached")
+    assert summary.comparisons == [] and rows[0][reached:reached + 2] == ["no target", "no target set"]
+    assert separation_note(summary).startswith("No target accuracy was set")
+
+
+def test_a_header_only_sweep_csv_summarises_to_an_empty_table():
+    summary = summarise_sweep(sweep([]))
+    assert summary.table.empty and display_rows(summary)[1] == []
