@@ -89,7 +89,9 @@ def _sweep_source(args) -> tuple[dict, Path, list[str]]:
 
 def _shadowed_edits(data: dict, keys: list[str]) -> list[str]:
     """Warnings for ``--set`` keys some sweep cases replace; ``InputError`` for those no variant keeps."""
-    cases = (data.get("sweep") or {}).get("cases") or {}
+    sweep = data.get("sweep")  # any shape: a sweep that is not a mapping is the schema's to report
+    cases = sweep.get("cases") if isinstance(sweep, dict) else None
+    cases = cases if isinstance(cases, dict) else {}
     problems, warnings = [], []
     for key, by in shadowed_assignments(data, keys).items():
         if any(b.startswith("grid ") for b in by):
@@ -258,6 +260,10 @@ def _ending_line(s: dict) -> str:
 
 
 def cmd_sweep(args, console: Console) -> int:
+    """Run the sweep. It exits with ``EXIT_FAILED`` (1) when any variant failed (an error while it ran), and
+    when every variant failed or was invalid (its scenario failed the pre-flight checks); otherwise with 0,
+    also when only some variants were invalid, or stalled or diverged (``sweep.csv`` says which). Problems
+    with the input or the sweep directory exit with 2, an interruption with 130 or 143."""
     from edgesim.journal import CheckpointPolicy
     from edgesim.results.run_dir import name_slug, refuse_to_remove
     from edgesim.sweep import LocalExecutor, run_sweep
@@ -305,11 +311,16 @@ def cmd_sweep(args, console: Console) -> int:
             console.print(str(sweep_dir), highlight=False, soft_wrap=True)
             return outcome.interrupted_exit(signal_number(exc))
     failed = sum(1 for summary in summaries if summary.get("status") == outcome.FAILED)
-    if failed:
+    invalid = sum(1 for summary in summaries if summary.get("status") == outcome.INVALID)
+    none_finished = bool(summaries) and failed + invalid == len(summaries)
+    if none_finished:
+        print(f"every variant failed or was invalid ({failed} failed, {invalid} invalid); sweep.csv has their "
+              "reasons", file=sys.stderr)
+    elif failed:
         print(f"{failed} of {len(summaries)} variants failed; sweep.csv has their reasons", file=sys.stderr)
     _print_sweep_summary(sweep_dir, console)
     console.print(str(sweep_dir), highlight=False, soft_wrap=True)
-    return outcome.EXIT_FAILED if failed else outcome.EXIT_OK
+    return outcome.EXIT_FAILED if failed or none_finished else outcome.EXIT_OK
 
 
 def _print_sweep_summary(sweep_dir: Path, console: Console) -> None:

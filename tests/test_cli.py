@@ -165,3 +165,30 @@ def test_a_sweeps_printed_summary_names_the_comparisons_its_intervals_separate(t
     _print_sweep_summary(tmp_path, Console(file=printed, width=200))
     assert "1 of 1 one-factor comparisons are separated" in printed.getvalue()
     assert "fast reaches the target sooner than slow (slow takes ×1.79 as long)" in printed.getvalue()
+
+
+@pytest.mark.parametrize("sweep, message", [
+    ("[1, 2]", "error: sweep: Input should be a valid dictionary"),
+    ('"abc"', "error: sweep: Input should be a valid dictionary"),
+    ("{cases: [1, 2]}", "error: sweep.cases: Input should be a valid dictionary"),
+    ("{cases: {a: [1]}}", "error: sweep.cases.a: Input should be a valid dictionary"),
+    ('{grid: "abc"}', "error: sweep.grid: Input should be a valid dictionary"),
+])
+def test_a_sweep_block_of_the_wrong_shape_is_a_schema_error_not_a_traceback(tmp_path, capsys, sweep, message):
+    scenario = tmp_path / "shape.yaml"
+    scenario.write_text((SCENARIOS / "smoke.yaml").read_text() + f"\nsweep: {sweep}\n")
+    for command in (["validate", str(scenario)], ["sweep", str(scenario), "--out", str(tmp_path / "out")]):
+        for edits in ([], ["--set", "stop.max_rounds=1"], ["--seed", "1"]):
+            assert main([*command, *edits]) == 2
+            err = capsys.readouterr().err
+            assert err.startswith(message) and len(err.strip().splitlines()) == 1, (command, edits, err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_set_inside_a_sweep_case_that_does_not_exist_is_refused(capsys):
+    paper = SCENARIOS / "paper" / "akafl_rj_mnist.yaml"
+    assert main(["validate", str(paper), "--set", "sweep.cases.no_such_case[stop.max_rounds]=3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --set 'sweep.cases.no_such_case[stop.max_rounds]': the sweep has no case "
+                          "'no_such_case' (its cases: ")
+    assert len(err.strip().splitlines()) == 1

@@ -15,10 +15,10 @@ from typing import Any, Sequence
 
 from pydantic import ValidationError
 
-from edgesim.errors import InputError
+from edgesim.errors import InputError, brief
 from edgesim.scenario.checks import scenario_problems
 from edgesim.scenario.errors import format_validation_error
-from edgesim.scenario.overrides import parse_assignment, set_dotted
+from edgesim.scenario.overrides import parse_assignment, set_dotted, split_key
 from edgesim.scenario.schema import Scenario
 from edgesim.yaml_file import read_yaml_mapping
 
@@ -32,11 +32,34 @@ def read_raw(path: str | Path) -> dict:
 
 
 def apply_edits(data: dict, assignments: Sequence[str] = (), seed: int | None = None) -> dict:
+    """``data`` with the ``--set`` edits applied in order, then ``seed``. An edit inside a sweep case
+    (``sweep.cases.NAME...``) must name one of the cases: a misspelt name would add a case."""
     for text in assignments:
-        data = set_dotted(data, *parse_assignment(text))
+        key, value = parse_assignment(text)
+        _check_case_edit(data, key)
+        data = set_dotted(data, key, value)
     if seed is not None:
         data = set_dotted(data, "seed", seed)
     return data
+
+
+def _check_case_edit(data: dict, key: str) -> None:
+    """``InputError`` if ``key`` edits inside ``sweep.cases.NAME`` and the sweep has no case NAME."""
+    parts = split_key(key)
+    if len(parts) < 3 or parts[:2] != ["sweep", "cases"]:
+        return
+    sweep = data.get("sweep")
+    if sweep is not None and not isinstance(sweep, dict):  # not a mapping: the edit or the schema reports it
+        return
+    cases = (sweep or {}).get("cases")
+    if not isinstance(cases, dict):
+        if cases is None:
+            raise InputError(f"--set {brief(key)}: the sweep has no cases; add the case to the scenario's "
+                             "sweep.cases, or give the whole mapping with --set 'sweep.cases={NAME: {...}}'")
+        return
+    if parts[2] not in {str(name) for name in cases}:
+        raise InputError(f"--set {brief(key)}: the sweep has no case {brief(parts[2])} (its cases: "
+                         f"{', '.join(map(str, cases)) or 'none'}); add a case in the scenario's sweep.cases")
 
 
 def validate(data: dict, prefix: str = "", base_dir: Path | None = None) -> Scenario:

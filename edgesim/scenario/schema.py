@@ -8,6 +8,7 @@ schema has parsed the file.
 from __future__ import annotations
 
 import json
+import re
 
 from typing import Any
 
@@ -85,6 +86,11 @@ class StopConfig(ConfigModel):
     stop_at_target: bool = True
 
 
+def _in_sweep(key: str) -> bool:
+    """Whether dotted key ``key`` names the sweep block or a key inside it."""
+    return re.match(r"(sweep|\[sweep\])($|[.\[])", key) is not None
+
+
 class SweepConfig(ConfigModel):
     cases: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="named bundles of edits (dotted key -> value), e.g. one per method"
@@ -103,9 +109,27 @@ class SweepConfig(ConfigModel):
             return list(range(1, value + 1))
         return value
 
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        """A seed listed twice would run the same variant twice, and its twins' zero-width interval would look
+        like a real one."""
+        repeated = next((seed for i, seed in enumerate(seeds) if seed in seeds[:i]), None)
+        if repeated is not None:
+            raise ValueError(f"lists the seed {repeated} twice (each seed runs every variant once)")
+        return seeds
+
     @model_validator(mode="after")
     def _not_empty(self):
+        for name, edits in self.cases.items():
+            for key in edits:
+                if _in_sweep(key):
+                    raise ValueError(f"case '{name}' edits '{key}': a case edits the scenario, not its sweep block "
+                                     "(the sweep's own keys are under sweep.seeds, sweep.grid, ...)")
         for key, values in self.grid.items():
+            if _in_sweep(key):
+                raise ValueError(f"grid key '{key}': the grid varies the scenario, not its sweep block (seeds go "
+                                 "under sweep.seeds)")
             if not values:
                 raise ValueError(f"grid key '{key}' has no values")
             texts = [json.dumps(v, sort_keys=True, default=str) for v in values]

@@ -2,8 +2,12 @@
 
 A sweep runs each variant in its own run directory (``<sweep dir>/run-<index>``)
 and holds a lock on the sweep directory while it runs. ``--out`` must be new
-or empty, unless the sweep is asked to ``resume`` (or ``overwrite``). When
-resuming, each variant's directory is looked at (``variant_state``):
+or empty, unless the sweep is asked to ``resume`` (or ``overwrite``). Resuming
+a directory that does not exist (or is empty) says so and starts the sweep;
+resuming one that holds another sweep is refused: run directories of a scenario
+of another name, or more variants (``sweep.csv`` rows, ``run-<index>``
+folders) than the sweep has now, whose runs it would drop. When resuming,
+each variant's directory is looked at (``variant_state``):
 
 - a summary that belongs to the ``scenario.yaml`` beside it, for the same
   resolved scenario as the variant's now, with a status a re-run would
@@ -27,6 +31,7 @@ context stops whatever still runs.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,12 +39,13 @@ from typing import Protocol
 
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from edgesim import outcome
 from edgesim.compute import Compute
 from edgesim.contract import CHECKPOINT_DIR, LABELS_FILE, SCENARIO_FILE, SWEEP_FILE
-from edgesim.errors import OutputError
+from edgesim.errors import OutputError, brief
 from edgesim.journal import CheckpointPolicy
 from edgesim.results.checkpoint import STATE_FILE
 from edgesim.results.run_dir import (DirectoryLock, clear_owned_files, other_entries, read_summary, scenario_text,
@@ -96,7 +102,12 @@ def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | Non
     if executor is None:
         executor = LocalExecutor()
     console = console or Console(stderr=True, emoji=False)
-    with _sweep_directory(Path(sweep_dir), mode):
+    with _sweep_directory(Path(sweep_dir), mode) as found:
+        if mode == "resume" and not found:
+            console.print(escape(f"nothing to resume in {sweep_dir}: starting the sweep"), highlight=False,
+                          soft_wrap=True)
+        elif mode == "resume":
+            _check_same_sweep(Path(sweep_dir), variants)
         run_dirs = [f"run-{v.index:03d}" for v in variants]
         states = [variant_state(v.scenario, sweep_dir / d) if mode == "resume" else ("fresh", None)
                   for v, d in zip(variants, run_dirs)]
@@ -151,10 +162,49 @@ def _left_behind(scenario: Scenario, run_dir: Path) -> dict:
     return {"status": outcome.INTERRUPTED, "reason": "the sweep stopped; --resume continues it"}
 
 
+def _check_same_sweep(path: Path, variants: list[Variant]) -> None:
+    """``OutputError`` unless resuming ``variants`` in ``path`` keeps every run it holds: its run directories
+    must be of a scenario of the same name, and the sweep must have at least as many variants as ``sweep.csv``
+    has rows and as the directory has ``run-<index>`` folders (the others would be left out of the table)."""
+    again = "; give --overwrite to replace it, or another --out"
+    names = {v.scenario.name for v in variants}
+    run_dirs = sorted(p for p in path.glob("run-[0-9][0-9][0-9]*") if p.name[4:].isdigit() and p.is_dir())
+    for run_dir in run_dirs:
+        stored = _stored_name(run_dir)
+        if stored is not None and stored not in names:
+            raise OutputError(f"{path}: holds a sweep of scenario {brief(stored)} ({run_dir.name}), not "
+                              f"of {brief(variants[0].scenario.name)}{again}")
+    rows = _table_rows(path / SWEEP_FILE)
+    kept = max([rows, *(int(d.name[4:]) + 1 for d in run_dirs)])
+    if kept > len(variants):
+        raise OutputError(f"{path}: holds a sweep of {kept} variants and this one has {len(variants)}; "
+                          f"resuming would drop the others' runs{again}")
+
+
+def _stored_name(run_dir: Path) -> str | None:
+    """The ``name`` in the run directory's scenario.yaml, or ``None`` without a readable one."""
+    try:
+        stored = yaml.safe_load((run_dir / SCENARIO_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    name = stored.get("name") if isinstance(stored, dict) else None
+    return None if name is None else str(name)
+
+
+def _table_rows(table: Path) -> int:
+    """How many variants ``sweep.csv`` lists (0 if it cannot be read)."""
+    try:
+        with open(table, encoding="utf-8", newline="") as handle:
+            return max(0, sum(1 for row in csv.reader(handle) if row) - 1)
+    except (OSError, ValueError, csv.Error):
+        return 0
+
+
 @contextmanager
 def _sweep_directory(path: Path, mode: str):
     """Hold the sweep directory's lock; ``new`` must find it empty, ``resume`` a sweep or nothing, and
-    ``overwrite`` clears edgesim's files from it, a sweep's or a run's (``owned_files``)."""
+    ``overwrite`` clears edgesim's files from it, a sweep's or a run's (``owned_files``). Yields whether
+    the directory held anything (besides the lock)."""
     lock = DirectoryLock(path, "sweep directory")
     try:
         entries = other_entries(path)
@@ -170,7 +220,7 @@ def _sweep_directory(path: Path, mode: str):
         lock.abandon()
         raise
     try:
-        yield
+        yield bool(entries)
     finally:
         lock.release()
 

@@ -10,7 +10,7 @@ import yaml
 
 from edgesim.errors import InputError
 from edgesim.results.run_dir import scenario_text
-from edgesim.scenario import Scenario, expand_sweep, load_scenario, read_raw, shadowed_assignments
+from edgesim.scenario import Scenario, apply_edits, expand_sweep, load_scenario, read_raw, shadowed_assignments
 from edgesim.scenario.overrides import parse_assignment, set_dotted, split_key
 from edgesim.units import parse_duration
 
@@ -254,3 +254,46 @@ def test_every_resolved_variant_reads_back_as_itself(path):
     for scenario in scenarios:
         text = scenario_text(scenario)
         assert scenario_text(Scenario.model_validate(yaml.safe_load(text))) == text
+
+
+def test_a_seed_listed_twice_is_refused_naming_it(tmp_path):
+    # the twins would run the same variant twice, and their zero-width interval would look separated
+    assert problems(tmp_path, GOOD + "sweep: {seeds: [1, 1]}\n") == [
+        "sweep.seeds: lists the seed 1 twice (each seed runs every variant once)"]
+    assert problems(tmp_path, GOOD + "sweep: {seeds: [4, 2, 7, 2]}\n")[0].startswith("sweep.seeds: lists the seed 2 twice")
+    assert problems(tmp_path, GOOD + "sweep: {seeds: [1]}\n", ["sweep.seeds=[3, 3]"])[0].startswith(
+        "sweep.seeds: lists the seed 3 twice")
+
+
+@pytest.mark.parametrize("sweep, message", [
+    ("{grid: {sweep.seeds: [[1], [2]]}}", "sweep: grid key 'sweep.seeds': the grid varies the scenario, not its "
+                                          "sweep block (seeds go under sweep.seeds)"),
+    ("{grid: {'sweep[grid]': [{}]}}", "sweep: grid key 'sweep[grid]': the grid varies the scenario"),
+    ("{grid: {sweep: [{}]}}", "sweep: grid key 'sweep': the grid varies the scenario"),
+    ("{cases: {a: {sweep.seeds: [1]}}}", "sweep: case 'a' edits 'sweep.seeds': a case edits the scenario, not its "
+                                         "sweep block"),
+])
+def test_the_sweeps_own_keys_are_neither_grid_keys_nor_case_edits(tmp_path, sweep, message):
+    found = problems(tmp_path, GOOD + f"sweep: {sweep}\n")
+    assert len(found) == 1 and found[0].startswith(message)
+
+
+def test_a_set_inside_a_case_must_name_one_of_the_cases(tmp_path):
+    text = GOOD + "sweep: {cases: {fedbuff: {evaluation.every_rounds: 2}, plain: {}}}\n"
+    assert problems(tmp_path, text, ["sweep.cases.fedbuf[evaluation.every_rounds]=3"]) == [
+        "--set 'sweep.cases.fedbuf[evaluation.every_rounds]': the sweep has no case 'fedbuf' (its cases: fedbuff, "
+        "plain); add a case in the scenario's sweep.cases"]
+    assert problems(tmp_path, text, ["sweep.cases.fedbuf=3"])[0].startswith(
+        "--set 'sweep.cases.fedbuf': the sweep has no case 'fedbuf'")
+    assert problems(tmp_path, GOOD + "sweep: {seeds: [1]}\n", ["sweep.cases.a.seed=1"])[0].startswith(
+        "--set 'sweep.cases.a.seed': the sweep has no cases")
+    assert problems(tmp_path, GOOD, ["sweep.cases.a.seed=1"])[0].startswith("--set 'sweep.cases.a.seed': the sweep "
+                                                                              "has no cases")
+    # an existing case takes the edit, and so does one the command line gave before
+    edited = read_raw(write(tmp_path, text))
+    variants = expand_sweep(apply_edits(edited, ["sweep.cases.fedbuff[evaluation.every_rounds]=3"]))
+    assert [v.scenario.evaluation.every_rounds for v in variants] == [3, 1]
+    variants = expand_sweep(apply_edits(edited, ["sweep.cases={x: {stop.max_rounds: 4}}", "sweep.cases.x.seed=1"]))
+    assert [v.scenario.stop.max_rounds for v in variants] == [4]
+    # the whole cases mapping may still be replaced
+    assert len(expand_sweep(apply_edits(edited, ["sweep.cases={one: {}, two: {}, three: {}}"]))) == 3

@@ -1,5 +1,6 @@
 """Local sweeps: one run per variant, sweep.csv, invalid variants recorded, finished variants skipped on --resume,
-and a variant's directory never mistaken for another scenario's."""
+a variant's directory never mistaken for another scenario's, --resume never dropping another sweep's runs, and the
+exit status of a sweep none of whose variants ran."""
 
 from __future__ import annotations
 
@@ -179,3 +180,71 @@ def test_labels_the_scenario_gives_name_the_grid_values_in_the_summary(tmp_path,
     assert main(["sweep", str(scenario), "--out", str(out), "--resume"]) == 0
     assert not (out / "labels.json").exists()
     assert [line.split(",")[0] for line in (out / "summary.csv").read_text().splitlines()[1:]] == ["0.5", "1"]
+
+
+def scenario_file(tmp_path, name: str, **edits):
+    """The sweep of ``SCENARIO`` at one grid value, named ``guarded`` (two variants: seeds 3 and 4), edited."""
+    text = textwrap.dedent(SCENARIO).replace("[0.5, 1.0e-9]", "[0.5]").replace("name: tiny_sweep", "name: guarded")
+    for old, new in edits.items():
+        text = text.replace(old, new)
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_resume_refuses_a_sweep_of_another_scenario_or_of_more_variants(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(scenario_file(tmp_path, "a.yaml")), "--out", str(out)]) == 0
+    table = (out / "sweep.csv").read_bytes()
+    kept = {p.name: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != ".lock"}
+    capsys.readouterr()
+
+    other = scenario_file(tmp_path, "b.yaml", **{"name: guarded": "name: other", "[3, 4]": "[3]"})
+    assert main(["sweep", str(other), "--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {out}: holds a sweep of scenario 'guarded' (run-000), not of 'other'; give --overwrite to " \
+           "replace it, or another --out" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+    # the same scenario with a seed fewer would leave run-001 out of sweep.csv
+    fewer = scenario_file(tmp_path, "c.yaml", **{"[3, 4]": "[3]"})
+    assert main(["sweep", str(fewer), "--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {out}: holds a sweep of 2 variants and this one has 1; resuming would drop the others' runs; " \
+           "give --overwrite to replace it, or another --out" in err
+    assert len(err.strip().splitlines()) == 1
+
+    # nothing was touched
+    assert (out / "sweep.csv").read_bytes() == table
+    assert {p.name: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != ".lock"} == kept
+    # the same sweep still resumes, and --overwrite still replaces it
+    assert main(["sweep", str(scenario_file(tmp_path, "a.yaml")), "--out", str(out), "--resume"]) == 0
+    assert "2 of 2 variants already finished" in capsys.readouterr().err
+    assert main(["sweep", str(fewer), "--out", str(out), "--overwrite"]) == 0
+
+
+def test_resume_of_a_directory_that_does_not_exist_says_so_and_starts_the_sweep(tmp_path, capsys):
+    scenario = scenario_file(tmp_path, "a.yaml", **{"[3, 4]": "[3]"})
+    out = tmp_path / "absent" / "sweep"
+    assert main(["sweep", str(scenario), "--out", str(out), "--resume"]) == 0
+    assert f"nothing to resume in {out}: starting the sweep" in capsys.readouterr().err
+    assert (out / "run-000" / "summary.json").is_file()
+    # an empty directory alike; one with other files in it is still refused
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine\n")
+    assert main(["sweep", str(scenario_file(tmp_path, "bad.yaml", **{"[0.5]": "[1.0e-9]", "[3, 4]": "[3]"})),
+                 "--out", str(empty), "--resume"]) == 1
+    assert f"nothing to resume in {empty}: starting the sweep" in capsys.readouterr().err
+    assert main(["sweep", str(scenario), "--out", str(tmp_path / "busy"), "--resume"]) == 2
+    assert "holds no sweep (no sweep.csv) to resume" in capsys.readouterr().err
+
+
+def test_a_sweep_whose_every_variant_was_invalid_exits_with_the_failure_status(tmp_path, capsys):
+    scenario = scenario_file(tmp_path, "a.yaml", **{"[0.5]": "[1.0e-9]"})
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(scenario), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "every variant failed or was invalid (0 failed, 2 invalid); sweep.csv has their reasons" in err
+    assert (out / "sweep.csv").read_text().count(",invalid,") == 2
