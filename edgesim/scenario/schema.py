@@ -132,10 +132,10 @@ class SweepConfig(ConfigModel):
                                  "under sweep.seeds)")
             if not values:
                 raise ValueError(f"grid key '{key}' has no values")
-            texts = [json.dumps(v, sort_keys=True, default=str) for v in values]
-            if len(set(texts)) != len(texts):
-                repeated = next(t for t in texts if texts.count(t) > 1)
-                raise ValueError(f"grid key '{key}' lists the value {repeated} twice (seeds go under sweep.seeds)")
+            repeated = [v for i, v in enumerate(values) if v in values[:i]]  # by equality: 4 and 4.0 are one value
+            if repeated:
+                raise ValueError(f"grid key '{key}' lists the value {json.dumps(repeated[0], sort_keys=True, default=str)}"
+                                 " twice (seeds go under sweep.seeds)")
         for key, labels in self.labels.items():
             if key not in self.grid:
                 raise ValueError(f"labels for '{key}', which is not a grid key (grid keys: "

@@ -175,6 +175,8 @@ def test_sweep_labels_name_each_grid_value_once(tmp_path):
 def test_a_grid_value_listed_twice_is_refused(tmp_path):
     text = GOOD + "sweep: {grid: {server.clients_per_round: [2, 2]}}\n"
     assert "lists the value 2 twice (seeds go under sweep.seeds)" in problems(tmp_path, text)[0]
+    equal = GOOD + "sweep: {grid: {fleet.memory_fraction: [4, 4.0], fleet.stragglers: [{kind: none}, {kind: none}]}}\n"
+    assert "'fleet.memory_fraction' lists the value 4.0 twice" in problems(tmp_path, equal)[0]  # one value, two spellings
 
 
 def test_a_count_of_seeds_means_seeds_one_to_n(tmp_path):
