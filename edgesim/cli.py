@@ -306,8 +306,8 @@ def cmd_sweep(args, console: Console) -> int:
                               policy)
     except KeyboardInterrupt as exc:
         with interruptions_ignored():
-            print(f"interrupted; sweep.csv records every variant's state; continue with: "
-                  f"{_resume_sweep_command(args, sweep_dir)}", file=sys.stderr)
+            print(f"interrupted; sweep.csv records every variant's state{_summary_so_far(sweep_dir)}; continue "
+                  f"with: {_resume_sweep_command(args, sweep_dir)}", file=sys.stderr)
             console.print(str(sweep_dir), highlight=False, soft_wrap=True)
             return outcome.interrupted_exit(signal_number(exc))
     failed = sum(1 for summary in summaries if summary.get("status") == outcome.FAILED)
@@ -321,6 +321,18 @@ def cmd_sweep(args, console: Console) -> int:
     _print_sweep_summary(sweep_dir, console)
     console.print(str(sweep_dir), highlight=False, soft_wrap=True)
     return outcome.EXIT_FAILED if failed or none_finished else outcome.EXIT_OK
+
+
+def _summary_so_far(sweep_dir: Path) -> str:
+    """Write the summary of an interrupted sweep's finished runs; the words that say so ("" if none)."""
+    from edgesim.plots.data import read_factor_labels, read_sweep
+    from edgesim.results.sweep_summary import write_sweep_summary
+
+    try:
+        write_sweep_summary(sweep_dir, read_sweep(sweep_dir), read_factor_labels(sweep_dir))
+    except (InputError, OSError):  # no sweep.csv yet, or it cannot be written: the table alone is kept
+        return ""
+    return " and summary.md its finished runs so far"
 
 
 def _print_sweep_summary(sweep_dir: Path, console: Console) -> None:

@@ -179,6 +179,7 @@ def test_stopping_a_sweep_stops_its_workers_and_records_each_variants_state(tmp_
     # the two under way were stopped (one may have finished just before); the third never started
     assert "interrupted" in states[:2] and set(states[:2]) <= {"interrupted", "completed"}
     assert states[2] == "pending" and not (out / "run-002").exists()
+    assert "summary.md its finished runs so far" in err and " not finished)" in (out / "summary.md").read_text()
     for run_dir, state in zip(("run-000", "run-001"), states):
         assert summary(out / run_dir)["status"] == state
         assert (out / run_dir / "checkpoint").exists() == (state == "interrupted")

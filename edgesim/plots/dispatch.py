@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgesim.contract import EVENTS_FILE, SWEEP_FILE
+from edgesim.contract import EVENTS_FILE, SWEEP_FILE, SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_MD
 from edgesim.errors import InputError
 from edgesim.plots.data import read_factor_labels, read_sweep
 from edgesim.plots.report import write_run_report, write_sweep_report
@@ -16,13 +16,14 @@ from edgesim.results.sweep_summary import write_sweep_summary
 def plot_any(path: Path | str) -> list[Path]:
     """Plot ``path`` as a sweep (it holds ``sweep.csv``; its ``summary.csv``/``summary.md`` are written
     afresh too) or a run (it holds ``events.csv``), then write its ``report.html``; return the figures'
-    paths and the report's, last."""
+    paths, a sweep's summary tables', and the report's, last."""
     path = Path(path)
     if (path / SWEEP_FILE).is_file():
         sweep, custom = read_sweep(path), read_factor_labels(path)
         figures = plot_sweep(path, sweep, custom)
         summary = write_sweep_summary(path, sweep, custom)
-        return [*figures, write_sweep_report(path, figures, sweep, summary)]
+        tables = [path / SWEEP_SUMMARY_CSV, path / SWEEP_SUMMARY_MD]
+        return [*figures, *tables, write_sweep_report(path, figures, sweep, summary)]
     if (path / EVENTS_FILE).is_file():
         figures = plot_run(path)
         return [*figures, write_run_report(path, figures)]

@@ -137,7 +137,7 @@ def display_rows(summary: SweepSummary) -> tuple[list[str], list[list[str]]]:
         rounds = row["rounds_to_target_mean"]
         rows.append([
             *(str(row[f]) for f in summary.factors),
-            _reached_cell(row) if summary.target_set else "no target",
+            _reached_cell(row, summary.target_set),
             (_time_cell(row, scale) if row["runs"] else "–") if summary.target_set else "no target set",
             some(_number(rounds, "{:.1f}" if rounds % 1 else "{:.0f}"), "rounds_to_target"),
             some(_number(row["final_accuracy_mean"], "{:.4f}"), "final_accuracy"),
@@ -288,10 +288,12 @@ def seeds_to_separate(a: pd.Series, b: pd.Series, most: int = MOST_SEEDS) -> int
     return None
 
 
-def _reached_cell(row) -> str:
+def _reached_cell(row, target_set: bool) -> str:
     notes = [f"+{int(row[k])} {what}" for k, what in (("not_finished", "not finished"), ("failed", "failed or invalid"))
              if row[k]]
-    return f"{int(row['reached'])}/{int(row['runs'])}" + (f" ({', '.join(notes)})" if notes else "")
+    runs = int(row["runs"])
+    reached = f"{int(row['reached'])}/{runs}" if target_set else f"no target, {runs} run{'s' * (runs != 1)}"
+    return reached + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _byte_unit(largest: float) -> tuple[str, float]:

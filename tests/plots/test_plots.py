@@ -125,6 +125,7 @@ def test_plot_any_dispatches(sync_run: Path, sweep_dir: Path) -> None:
     assert {path.name for path in plot_any(sync_run)} == RUN_FIGURES | {"report.html"}
     written = plot_any(str(sweep_dir))
     assert "sweep_accuracy.png" in {path.name for path in written} and written[-1].name == "report.html"
+    assert [path.name for path in written[-3:-1]] == ["summary.csv", "summary.md"]
     assert "| none | 4 |" in (sweep_dir / "summary.md").read_text()  # the summary is written afresh too
 
 

@@ -114,7 +114,7 @@ def test_without_a_target_nothing_is_called_not_reached():
     summary = summarise_sweep(frame)
     headers, rows = display_rows(summary)
     reached = headers.index("reached")
-    assert summary.comparisons == [] and rows[0][reached:reached + 2] == ["no target", "no target set"]
+    assert summary.comparisons == [] and rows[0][reached:reached + 2] == ["no target, 1 run", "no target set"]
     assert separation_note(summary).startswith("No target accuracy was set")
 
 
