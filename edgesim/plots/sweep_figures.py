@@ -24,7 +24,7 @@ from edgesim.contract import EVENTS_FILE
 from edgesim.plots.data import read_events, read_factor_labels, read_metrics, read_sweep
 from edgesim.plots.figure import png_figure
 from edgesim.results.factor_labels import factor_columns, factor_labels, factor_names
-from edgesim.results.sweep_summary import t_interval
+from edgesim.results.sweep_summary import byte_unit, t_interval
 from edgesim.time_scale import time_scale
 
 ALL_RUNS = "all runs"
@@ -274,15 +274,20 @@ def sweep_bytes_time_figure(sweep: pd.DataFrame, path: Path, custom: dict | None
         return None
     scale = time_scale(reached["time_to_target_s"].max())
     reached["time"] = scale.convert(reached["time_to_target_s"])
-    reached["megabytes"] = (reached["bytes_up"] + reached["bytes_down"]) / 1e6
+    moved = reached["bytes_up"] + reached["bytes_down"]
+    unit, per_unit = byte_unit(moved.max())
+    reached["moved"] = moved / per_unit
     many_groups = len(layout.group_order) > 1
     with png_figure(path, size=(9.0, 5.0)) as (figure, ax):
-        sns.scatterplot(data=reached, x="time", y="megabytes", hue=layout.hue, hue_order=layout.hue_order,
+        sns.scatterplot(data=reached, x="time", y="moved", hue=layout.hue, hue_order=layout.hue_order,
                         style=layout.group if many_groups else None,
                         style_order=layout.group_order if many_groups else None, s=45, ax=ax)
         _legend_outside(figure, ax, None)
         ax.set_xlabel(scale.label("simulated time to target"))
-        ax.set_ylabel("MB moved in the run (up + down, whole fleet)")
+        spread = moved.max() / moved.min() if moved.min() > 0 else 0.0
+        if spread > 30:  # runs an order of magnitude apart: a linear axis would squash the small ones
+            ax.set_yscale("log")
+        ax.set_ylabel(f"{unit} moved in the run (up + down, whole fleet{', log scale' if spread > 30 else ''})")
         omitted = len(frame) - len(reached)
         note = f"; {omitted} run(s) that never reached it left out" if omitted else ""
         ax.set_title(f"Communication of each run against its time to target{note}", fontsize=10)

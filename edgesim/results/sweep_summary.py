@@ -124,10 +124,10 @@ def display_rows(summary: SweepSummary) -> tuple[list[str], list[list[str]]]:
     times = table[["time_to_target_s_mean", "time_to_target_s_ci_high"]]
     scale = time_scale(times.max().max() if len(table) else math.nan)
     unit = scale.unit
-    byte_unit, per_unit = _byte_unit(table[["bytes_up_mean", "bytes_down_mean"]].max().max() if len(table) else 0)
+    bytes_in, per_unit = byte_unit(table[["bytes_up_mean", "bytes_down_mean"]].max().max() if len(table) else 0)
     headers = [*summary.factors, "reached", f"time to target ({unit}, {CONFIDENCE:.0%} CI)", "rounds to target",
                "final acc (full test)", "best acc (evaluations)", "staleness mean / p50 / p95",
-               f"{byte_unit} up / down", "discarded"]
+               f"{bytes_in} up / down", "discarded"]
     rows = []
     for (_, row), (_, count) in zip(table.iterrows(), summary.counts.iterrows()):
         def some(cell: str, *names: str) -> str:  # says so when the mean is over only some of the runs
@@ -296,8 +296,8 @@ def _reached_cell(row, target_set: bool) -> str:
     return reached + (f" ({', '.join(notes)})" if notes else "")
 
 
-def _byte_unit(largest: float) -> tuple[str, float]:
-    """The unit bytes read best in (kB, MB or GB), and bytes per unit."""
+def byte_unit(largest: float) -> tuple[str, float]:
+    """The unit bytes up to ``largest`` read best in (kB, MB or GB), and bytes per unit."""
     for unit, size in (("GB", 1e9), ("MB", 1e6)):
         if largest >= size:
             return unit, size
