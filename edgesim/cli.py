@@ -323,13 +323,18 @@ def cmd_sweep(args, console: Console) -> int:
     return outcome.EXIT_FAILED if failed or none_finished else outcome.EXIT_OK
 
 
-def _summary_so_far(sweep_dir: Path) -> str:
-    """Write the summary of an interrupted sweep's finished runs; the words that say so ("" if none)."""
+def _write_summary(sweep_dir: Path):
+    """Summarise ``sweep_dir``'s ``sweep.csv`` (with its labels) into ``summary.csv``/``summary.md``."""
     from edgesim.plots.data import read_factor_labels, read_sweep
     from edgesim.results.sweep_summary import write_sweep_summary
 
+    return write_sweep_summary(sweep_dir, read_sweep(sweep_dir), read_factor_labels(sweep_dir))
+
+
+def _summary_so_far(sweep_dir: Path) -> str:
+    """Write the summary of an interrupted sweep's finished runs; the words that say so ("" if none)."""
     try:
-        write_sweep_summary(sweep_dir, read_sweep(sweep_dir), read_factor_labels(sweep_dir))
+        _write_summary(sweep_dir)
     except (InputError, OSError):  # no sweep.csv yet, or it cannot be written: the table alone is kept
         return ""
     return " and summary.md its finished runs so far"
@@ -339,10 +344,9 @@ def _print_sweep_summary(sweep_dir: Path, console: Console) -> None:
     """Write ``summary.csv``/``summary.md`` beside ``sweep.csv`` and print the table and its caveat."""
     from rich.table import Table
 
-    from edgesim.plots.data import read_factor_labels, read_sweep
-    from edgesim.results.sweep_summary import display_rows, separated_rows, separation_note, write_sweep_summary
+    from edgesim.results.sweep_summary import display_rows, separated_rows, separation_note
 
-    summary = write_sweep_summary(sweep_dir, read_sweep(sweep_dir), read_factor_labels(sweep_dir))
+    summary = _write_summary(sweep_dir)
     headers, rows = display_rows(summary)
     if console.is_terminal:
         table = Table(*headers, title="sweep summary (seeds pooled)", title_justify="left")

@@ -9,6 +9,7 @@ show these labels instead. A case column's cells are the case names. Labels a sc
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pandas as pd
 
@@ -87,7 +88,7 @@ def factor_labels(sweep: pd.DataFrame, columns: list[str], custom: dict[str, dic
         given = {_normal(cell): label for cell, label in custom.get(column, {}).items()}
         chosen = {_normal(cell): given.get(_normal(cell)) or value_label(cell) for cell in sweep[column]}
         raw = {_normal(cell): str(cell) for cell in sweep[column]}
-        shared = {label for label in chosen.values() if list(chosen.values()).count(label) > 1}
+        shared = {label for label, count in Counter(chosen.values()).items() if count > 1}
         frame[column] = [raw[_normal(cell)] if chosen[_normal(cell)] in shared else chosen[_normal(cell)]
                          for cell in sweep[column]]
     return frame

@@ -95,10 +95,11 @@ def summarise_sweep(sweep: pd.DataFrame, custom: dict[str, dict[str, str]] | Non
                     "reached_share": len(reached) / len(runs) if len(runs) else math.nan,
                     "time_to_target_s_mean": reached.mean() if len(reached) else math.nan,
                     "time_to_target_s_ci_low": low, "time_to_target_s_ci_high": high})
-        row.update({f"{name}_mean" if not name.startswith("staleness") else name: _numbers(runs, name).mean()
+        values = {name: _numbers(runs, name) for name in MEANS}
+        row.update({f"{name}_mean" if not name.startswith("staleness") else name: values[name].mean()
                     for name in MEANS})
         rows.append(row)
-        counts.append({name: int(_numbers(runs, name).notna().sum()) for name in MEANS})
+        counts.append({name: int(values[name].notna().sum()) for name in MEANS})
         samples[key] = reached
     factors = [names[c] for c in columns]
     table = pd.DataFrame(rows, columns=[*factors, *TABLE_COLUMNS])

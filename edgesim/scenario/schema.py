@@ -86,6 +86,11 @@ class StopConfig(ConfigModel):
     stop_at_target: bool = True
 
 
+def _first_repeat(values: list) -> list:
+    """``[v]`` for the first value equal to an earlier one (by equality: 4 and 4.0 are one value), else ``[]``."""
+    return next(([v] for i, v in enumerate(values) if v in values[:i]), [])
+
+
 def _in_sweep(key: str) -> bool:
     """Whether dotted key ``key`` names the sweep block or a key inside it."""
     return re.match(r"(sweep|\[sweep\])($|[.\[])", key) is not None
@@ -114,9 +119,9 @@ class SweepConfig(ConfigModel):
     def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
         """A seed listed twice would run the same variant twice, and its twins' zero-width interval would look
         like a real one."""
-        repeated = next((seed for i, seed in enumerate(seeds) if seed in seeds[:i]), None)
-        if repeated is not None:
-            raise ValueError(f"lists the seed {repeated} twice (each seed runs every variant once)")
+        repeated = _first_repeat(seeds)
+        if repeated:
+            raise ValueError(f"lists the seed {repeated[0]} twice (each seed runs every variant once)")
         return seeds
 
     @model_validator(mode="after")
@@ -132,7 +137,7 @@ class SweepConfig(ConfigModel):
                                  "under sweep.seeds)")
             if not values:
                 raise ValueError(f"grid key '{key}' has no values")
-            repeated = [v for i, v in enumerate(values) if v in values[:i]]  # by equality: 4 and 4.0 are one value
+            repeated = _first_repeat(values)
             if repeated:
                 raise ValueError(f"grid key '{key}' lists the value {json.dumps(repeated[0], sort_keys=True, default=str)}"
                                  " twice (seeds go under sweep.seeds)")
