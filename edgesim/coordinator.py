@@ -53,6 +53,8 @@ class Progress:
     evaluations: int = 0
     last_accuracy: float | None = None
     best_accuracy: float | None = None
+    evaluations_since_best: int = 0
+    """Evaluations after the one that set ``best_accuracy`` (the ``stop.patience`` rule counts them)."""
     time_to_target_s: float | None = None
     rounds_to_target: int | None = None
     """The round (or server iteration) whose evaluation reached the target."""
@@ -111,6 +113,8 @@ class _Coordinator:
             progress.stop_reason = "target"
         elif last_round:
             progress.stop_reason = "max_rounds"
+        elif stop_rules.patience is not None and progress.evaluations_since_best >= stop_rules.patience:
+            progress.stop_reason = "plateau"
         else:
             stop = False
         self.journal.round_done(round, now, due, stop, asdict(progress), self.metrics.size, self.decisions)
@@ -142,6 +146,8 @@ class _Coordinator:
         accuracy = row["accuracy"]
         progress.evaluations += 1
         progress.last_accuracy = accuracy
+        improved = progress.best_accuracy is None or accuracy > progress.best_accuracy
+        progress.evaluations_since_best = 0 if improved else progress.evaluations_since_best + 1
         progress.best_accuracy = max(accuracy, progress.best_accuracy or 0.0)
         target = self.scenario.stop.target_accuracy
         if target is None or progress.time_to_target_s is not None or not accuracy >= target:

@@ -1,5 +1,6 @@
 """The coordinator's decisions: a target reached on an evaluation subset counts only once the full test set
-confirms it; a non-finite loss stops the run as diverged; rows and progress on the evaluation cadence."""
+confirms it; a non-finite loss stops the run as diverged; a plateau stops it under ``stop.patience``; rows and
+progress on the evaluation cadence."""
 
 from __future__ import annotations
 
@@ -36,11 +37,11 @@ class Scripted:
         return {}
 
 
-def coordinator(tmp_path, subset: bool = True):
+def coordinator(tmp_path, subset: bool = True, stop: dict | None = None):
     scenario = validate({"name": "c", "fleet": {"groups": [{"name": "a", "profile": "laptop", "count": 2,
                                                            "network": "wifi5"}]},
                          "dataset": {"name": "synthetic"}, "server": {"clients_per_round": 1},
-                         "stop": {"target_accuracy": 0.9}})
+                         "stop": stop or {"target_accuracy": 0.9}})
     dataset = SimpleNamespace(test_x=torch.zeros(100, 1), test_y=torch.zeros(100, dtype=torch.long),
                               eval_idx=np.arange(10 if subset else 100))
     algorithm = Scripted()
@@ -101,3 +102,15 @@ def test_rounds_that_change_nothing_reuse_the_last_evaluation(tmp_path):
     assert calls == [100, 100]
     c.metrics.close()
     assert len(directory.metrics.read_text().splitlines()) == 7  # every round still has its row
+
+
+def test_patience_stops_the_run_once_that_many_evaluations_have_not_raised_the_best(tmp_path):
+    c, algorithm, _ = coordinator(tmp_path, subset=False, stop={"patience": 2})
+    stops = []
+    for round, accuracy in enumerate([0.5, 0.6, 0.6, 0.7, 0.65, 0.69, 0.9], start=1):
+        algorithm.full_accuracy = accuracy
+        stops.append(close(c, round))
+        if stops[-1]:
+            break
+    assert stops == [False, False, False, False, False, True]  # 0.6 again is no rise; 0.65, 0.69 < 0.7
+    assert c.progress.stop_reason == "plateau" and c.progress.best_accuracy == 0.7

@@ -9,6 +9,7 @@ round, so the schedule is the only thing that carries over). Kinds:
 - ``cosine``: ``min_factor + (1 - min_factor) * (1 + cos(pi * (r - 1) / rounds)) / 2``
   for ``r <= rounds`` and ``min_factor`` after (SGDR's annealing, Loshchilov &
   Hutter 2017, without restarts; biprop trains its scores with it per epoch).
+  A scenario that leaves ``rounds`` out decays over its ``stop.max_rounds``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class ExponentialLr(ConfigModel):
 
 class CosineLr(ConfigModel):
     kind: Literal["cosine"] = "cosine"
-    rounds: int = Field(ge=1, description="rounds over which the factor falls from 1 to min_factor")
+    rounds: int = Field(ge=1, description="rounds over which the factor falls from 1 to min_factor; in a "
+                        "scenario it defaults to stop.max_rounds")
     min_factor: float = Field(0.0, ge=0, le=1)
 
     def factor(self, round: int) -> float:

@@ -84,6 +84,8 @@ class StopConfig(ConfigModel):
     target_accuracy: float | None = Field(None, gt=0, le=1)
     max_rounds: int | None = Field(None, ge=1)
     stop_at_target: bool = True
+    patience: int | None = Field(None, ge=1, description="stop once this many evaluations in a row have not "
+                                 "raised the best accuracy (training has plateaued)")
 
 
 def _first_repeat(values: list) -> list:
@@ -181,6 +183,20 @@ class Scenario(ConfigModel):
             raise ValueError("must not contain / or \\ or be only dots: a name never chooses where files go "
                              "(use --out for that)")
         return name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cosine_over_the_run(cls, data):
+        """A cosine schedule without ``rounds`` decays over the run: ``stop.max_rounds``."""
+        if not isinstance(data, dict):
+            return data
+        algorithm = data.get("algorithm")
+        schedule = algorithm.get("lr_schedule") if isinstance(algorithm, dict) else None
+        stop = data.get("stop")
+        max_rounds = stop.get("max_rounds") if isinstance(stop, dict) else None
+        if isinstance(schedule, dict) and schedule.get("kind") == "cosine" and "rounds" not in schedule and max_rounds:
+            data = data | {"algorithm": algorithm | {"lr_schedule": schedule | {"rounds": max_rounds}}}
+        return data
 
     @property
     def device_count(self) -> int:

@@ -299,3 +299,13 @@ def test_a_set_inside_a_case_must_name_one_of_the_cases(tmp_path):
     assert [v.scenario.stop.max_rounds for v in variants] == [4]
     # the whole cases mapping may still be replaced
     assert len(expand_sweep(apply_edits(edited, ["sweep.cases={one: {}, two: {}, three: {}}"]))) == 3
+
+
+def test_a_cosine_schedule_without_rounds_decays_over_the_runs_max_rounds(tmp_path):
+    text = GOOD + "algorithm: {name: fedavg, lr_schedule: {kind: cosine}}\nstop: {max_rounds: 40}\n"
+    assert load_scenario(write(tmp_path, text)).algorithm.lr_schedule.rounds == 40
+    assert load_scenario(write(tmp_path, text), ["stop.max_rounds=300"]).algorithm.lr_schedule.rounds == 300
+    explicit = text.replace("{kind: cosine}", "{kind: cosine, rounds: 7}")
+    assert load_scenario(write(tmp_path, explicit)).algorithm.lr_schedule.rounds == 7
+    unbounded = GOOD + "algorithm: {name: fedavg, lr_schedule: {kind: cosine}}\nstop: {max_time: 1h}\n"
+    assert any("algorithm.lr_schedule" in p and "rounds" in p for p in problems(tmp_path, unbounded))
