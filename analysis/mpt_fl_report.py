@@ -1,10 +1,11 @@
 """MPT-FL reproduction report: the paper's Table 2 and Fig. 1 beside what edgesim measured.
 
 Usage:
-    python analysis/mpt_fl_report.py [TABLE2_SWEEP_DIR] [--sparsity SPARSITY_SWEEP_DIR]
+    python analysis/mpt_fl_report.py [TABLE2_SWEEP_DIR ...] [--sparsity SPARSITY_SWEEP_DIR]
                                      [--ablation ABLATION_SWEEP_DIR] --out analysis/mpt_fl
 
-TABLE2_SWEEP_DIR comes from `edgesim sweep scenarios/paper/mpt_fl_mnist.yaml`,
+TABLE2_SWEEP_DIR comes from `edgesim sweep scenarios/paper/mpt_fl_mnist.yaml` (several, such as one
+per seed, are read as one table),
 SPARSITY_SWEEP_DIR from `edgesim sweep scenarios/paper/mpt_fl_sparsity.yaml`,
 ABLATION_SWEEP_DIR from `edgesim sweep scenarios/paper/mpt_fl_ablation.yaml`.
 Writes TABLE.md, table2_accuracy.png, and with the options fig1_sparsity.png
@@ -139,12 +140,14 @@ def ablation(sweep_dir: Path, out: Path) -> list[str]:
             markdown_table(summary, ".4f"), "", "![ablation](ablation_accuracy.png)", ""]
 
 
-def table2_section(sweep_dir: Path, sparsity_dir: Path | None, out: Path) -> list[str]:
+def table2_section(sweep_dirs: list[Path], sparsity_dir: Path | None, out: Path) -> list[str]:
     """Table 2 (and, with ``sparsity_dir``, Fig. 1) as markdown lines; writes their figures."""
-    table = runs(sweep_dir)
-    pending = table.loc[table["status"] != "completed", "case"].tolist()
+    table = pd.concat([runs(d).assign(run_dir=lambda f, d=d: [str(d.resolve() / r) for r in f["run_dir"]])
+                       for d in sweep_dirs], ignore_index=True)
+    pending = (table.loc[table["status"] != "completed", "case"] + " (seed "
+               + table.loc[table["status"] != "completed", "seed"].astype(str) + ")").tolist()
     table = table[table["status"] == "completed"]
-    curves = metrics(sweep_dir, table)
+    curves = metrics(Path.cwd(), table)  # run_dir is absolute
     lines = ["## Table 2" + (" and Fig. 1" if sparsity_dir else ""), "",
              markdown_table(table2(table, last_rounds_accuracy(curves))), ""]
     accuracy_figure(curves, out / "table2_accuracy.png")
@@ -162,7 +165,7 @@ def table2_section(sweep_dir: Path, sparsity_dir: Path | None, out: Path) -> lis
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("table2", type=Path, nargs="?", help="sweep of scenarios/paper/mpt_fl_mnist.yaml")
+    parser.add_argument("table2", type=Path, nargs="*", help="sweeps of scenarios/paper/mpt_fl_mnist.yaml")
     parser.add_argument("--sparsity", type=Path, help="sweep of scenarios/paper/mpt_fl_sparsity.yaml")
     parser.add_argument("--ablation", type=Path, help="sweep of scenarios/paper/mpt_fl_ablation.yaml")
     parser.add_argument("--out", type=Path, required=True,

@@ -76,8 +76,11 @@ class _Coordinator:
     """Evaluation cadence, metric rows, target tracking, stop rules and checkpoints, for any protocol."""
 
     def __init__(self, scenario: Scenario, algorithm, dataset: Dataset, open_metrics: MetricsOpener,
-                 journal: Journal, on_progress: Callable[[float, Progress], None] = lambda now, progress: None):
+                 journal: Journal, on_progress: Callable[[float, Progress], None] = lambda now, progress: None,
+                 on_evaluation: Callable[[dict], None] = lambda row: None):
         self.scenario = scenario
+        self.on_evaluation = on_evaluation
+        """Called with each evaluated ``metrics.csv`` row (as a dict) once it is written."""
         self.algorithm = algorithm
         self.journal = journal
         self.on_progress = on_progress
@@ -104,7 +107,10 @@ class _Coordinator:
             self._evaluate(now, row)
             diverged = _non_finite(row)
         if due or write_every_round or diverged:
-            self.metrics.append({"sim_time_s": now, "round": round, "model_version": progress.version, **row})
+            row = {"sim_time_s": now, "round": round, "model_version": progress.version, **row}
+            self.metrics.append(row)
+            if due:
+                self.on_evaluation(row)
         self.on_progress(now, progress)
         stop = True
         if diverged:

@@ -14,6 +14,7 @@ checkpoint for ``--resume``.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,9 +54,11 @@ class RunResult:
 
 def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = None, show_progress: bool = True,
                  compute: Compute = Compute("auto"), mode: str = "new",
-                 checkpoints: CheckpointPolicy = CheckpointPolicy()) -> RunResult:
+                 checkpoints: CheckpointPolicy = CheckpointPolicy(),
+                 on_evaluation: Callable[[dict], None] = lambda row: None) -> RunResult:
     """Run ``scenario`` into ``run_dir`` (``mode``: ``new``, ``overwrite`` or ``resume``; see
-    ``RunDirectory``), training where ``compute`` says (default: a GPU if there is one).
+    ``RunDirectory``), training where ``compute`` says (default: a GPU if there is one). ``on_evaluation``
+    gets each evaluated ``metrics.csv`` row as a dict.
 
     Problems found before the clock starts raise ``InputError`` and leave no trace (nor does an interruption
     then); once it has started, the run ends with a summary whatever happens, and errors propagate after it.
@@ -70,7 +73,8 @@ def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = No
         except BaseException:
             directory.abandon()
             raise
-        return _run(prepared, directory, console, show_progress, compute, mode == "resume", checkpoints)
+        return _run(prepared, directory, console, show_progress, compute, mode == "resume", checkpoints,
+                    on_evaluation)
 
 
 def _check_resumable(directory: RunDirectory) -> None:
@@ -81,7 +85,7 @@ def _check_resumable(directory: RunDirectory) -> None:
 
 
 def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_progress: bool, compute: Compute,
-         resuming: bool, checkpoints: CheckpointPolicy) -> RunResult:
+         resuming: bool, checkpoints: CheckpointPolicy, on_evaluation: Callable[[dict], None]) -> RunResult:
     scenario, algorithm, plan = prepared.scenario, prepared.algorithm, prepared.fleet
     if resuming:
         sha256 = sha256_text((directory.path / SCENARIO_FILE).read_text(encoding="utf-8"))
@@ -118,12 +122,12 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
             log.emit(0.0, device.id, "excluded", nbytes=prepared.footprint_bytes)
         if algorithm.protocol == "sync":
             coordinator = SyncCoordinator(scenario, algorithm, prepared.dataset, open_metrics, journal,
-                                          on_progress=bar.update)
+                                          on_progress=bar.update, on_evaluation=on_evaluation)
             server = SyncServer(env, fleet, tasks, log, coordinator, _sync_settings(scenario),
                                 prepared.streams.rng("selection"))
         else:
             coordinator = AsyncCoordinator(scenario, algorithm, prepared.dataset, open_metrics, journal,
-                                           on_progress=bar.update,
+                                           on_progress=bar.update, on_evaluation=on_evaluation,
                                            oldest_live_version=lambda: min(server.model_version_of.values(),
                                                                            default=server.version))
             server = KAsyncServer(env, fleet, tasks, log, coordinator, AsyncSettings(algorithm.initial_k()))

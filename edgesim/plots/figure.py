@@ -21,13 +21,16 @@ DPI = 120
 
 
 @contextmanager
-def png_figure(path: Path, *, size: tuple[float, float] = (8.0, 4.5), **subplots: Any) -> Iterator[tuple[Figure, Any]]:
-    """Yield ``(figure, axes)`` (``Figure.subplots(**subplots)``) and save the figure to ``path``."""
+def png_figure(path: Path | None, *, size: tuple[float, float] = (8.0, 4.5),
+               **subplots: Any) -> Iterator[tuple[Figure, Any]]:
+    """Yield ``(figure, axes)`` (``Figure.subplots(**subplots)``) and save the figure to ``path`` (unless
+    ``None``)."""
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9):
         figure = Figure(figsize=size, layout="constrained")
         axes = figure.subplots(**subplots)
         yield figure, axes
-        figure.savefig(path, dpi=DPI, format="png")
+        if path is not None:
+            figure.savefig(path, dpi=DPI, format="png")
 
 
 def run_title(what: str, summary: dict, note: str = "") -> str:

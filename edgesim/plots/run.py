@@ -26,9 +26,10 @@ def plot_run(run_dir: Path) -> list[Path]:
     metrics = read_metrics(run_dir)
     summary = read_summary(run_dir)
     constants = constant_settings(metrics) if metrics is not None else ""
-    written = [accuracy_figure(metrics, summary, run_dir / "accuracy.png", constants, _start_hour(run_dir))]
-    written.append(staleness_figure(events, summary, run_dir / "staleness.png"))
-    written.append(timeline_figure(events, summary, run_dir / "timeline.png"))
+    written = [run_dir / "accuracy.png", run_dir / "staleness.png", run_dir / "timeline.png"]
+    accuracy_figure(metrics, summary, written[0], constants, _start_hour(run_dir))
+    staleness_figure(events, summary, written[1])
+    timeline_figure(events, summary, written[2])
     if metrics is not None:
         written.extend(async_figures(metrics, summary, run_dir))
     return written

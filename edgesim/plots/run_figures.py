@@ -6,18 +6,20 @@ from pathlib import Path
 
 import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from edgesim.plots.figure import integer_x_axis, png_figure, run_title
 from edgesim.time_scale import time_scale
 
 
-def accuracy_figure(metrics: pd.DataFrame | None, summary: dict, path: Path, note: str = "",
-                    start_hour: float | None = None) -> Path:
+def accuracy_figure(metrics: pd.DataFrame | None, summary: dict, path: Path | None = None, note: str = "",
+                    start_hour: float | None = None) -> Figure:
     """Accuracy vs simulated time, with the target and the time it was reached; a dev-accuracy panel if
     present. The x axis spans the evaluations: from 0 unless the first comes late, and a run that went on
     long after its last one says so. With ``start_hour`` (local time of day at simulated time 0) a top axis
-    reads local clock time. A run without evaluations gets a figure that says why (its status and reason)."""
+    reads local clock time. A run without evaluations gets a figure that says why (its status and reason).
+    Saved as a PNG at ``path`` when given."""
     metrics = metrics if metrics is not None else pd.DataFrame(columns=["sim_time_s", "accuracy"])
     evaluated = metrics.dropna(subset=["accuracy"])
     target = summary.get("target_accuracy")
@@ -63,7 +65,7 @@ def accuracy_figure(metrics: pd.DataFrame | None, summary: dict, path: Path, not
         if start_hour:
             _local_time_axis(top, scale, start_hour, seconds=end_s - start_s < 3600)
         top.set_title(run_title("Accuracy over simulated time", summary, "; ".join(notes)))
-    return path
+    return figure
 
 
 def _local_time_axis(ax, scale, start_hour: float, seconds: bool) -> None:
@@ -83,8 +85,9 @@ def _local_time_axis(ax, scale, start_hour: float, seconds: bool) -> None:
     local.set_xlabel(f"local time (simulated time 0 = {start // 60:02d}:{start % 60:02d})", fontsize=8)
 
 
-def staleness_figure(events: pd.DataFrame, summary: dict, path: Path) -> Path:
-    """Histogram (integer bins) of the staleness of every applied update."""
+def staleness_figure(events: pd.DataFrame, summary: dict, path: Path | None = None) -> Figure:
+    """Histogram (integer bins) of the staleness of every applied update; saved as a PNG at ``path`` when
+    given."""
     applied = events.loc[events["kind"] == "update_applied", "staleness"].dropna().astype(int)
     discarded = int((events["kind"] == "update_discarded").sum())
     if applied.empty:
@@ -102,4 +105,4 @@ def staleness_figure(events: pd.DataFrame, summary: dict, path: Path) -> Path:
         ax.set_xlabel("staleness (model versions behind when applied)")
         ax.set_ylabel("applied updates")
         ax.set_title(run_title(f"Staleness of {len(applied)} applied updates, {discarded} discarded", summary, note))
-    return path
+    return figure

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
@@ -90,8 +91,8 @@ def _bars(ax, spans: pd.DataFrame, rows: dict[str, int], height: float, **style)
         ax.broken_barh(np.column_stack((group["start"], group["duration"])), (y - height / 2, height), **style)
 
 
-def timeline_figure(events: pd.DataFrame, summary: dict, path: Path) -> Path:
-    """Draw the device timeline of one run."""
+def timeline_figure(events: pd.DataFrame, summary: dict, path: Path | None = None) -> Figure:
+    """The device timeline of one run, saved as a PNG at ``path`` when given."""
     devices = sorted(events.loc[events["device"] != SERVER, "device"].dropna().unique(), key=_natural_key)
     shown, per_group = sample_per_group(devices, MAX_DEVICES)
     rows = {device: index for index, device in enumerate(shown)}
@@ -152,4 +153,4 @@ def timeline_figure(events: pd.DataFrame, summary: dict, path: Path) -> Path:
         ax.set_ylabel("device")
         ax.set_title(run_title("Device timeline", summary, "; ".join(notes)))
         figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 8), fontsize=8, frameon=False)
-    return path
+    return figure
