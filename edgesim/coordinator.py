@@ -8,7 +8,8 @@ diverged). After every round the journal may take a checkpoint; while a
 resumed run replays its clock, the recorded decisions are returned and
 nothing is trained (``edgesim.journal``).
 
-- ``SyncCoordinator`` serves synchronous rounds: one metrics row per evaluation.
+- ``SyncCoordinator`` serves synchronous rounds: one metrics row per evaluation; the decisions it
+  records are the client losses a loss-ranking selector asked for.
 - ``AsyncCoordinator`` serves the K-async server: one metrics row per
   iteration (K, learning rate, staleness, ...), with test accuracy filled in
   on the evaluation cadence (``evaluation.every_rounds`` counts iterations).
@@ -181,7 +182,19 @@ class SyncCoordinator(_Coordinator):
             upload_bytes=algorithm.upload_bytes(round),
             flops=lambda device: algorithm.task_flops(device.index, round),
             eligible=lambda device: device.memory_bytes >= footprint and algorithm.has_work(device.index, round),
+            client_losses=(lambda devices: self._client_losses(round, devices))
+            if hasattr(algorithm, "client_losses") else None,
         )
+
+    def _client_losses(self, round: int, devices) -> list[float]:
+        """The losses a loss-ranking selector asks for, recorded as the round's decision: a resumed run
+        replays its selections with them before the checkpoint's model is loaded."""
+        recorded = next((losses for r, losses in self.decisions if r == round), None)
+        if recorded is not None:
+            return recorded
+        losses = self.algorithm.client_losses([device.index for device in devices])
+        self.decisions.append([round, losses])
+        return losses
 
     def close_round(self, round: int, version: int, accepted: list[TaskResult], now: float) -> bool:
         if self.journal.replaying(round):

@@ -157,7 +157,7 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
 def _sync_settings(scenario: Scenario) -> SyncSettings:
     server = scenario.server
     return SyncSettings(server.clients_per_round, server.min_clients or server.clients_per_round,
-                        server.over_selection, server.deadline_s)
+                        server.over_selection, server.deadline_s, server.selection)
 
 
 def _ending(progress, stopped: bool, server) -> tuple[str, str | None]:

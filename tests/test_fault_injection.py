@@ -26,6 +26,7 @@ SYNC = [*SMOKE, "--quiet", "--set", "stop.max_rounds=12"]
 ASYNC = [*SMOKE, "--quiet", "--set", "algorithm={name: akafl_rj, k: 3, eps_k: 2.0, remodel_staleness: 2}",
          "--set", "dataset.validation_size=300", "--set", "stop.max_rounds=240",
          "--set", "evaluation.every_rounds=20"]
+POWER_OF_CHOICE = [*SYNC, "--set", "server.selection={kind: power_of_choice, candidates: 2}"]
 TABLES = ("events.csv", "metrics.csv", "scenario.yaml")
 
 
@@ -78,7 +79,8 @@ def summary(run_dir: Path) -> dict:
 def reference(tmp_path_factory) -> dict[str, Path]:
     """Uninterrupted runs to compare against."""
     root = tmp_path_factory.mktemp("reference")
-    runs = {"sync": (root / "sync", SYNC), "async": (root / "async", ASYNC)}
+    runs = {"sync": (root / "sync", SYNC), "async": (root / "async", ASYNC),
+            "power_of_choice": (root / "power_of_choice", POWER_OF_CHOICE)}
     for run_dir, args in runs.values():
         code, err = finish(edgesim("run", *args, "--out", str(run_dir)))
         assert code == 0, err
@@ -90,31 +92,44 @@ def assert_same_tables(run_dir: Path, reference_dir: Path) -> None:
         assert (run_dir / name).read_bytes() == (reference_dir / name).read_bytes(), name
 
 
+def kill_9_after(args: list[str], run_dir: Path, rows: int) -> None:
+    """Start ``edgesim run ARGS --out RUN_DIR`` and kill -9 it once ``metrics.csv`` has ``rows`` rows."""
+    process = edgesim("run", *args, "--out", str(run_dir))
+    wait_until(lambda: (run_dir / "events.csv").exists() and metrics_rows(run_dir) >= rows)
+    process.kill()
+    process.wait()
+
+
+def resume(run_dir: Path) -> None:
+    code, err = finish(edgesim("run", "--resume", str(run_dir), "--quiet"))
+    assert code == 0, err
+
+
 @pytest.mark.parametrize("kill_after_rows", [0, 4, 9])
 def test_kill_9_at_any_moment_then_resume_gives_the_uninterrupted_tables(tmp_path, reference, kill_after_rows):
     run_dir = tmp_path / "run"
-    process = edgesim("run", *SYNC, "--out", str(run_dir))
-    wait_until(lambda: (run_dir / "events.csv").exists() and metrics_rows(run_dir) >= kill_after_rows)
-    process.kill()
-    process.wait()
+    kill_9_after(SYNC, run_dir, kill_after_rows)
     assert not (run_dir / "summary.json").exists()
     complete_lines(run_dir / "events.csv")
     complete_lines(run_dir / "metrics.csv")
-    code, err = finish(edgesim("run", "--resume", str(run_dir), "--quiet"))
-    assert code == 0, err
+    resume(run_dir)
     assert_same_tables(run_dir, reference["sync"])
     assert summary(run_dir)["status"] == "completed" and not (run_dir / "checkpoint").exists()
 
 
+def test_kill_9_then_resume_of_a_run_selecting_by_loss_replays_its_selections(tmp_path, reference):
+    run_dir = tmp_path / "run"
+    kill_9_after(POWER_OF_CHOICE, run_dir, 6)
+    resume(run_dir)
+    assert_same_tables(run_dir, reference["power_of_choice"])
+    assert (run_dir / "events.csv").read_bytes() != (reference["sync"] / "events.csv").read_bytes()
+
+
 def test_kill_9_then_resume_of_a_k_async_run_with_judgement(tmp_path, reference):
     run_dir = tmp_path / "run"
-    process = edgesim("run", *ASYNC, "--out", str(run_dir))
-    wait_until(lambda: metrics_rows(run_dir) >= 130)
-    process.kill()
-    process.wait()
+    kill_9_after(ASYNC, run_dir, 130)
     assert (run_dir / "checkpoint" / "parts").is_dir()  # model versions clients still hold
-    code, err = finish(edgesim("run", "--resume", str(run_dir), "--quiet"))
-    assert code == 0, err
+    resume(run_dir)
     assert_same_tables(run_dir, reference["async"])
 
 

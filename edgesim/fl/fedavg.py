@@ -92,6 +92,13 @@ class FedAvg(Algorithm):
         train_loss = sum(u.mean_loss * u.num_samples for u in updates) / sum(u.num_samples for u in updates)
         return {"train_loss": train_loss}
 
+    def client_losses(self, clients: list[int]) -> list[float]:
+        """The current global model's mean cross-entropy on each client's training data (for
+        ``server.selection: power_of_choice``)."""
+        data = self.setup.dataset
+        return [self.evaluate(data.train_x[i], data.train_y[i])["loss"]
+                for i in (self.setup.client_indices[c] for c in clients)]
+
     def evaluate(self, x, y):
         self.model.load_state_dict(self.state)
         return evaluate_classifier(self.model, x, y)

@@ -23,6 +23,7 @@ from edgesim.models import ModelConfig
 from edgesim.profiles import DeviceProfile, NetworkProfile
 from edgesim.sim.availability import AlwaysAvailable, AvailabilityConfig
 from edgesim.sim.failures import FailureConfig, NoFailures
+from edgesim.sim.selection import Selection, UniformSelection
 from edgesim.sim.stragglers import NoStragglers, StragglerConfig
 from edgesim.units import Duration
 
@@ -67,6 +68,7 @@ class ServerConfig(ConfigModel):
     min_clients: int | None = Field(None, ge=1, description="devices that must be ready to start a round")
     over_selection: float = Field(0.0, ge=0, le=10)
     deadline_s: Duration | None = Field(None, gt=0)
+    selection: Selection = Field(UniformSelection(), description="which ready devices a round trains on")
     down_mbps: float | None = Field(None, gt=0, description="server egress shared by all downloads")
     up_mbps: float | None = Field(None, gt=0, description="server ingress shared by all uploads")
 

@@ -1,8 +1,9 @@
 """Synchronous rounds: select, broadcast, wait, aggregate.
 
 Each round the server waits until ``min_clients`` eligible devices are ready,
-draws ``ceil(clients_per_round * (1 + over_selection))`` of them uniformly
-(at most as many as are ready), and starts a task on each. The round closes
+selects ``ceil(clients_per_round * (1 + over_selection))`` of them (at most
+as many as are ready; uniformly unless ``selection`` says otherwise,
+``edgesim.sim.selection``), and starts a task on each. The round closes
 when ``clients_per_round`` updates have arrived, when every selected task has
 ended (arrived or lost), or at the deadline, whichever comes first. Updates
 that arrive after the close are logged as ``update_discarded`` and never
@@ -26,6 +27,7 @@ import simpy
 from edgesim.sim.device import Device
 from edgesim.sim.event_log import SERVER, EventLog
 from edgesim.sim.fleet import Fleet
+from edgesim.sim.selection import ClientLosses, Selection, UniformSelection
 from edgesim.sim.task import TaskPlan, TaskResult, TaskRunner
 
 
@@ -35,6 +37,7 @@ class SyncSettings:
     min_clients: int
     over_selection: float = 0.0
     deadline_s: float | None = None
+    selection: Selection = UniformSelection()
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class RoundPlan:
     upload_bytes: int
     flops: Callable[[Device], float]
     eligible: Callable[[Device], bool]
+    client_losses: ClientLosses | None = None
+    """For selectors that rank devices by loss (``power_of_choice``)."""
 
 
 class RoundOwner(Protocol):
@@ -107,7 +112,7 @@ class SyncServer:
                 candidates = list(filter(plan.eligible, self.fleet.ready()))  # fleet order
             self._waiting_since = None
             count = min(len(candidates), math.ceil(settings.clients_per_round * (1 + settings.over_selection)))
-            chosen = sorted(self.rng.choice(len(candidates), size=count, replace=False))
+            chosen = settings.selection.choose(candidates, count, self.rng, plan.client_losses)
             start = self._round_started = self.env.now
             current = _Round(self, self.round, settings.clients_per_round, count, self.env.event())
             self.log.emit(start, SERVER, "round_start", self.round, self.version)

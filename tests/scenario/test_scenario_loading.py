@@ -309,3 +309,13 @@ def test_a_cosine_schedule_without_rounds_decays_over_the_runs_max_rounds(tmp_pa
     assert load_scenario(write(tmp_path, explicit)).algorithm.lr_schedule.rounds == 7
     unbounded = GOOD + "algorithm: {name: fedavg, lr_schedule: {kind: cosine}}\nstop: {max_time: 1h}\n"
     assert any("algorithm.lr_schedule" in p and "rounds" in p for p in problems(tmp_path, unbounded))
+
+
+@pytest.mark.parametrize("algorithm, message", [
+    ("hmoe", "ranks devices by their local loss, which hmoe does not report"),
+    ("kasync_sgd", "kasync_sgd is asynchronous"),
+])
+def test_power_of_choice_is_refused_where_it_cannot_work(tmp_path, algorithm, message):
+    text = GOOD + f"algorithm: {{name: {algorithm}}}\n"
+    found = problems(tmp_path, text, ["server.selection={kind: power_of_choice}"])
+    assert any(p.startswith("server.selection:") and message in p for p in found)
