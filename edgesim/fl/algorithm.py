@@ -50,7 +50,9 @@ class LocalSGDConfig(AlgorithmConfig):
 
     @model_validator(mode="after")
     def _momentum_is_sgd_only(self):
-        if self.optimizer == "adam" and self.momentum and "momentum" in self.model_fields_set:
+        """Refuses a momentum other than the method's default beside Adam. The default itself passes: a run's
+        resolved ``scenario.yaml`` writes every key, and must validate again on resume."""
+        if self.optimizer == "adam" and self.momentum != type(self).model_fields["momentum"].default:
             raise ValueError("momentum is SGD's; Adam keeps its own moments (betas 0.9, 0.999): remove momentum "
                              "or use optimizer: sgd")
         return self

@@ -6,7 +6,7 @@ along a leading job axis and trained together: one ``torch.func.vmap`` over
 ``functional_call`` and ``grad_and_value`` per step, then the optimiser's
 update applied as ``torch.optim.SGD`` (momentum, weight decay; dampening 0, no
 Nesterov) or ``torch.optim.Adam`` (no AMSGrad) do, with each job's own
-learning rate. Each job draws its mini-batches with ``_batches`` from its own
+learning rate and FedProx's proximal gradient as ``LocalTrainer`` adds it. Each job draws its mini-batches with ``_batches`` from its own
 generator seeded by ``job.seed``, as ``LocalTrainer`` does, so the result is
 the same computation up to floating-point reduction order.
 
@@ -138,6 +138,8 @@ class BatchedTrainer:
         device = self.device
         out_device = {k: bases[jobs[0].version][k].device for k in self._keys}
         params = self._stacked(jobs, bases, self._trainable)
+        anchors = dict(params)  # the steps replace params' tensors and never write into these
+        mu = self.settings.proximal_mu
         frozen = self._stacked(jobs, bases, self._frozen)
         lrs = [self.settings.lr * job.lr_scale for job in jobs]
         step_rule = _AdamSteps(self.settings, lrs) if self.settings.kind == "adam" else _SgdSteps(self.settings, lrs)
@@ -148,7 +150,8 @@ class BatchedTrainer:
             step_losses.append(losses.detach())
             with torch.no_grad():
                 for k in self._trainable:
-                    params[k] = step_rule.apply(k, params[k], grads[k])
+                    grad = grads[k].add(params[k] - anchors[k], alpha=mu) if mu else grads[k]
+                    params[k] = step_rule.apply(k, params[k], grad)
         losses = torch.stack(step_losses).cpu().tolist()  # (steps, jobs); one sync per group
         sizes = [len(b) for b in plans[0]]
         seen = sum(sizes)

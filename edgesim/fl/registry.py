@@ -14,12 +14,14 @@ from edgesim.fl.akafl import Akafl, AkaflConfig
 from edgesim.fl.async_baselines import FedAsync, FedAsyncConfig, FedBuff, FedBuffConfig, KAsyncSgd, KAsyncSgdConfig
 from edgesim.fl.bnn_fl import BnnFl, BnnFlConfig
 from edgesim.fl.fedavg import FedAvg, FedAvgConfig
+from edgesim.fl.fedprox import FedProxConfig
 from edgesim.fl.flat_softmax import FlatSoftmax, FlatSoftmaxConfig
 from edgesim.fl.hmoe import Hmoe, HmoeConfig
 from edgesim.fl.mpt_fl import MptFl, MptFlConfig
 
 ALGORITHMS = {
     "fedavg": (FedAvgConfig, FedAvg),
+    "fedprox": (FedProxConfig, FedAvg),  # FedAvg whose trainer adds the proximal term
     "mpt_fl": (MptFlConfig, MptFl),
     "bnn_fl": (BnnFlConfig, BnnFl),
     "flat_softmax": (FlatSoftmaxConfig, FlatSoftmax),

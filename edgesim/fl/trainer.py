@@ -30,19 +30,24 @@ ADAM_EPS = 1e-8
 @dataclass(frozen=True)
 class OptimizerSettings:
     """A fresh optimiser per job: SGD (``momentum``, L2 ``weight_decay``) or Adam (torch's defaults,
-    betas 0.9/0.999, eps 1e-8, L2 ``weight_decay``; momentum unused)."""
+    betas 0.9/0.999, eps 1e-8, L2 ``weight_decay``; momentum unused).
+
+    ``proximal_mu`` > 0 adds FedProx's proximal term ``mu/2 * ||w - w_base||^2`` to every mini-batch's loss
+    (Li et al., MLSys 2020, eq. 2; ``w_base`` is the job's base model): its gradient ``mu * (w - w_base)``
+    is added to the loss gradient of each trainable parameter before the optimiser's step."""
 
     lr: float
     momentum: float = 0.0
     weight_decay: float = 0.0
     kind: OptimizerKind = "sgd"
+    proximal_mu: float = 0.0
 
     @property
     def state_slots(self) -> int:
-        """Tensors the optimiser keeps per parameter (for memory footprints)."""
-        if self.kind == "adam":
-            return 2
-        return 1 if self.momentum else 0
+        """Tensors the optimiser keeps per parameter (for memory footprints); the proximal term's base copy
+        is one."""
+        moments = 2 if self.kind == "adam" else int(bool(self.momentum))
+        return moments + int(self.proximal_mu > 0)
 
     def build(self, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
         if self.kind == "adam":
@@ -120,11 +125,15 @@ class LocalTrainer:
         generator = torch.Generator().manual_seed(job.seed)
         x, y = self.train_x[job.indices], self.train_y[job.indices]
         n = len(job.indices)
+        mu = self.settings.proximal_mu
+        anchors = [(p, base[name]) for name, p in model.named_parameters() if p.requires_grad] if mu else []
         loss_sum, seen = 0.0, 0
         for batch in _batches(n, job, generator, self.min_batch):
             optimizer.zero_grad(set_to_none=True)
             loss = F.cross_entropy(model(x[batch]), y[batch])
             loss.backward()
+            for p, anchor in anchors:
+                p.grad.add_(p.detach() - anchor, alpha=mu)
             optimizer.step()
             loss_sum += loss.item() * len(batch)
             seen += len(batch)

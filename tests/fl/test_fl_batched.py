@@ -190,3 +190,14 @@ def test_adam_and_per_job_learning_rates_match_sequential():
     compare(expected, got)
     sgd = LocalTrainer(build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 0), x, y, SETTINGS).run(scaled, b)
     compare(sgd, BatchedTrainer(build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 0), x, y, SETTINGS).run(scaled, b))
+
+
+def test_the_proximal_term_matches_sequential():
+    x, y = data()
+    settings = OptimizerSettings(lr=0.05, momentum=0.9, weight_decay=1e-3, proximal_mu=0.3)
+    b = bases("small_cnn")
+    expected = LocalTrainer(build_model(ModelConfig(name="small_cnn"), SHAPE, CLASSES, 0), x, y, settings).run(jobs(), b)
+    got = BatchedTrainer(build_model(ModelConfig(name="small_cnn"), SHAPE, CLASSES, 0), x, y, settings).run(jobs(), b)
+    compare(expected, got)
+    plain = LocalTrainer(build_model(ModelConfig(name="small_cnn"), SHAPE, CLASSES, 0), x, y, SETTINGS).run(jobs(), b)
+    assert any(not torch.equal(plain[0].state[k], expected[0].state[k]) for k in expected[0].state)

@@ -129,5 +129,7 @@ def test_adam_option_trains_the_scores_with_adam_and_refuses_an_explicit_momentu
     assert isinstance(algorithm.trainer.optimizer, torch.optim.Adam)
     with pytest.raises(ValidationError, match="momentum is SGD's"):
         MptFlConfig(optimizer="adam", momentum=0.5)
+    written_back = MptFlConfig(optimizer="adam").model_dump()  # a run's scenario.yaml holds every key
+    assert MptFlConfig.model_validate(written_back).momentum == 0.9
     with pytest.raises(ValidationError, match="keep < 1"):
         MptFlConfig(weight_init="scaled_kaiming_biprop", keep=1.0)

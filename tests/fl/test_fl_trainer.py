@@ -234,3 +234,41 @@ def test_adam_is_torchs_adam_fresh_every_job():
         torch.nn.functional.cross_entropy(reference(x[batch]), y[batch]).backward()
         optimiser.step()
     assert states_equal(first.state, clone_state(reference))
+
+
+def test_two_sgd_steps_with_the_proximal_term_by_hand():
+    # The linear model of test_one_sgd_step_by_hand, two epochs over its one sample, mu 1: the first step
+    # starts at the base (no pull), the second adds mu * (w1 - w0) = w1 to the cross-entropy gradient.
+    model = nn.Sequential(nn.Linear(2, 2, bias=False))
+    with torch.no_grad():
+        model[0].weight.zero_()
+    x, y = torch.tensor([[1.0, 2.0]]), torch.tensor([0])
+    t = LocalTrainer(model, x, y, OptimizerSettings(lr=0.5, proximal_mu=1.0))
+    update = t.run([TrainJob(0, 0, torch.tensor([0]), 2, 1, 0)], {0: clone_state(model)})[0]
+    w1 = torch.tensor([[0.25, 0.5], [-0.25, -0.5]])
+    p0 = 1 / (1 + math.exp(-2.5))  # logits w1 x = [1.25, -1.25]
+    cross_entropy_grad = torch.tensor([[p0 - 1], [1 - p0]]) @ x
+    expected = w1 - 0.5 * (cross_entropy_grad + w1)
+    assert torch.allclose(update.state["0.weight"], expected)
+
+
+def test_the_proximal_term_trains_as_its_loss_would_under_momentum_and_weight_decay():
+    x, y = data()
+    settings = OptimizerSettings(lr=0.1, momentum=0.9, weight_decay=1e-3, proximal_mu=0.5)
+    assert settings.state_slots == 2  # the momentum buffer and the base copy
+    t = LocalTrainer(build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 11), x, y, settings)
+    update = t.run([job(seed=5)], {0: base_state()})[0]
+    reference = build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 11)
+    reference.load_state_dict(base_state())
+    anchor = [p.detach().clone() for p in reference.parameters()]
+    optimiser = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+    for batch in _batches(30, job(seed=5), torch.Generator().manual_seed(5)):
+        optimiser.zero_grad()
+        proximal = sum(((p - a) ** 2).sum() for p, a in zip(reference.parameters(), anchor))
+        (torch.nn.functional.cross_entropy(reference(x[batch]), y[batch]) + 0.25 * proximal).backward()
+        optimiser.step()
+    for key, value in clone_state(reference).items():
+        torch.testing.assert_close(update.state[key], value, rtol=1e-5, atol=1e-6)
+    plain = trainer().run([job(seed=5)], {0: base_state()})[0]
+    pulled = sum(((update.state[k] - base_state()[k]) ** 2).sum() for k in update.state)
+    assert pulled < sum(((plain.state[k] - base_state()[k]) ** 2).sum() for k in plain.state)
