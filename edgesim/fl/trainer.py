@@ -188,13 +188,20 @@ def _batches(n: int, job: TrainJob, generator: torch.Generator, min_batch: int =
             yield order[start:start + job.batch_size]
 
 
+def fast_layout(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as the model should read it: a batch of images ``N x C x H x W`` in channels-last memory order
+    (the same values; PyTorch's CPU convolutions and pooling run about 1.5-2x faster on it), anything else
+    unchanged."""
+    return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
+
+
 @torch.inference_mode()
-def evaluate_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2000) -> dict:
+def evaluate_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> dict:
     """Accuracy and mean cross-entropy over (x, y), batched, without autograd."""
     model.eval()
     correct, loss_sum = 0, 0.0
     for start in range(0, len(y), batch_size):
-        logits = model(x[start:start + batch_size])
+        logits = model(fast_layout(x[start:start + batch_size]))
         target = y[start:start + batch_size]
         loss_sum += F.cross_entropy(logits, target, reduction="sum").item()
         correct += int((logits.argmax(dim=1) == target).sum())

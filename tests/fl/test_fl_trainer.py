@@ -128,6 +128,21 @@ def test_evaluate_classifier_on_a_hand_made_linear_model():
     assert not model.training
 
 
+def test_images_are_evaluated_channels_last_with_the_same_values():
+    conv = nn.Conv2d(3, 4, 3, padding=1)
+    seen = []
+    model = nn.Sequential(conv, nn.Flatten(), nn.Linear(4 * 5 * 5, 2))
+    conv.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    generator = torch.Generator().manual_seed(0)
+    x, y = torch.randn(6, 3, 5, 5, generator=generator), torch.tensor([0, 1, 0, 1, 1, 0])
+    result = evaluate_classifier(model, x, y)
+    assert seen[0].is_contiguous(memory_format=torch.channels_last) and torch.equal(seen[0], x)
+    with torch.no_grad():
+        logits = model(x.contiguous())
+    assert result["accuracy"] == (logits.argmax(1) == y).float().mean().item()
+    assert result["loss"] == pytest.approx(nn.functional.cross_entropy(logits, y).item(), rel=1e-5)
+
+
 def test_steps_train_exactly_that_many_batches_across_epochs():
     # 30 samples in batches of 7 make 5 batches an epoch; 8 steps = one epoch and 3 batches of the next.
     plain = trainer(momentum=0.0)
