@@ -35,8 +35,8 @@ from edgesim.fl.trainer import Trainer, TrainJob
 from edgesim.models import ModelConfig, build_model
 from edgesim.scenario import Scenario
 from edgesim.seeding import Streams
-from edgesim.sim.build import build_fleet
-from edgesim.taxonomy.for_dataset import dataset_taxonomy
+from edgesim.scenario.fleet import build_fleet
+from edgesim.data.taxonomy import dataset_taxonomy
 
 
 @dataclass(frozen=True)

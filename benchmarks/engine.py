@@ -59,7 +59,7 @@ import simpy
 
 from edgesim.scenario.loading import validate
 from edgesim.seeding import Streams
-from edgesim.sim.build import build_fleet
+from edgesim.scenario.fleet import build_fleet
 from edgesim.sim.clock import run_clock
 from edgesim.sim.event_log import EventLog
 from edgesim.sim.fleet import Fleet

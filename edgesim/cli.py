@@ -174,7 +174,7 @@ def cmd_run(args, console: Console) -> int:
         data, base_dir = _source(args)
         scenario = validate(data, base_dir=base_dir)
         _set_threads(args.threads)
-        run_dir, mode = args.out or default_run_dir(scenario), "overwrite" if args.overwrite else "new"
+        run_dir, mode = args.out or default_run_dir(scenario.name), "overwrite" if args.overwrite else "new"
         if (run_dir / SCENARIO_FILE).resolve() == Path(args.scenario).resolve():
             raise InputError(f"--out {run_dir}: the run would replace the scenario file itself "
                              f"({args.scenario}); choose another --out")
@@ -390,7 +390,7 @@ def cmd_plot(args, console: Console) -> int:
 
 def cmd_taxonomy(args, console: Console) -> int:
     from edgesim.taxonomy import draw_taxonomy, render_summary
-    from edgesim.taxonomy.for_dataset import dataset_taxonomy
+    from edgesim.data.taxonomy import dataset_taxonomy
 
     data, base_dir = _source(args)
     scenario = validate(data, base_dir=base_dir)

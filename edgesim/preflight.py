@@ -33,9 +33,10 @@ from edgesim.models import parameter_count
 from edgesim.progress import describe_time
 from edgesim.scenario import Scenario
 from edgesim.seeding import Streams
-from edgesim.sim.build import FleetPlan, build_fleet
+from edgesim.scenario.fleet import build_fleet
+from edgesim.sim.fleet_plan import FleetPlan
 from edgesim.sim.device import Device
-from edgesim.taxonomy.for_dataset import dataset_taxonomy
+from edgesim.data.taxonomy import dataset_taxonomy
 
 BYTES_PER_DEVICE = 8_000
 """Memory per simulated device and its processes (measured: 5.7 MB per 1,000 devices; ``make bench``)."""

@@ -35,7 +35,7 @@ from edgesim.results.checkpoint import remove_checkpoint
 from edgesim.results.run_dir import RunDirectory, read_summary, sha256_text
 from edgesim.results.staleness import staleness_statistics
 from edgesim.results.tables import CsvTable
-from edgesim.scenario import Scenario
+from edgesim.scenario import Scenario, scenario_text
 from edgesim.signals import signal_number, signals_deferred
 from edgesim.sim.clock import run_clock
 from edgesim.sim.event_log import EventLog
@@ -90,7 +90,7 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
     if resuming:
         sha256 = sha256_text((directory.path / SCENARIO_FILE).read_text(encoding="utf-8"))
     else:
-        sha256 = directory.write_scenario(scenario)
+        sha256 = directory.write_scenario(scenario_text(scenario))
     log = EventLog(None)
     journal = Journal.for_run(directory, log, algorithm, checkpoints, sha256, resuming)
     directory.remove_summary()

@@ -108,7 +108,7 @@ def test_judging_on_the_test_series_needs_no_validation_set_but_is_announced():
 
 
 def test_validate_downloads_nothing_and_says_which_checks_wait_for_the_data(tmp_path, monkeypatch):
-    import edgesim.data.download as download
+    import edgesim.download as download
 
     monkeypatch.setattr(download, "fetch", lambda *a, **k: pytest.fail("validate must not download"))
     mnist = scenario(dataset={"name": "mnist", "data_dir": str(tmp_path), "download": True})

@@ -16,7 +16,7 @@ import torch
 
 from edgesim.data import cifar100, mnist, tiny_imagenet
 from edgesim.data.config import DatasetConfig, PartitionConfig, SyntheticConfig, resolve_data_dir
-from edgesim.data.download import verify
+from edgesim.download import verify
 from edgesim.data.partition import partition
 from edgesim.data.synthetic import make_synthetic
 from edgesim.errors import InputError

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from edgesim.data.download import fetch, verify
+from edgesim.download import fetch, verify
 from edgesim.data.config import PixelScale
 from edgesim.data.images import first_per_class, normalise, rgb_pixels
 from edgesim.errors import InputError

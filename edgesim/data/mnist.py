@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from edgesim.data.config import PixelScale
-from edgesim.data.download import fetch
+from edgesim.download import fetch
 from edgesim.errors import InputError
 
 MNIST_MD5 = {

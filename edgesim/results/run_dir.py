@@ -28,15 +28,12 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-import yaml
-
 from edgesim.contract import (CHECKPOINT_DIR, EVENTS_FILE, LABELS_FILE, METRICS_FILE, REPORT_FILE, RUN_FIGURES,
                               SCENARIO_FILE, SUMMARY_FILE, SWEEP_FIGURES, SWEEP_FILE, SWEEP_SUMMARY_CSV,
                               SWEEP_SUMMARY_MD)
 from edgesim.errors import InputError, OutputError
 from edgesim.results.checkpoint import remove_checkpoint
 from edgesim.results.tables import output_error
-from edgesim.scenario import Scenario
 
 LOCK_FILE = ".lock"
 MODES = ("new", "overwrite", "resume")
@@ -46,10 +43,11 @@ VARIANT_DIR = re.compile(r"run-[0-9]{3,}")
 """A sweep's variant directories: ``run-000``, ``run-001``, ..."""
 
 
-def default_run_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
-    """``runs/<name>-<timestamp>`` (the name cut down to letters, digits, ``._-``), made unique if it exists."""
+def default_run_dir(name: str, root: Path = Path("runs")) -> Path:
+    """``runs/<name>-<timestamp>`` for a scenario's ``name`` (cut down to letters, digits, ``._-``), made unique
+    if it exists."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    slug = name_slug(scenario.name)
+    slug = name_slug(name)
     candidate = root / f"{slug}-{stamp}"
     suffix = 1
     while candidate.exists():
@@ -61,11 +59,6 @@ def default_run_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
 def name_slug(name: str) -> str:
     """A scenario name cut down to a safe file-name part: letters, digits and ``._-``."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "run"
-
-
-def scenario_text(scenario: Scenario) -> str:
-    """The resolved scenario as written to ``scenario.yaml``: every default filled in, no sweep block."""
-    return yaml.safe_dump(scenario.model_dump(mode="json", by_alias=True, exclude={"sweep"}), sort_keys=False)
 
 
 def sha256_text(text: str) -> str:
@@ -242,9 +235,8 @@ class RunDirectory:
 
     # --- files
 
-    def write_scenario(self, scenario: Scenario) -> str:
-        """Write the resolved scenario; returns the SHA-256 of what was written."""
-        text = scenario_text(scenario)
+    def write_scenario(self, text: str) -> str:
+        """Write the resolved scenario's text (``edgesim.scenario.scenario_text``); returns its SHA-256."""
         self._write_atomically(self.path / SCENARIO_FILE, text)
         return sha256_text(text)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+import yaml
 from pydantic import ValidationError
 
 from edgesim.errors import InputError, brief
@@ -21,6 +22,11 @@ from edgesim.scenario.errors import format_validation_error
 from edgesim.scenario.overrides import parse_assignment, set_dotted, split_key
 from edgesim.scenario.schema import Scenario
 from edgesim.yaml_file import read_yaml_mapping
+
+
+def scenario_text(scenario: Scenario) -> str:
+    """The resolved scenario as a run writes it to ``scenario.yaml``: every default filled in, no sweep block."""
+    return yaml.safe_dump(scenario.model_dump(mode="json", by_alias=True, exclude={"sweep"}), sort_keys=False)
 
 
 def read_raw(path: str | Path) -> dict:

@@ -48,9 +48,9 @@ from edgesim.contract import CHECKPOINT_DIR, LABELS_FILE, SCENARIO_FILE, SWEEP_F
 from edgesim.errors import OutputError, brief
 from edgesim.journal import CheckpointPolicy
 from edgesim.results.checkpoint import STATE_FILE
-from edgesim.results.run_dir import (DirectoryLock, clear_owned_files, other_entries, read_summary, scenario_text,
+from edgesim.results.run_dir import (DirectoryLock, clear_owned_files, other_entries, read_summary,
                                      summary_belongs)
-from edgesim.scenario import Scenario, Variant
+from edgesim.scenario import Scenario, Variant, scenario_text
 from edgesim.sweep.job import Job
 from edgesim.sweep.local import LocalExecutor
 from edgesim.sweep.table import write_labels, write_sweep_table

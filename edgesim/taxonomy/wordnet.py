@@ -22,7 +22,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from edgesim.data.download import fetch
+from edgesim.download import fetch
 from edgesim.errors import InputError
 from edgesim.taxonomy.edgelist import read_edges
 from edgesim.taxonomy.tree import Taxonomy, ancestor_closure, short_list

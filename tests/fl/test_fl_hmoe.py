@@ -16,7 +16,7 @@ from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob
 from edgesim.models import ModelConfig, build_model
 from edgesim.seeding import Streams
 from edgesim.taxonomy import InformationMetric, Taxonomy
-from edgesim.taxonomy.for_dataset import dataset_taxonomy
+from edgesim.data.taxonomy import dataset_taxonomy
 
 # root -> x (0, 1), y (2, 3, 4): experts root (2 outputs), x (2), y (3)
 TREE = Taxonomy.from_edges([("root", "x"), ("root", "y"), ("x", "0"), ("x", "1"),

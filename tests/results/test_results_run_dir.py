@@ -7,7 +7,7 @@ import pytest
 from edgesim.errors import InputError, OutputError
 from edgesim.results.run_dir import (RunDirectory, clear_owned_files, default_run_dir, name_slug, read_summary,
                                      refuse_to_remove, strict_json, summary_belongs)
-from edgesim.scenario import validate
+from edgesim.scenario import scenario_text, validate
 
 SCENARIO = validate({"name": "tiny", "fleet": {"groups": [{"name": "a", "profile": "laptop", "count": 2,
                                                              "network": "wifi5"}]},
@@ -17,7 +17,7 @@ SCENARIO = validate({"name": "tiny", "fleet": {"groups": [{"name": "a", "profile
 def test_new_wants_an_empty_directory_and_overwrite_clears_only_edgesims_files(tmp_path):
     path = tmp_path / "run"
     with RunDirectory.open(path) as run:
-        sha = run.write_scenario(SCENARIO)
+        sha = run.write_scenario(scenario_text(SCENARIO))
         run.write_summary({"status": "completed", "scenario": "tiny", "scenario_sha256": sha})
     (path / "notes.txt").write_text("mine")
     (path / "accuracy.png").write_bytes(b"png")
@@ -89,7 +89,7 @@ def test_a_file_in_the_way_is_an_output_error(tmp_path):
 
 def test_summaries_are_strict_json_and_belong_to_the_scenario_beside_them(tmp_path):
     with RunDirectory.open(tmp_path / "run") as run:
-        sha = run.write_scenario(SCENARIO)
+        sha = run.write_scenario(scenario_text(SCENARIO))
         run.write_summary({"scenario_sha256": sha, "loss": float("nan"), "nested": [float("inf"), 1.5]})
     text = (tmp_path / "run" / "summary.json").read_text()
     assert json.loads(text, parse_constant=lambda c: pytest.fail(c)) == {
@@ -103,4 +103,4 @@ def test_summaries_are_strict_json_and_belong_to_the_scenario_beside_them(tmp_pa
 
 def test_default_directories_take_a_safe_part_of_the_name(tmp_path):
     assert name_slug("IoT home (v2)") == "IoT_home_v2" and name_slug("..") == "run"
-    assert default_run_dir(SCENARIO, tmp_path).name.startswith("tiny-")
+    assert default_run_dir(SCENARIO.name, tmp_path).name.startswith("tiny-")

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from edgesim.errors import InputError
-from edgesim.results.run_dir import scenario_text
-from edgesim.scenario import Scenario, apply_edits, expand_sweep, load_scenario, read_raw, shadowed_assignments
+from edgesim.scenario import (Scenario, apply_edits, expand_sweep, load_scenario, read_raw, scenario_text,
+                              shadowed_assignments)
 from edgesim.scenario.overrides import parse_assignment, set_dotted, split_key
 from edgesim.units import parse_duration
 

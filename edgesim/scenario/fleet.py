@@ -1,55 +1,25 @@
-"""Build the simulated fleet (devices, shared links, on/off schedules) from a scenario.
+"""Build the simulated fleet (devices, shared links, on/off schedules) from a scenario's ``fleet``, ``links`` and
+``profiles``.
 
 Every device draws from its own random streams (``device``, ``availability``
 and ``failures`` with its index), so adding a group never changes what the
 devices before it draw. Access bandwidth is drawn once per device; latency
-and task slowdowns per transfer and per task. A device's on/off schedules
-(availability changes and outages, up to the horizon) can be drawn as often
-as needed: each draw starts its streams afresh, so every draw is the same.
+and task slowdowns per transfer and per task (``edgesim.sim.fleet_plan``
+draws the on/off schedules).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Iterator
 
 from edgesim.errors import InputError
 from edgesim.scenario.checks import device_profiles, network_profiles
 from edgesim.scenario.schema import Scenario
 from edgesim.seeding import Streams
-from edgesim.sim.availability import AvailabilityConfig
 from edgesim.sim.device import Device
+from edgesim.sim.fleet_plan import FleetPlan
 from edgesim.sim.links import Link
 from edgesim.sim.stragglers import CombinedStragglers
-
-
-@dataclass
-class FleetPlan:
-    """The devices, in fleet order, and how to draw their on/off schedules."""
-
-    scenario: Scenario
-    streams: Streams
-    devices: list[Device] = field(default_factory=list)
-    device_availability: list[AvailabilityConfig] = field(default_factory=list)
-
-    def availability(self) -> list[Iterator[tuple[float, bool]]]:
-        """Every device's availability changes up to the horizon (``(time, available)``, see ``availability``)."""
-        return [self.availability_of(device) for device in self.devices]
-
-    def availability_of(self, device: Device) -> Iterator[tuple[float, bool]]:
-        return self.device_availability[device.index].changes(
-            self.streams.rng("availability", device.index), self.scenario.start_hour, self.scenario.stop.horizon_s)
-
-    def outages(self) -> list[Iterator[tuple[float, float]]]:
-        """Every device's outages up to the horizon (``(time, duration)``, see ``failures``)."""
-        failures, horizon = self.scenario.fleet.failures, self.scenario.stop.horizon_s
-        return [failures.outages(d.id, self.streams.rng("failures", d.index), horizon) for d in self.devices]
-
-    def ever_available(self, device: Device) -> bool:
-        """Whether ``device`` is available at some moment before the horizon."""
-        return self.device_availability[device.index].ever_available(
-            self.streams.rng("availability", device.index), self.scenario.start_hour, self.scenario.stop.horizon_s)
 
 
 def _links(scenario: Scenario) -> tuple[dict[str, tuple[Link | None, Link | None]], tuple, tuple]:
@@ -65,7 +35,7 @@ def build_fleet(scenario: Scenario, streams: Streams) -> FleetPlan:
     profiles, networks = device_profiles(scenario), network_profiles(scenario)
     shared, server_down, server_up = _links(scenario)
     fleet = scenario.fleet
-    plan = FleetPlan(scenario, streams)
+    plan = FleetPlan(streams, scenario.start_hour, scenario.stop.horizon_s, fleet.failures)
     for group in fleet.groups:
         profile = profiles[group.profile]
         network = networks[group.network]

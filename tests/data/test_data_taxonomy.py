@@ -5,7 +5,7 @@ import pytest
 from edgesim.data import DatasetConfig
 from edgesim.errors import InputError
 from edgesim.taxonomy import TaxonomyConfig, cifar100_fine_names
-from edgesim.taxonomy.for_dataset import dataset_taxonomy
+from edgesim.data.taxonomy import dataset_taxonomy
 
 
 def test_cifar100_is_built_in_and_needs_no_archive(tmp_path):

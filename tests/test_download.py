@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from edgesim.data.download import fetch, verify
+from edgesim.download import fetch, verify
 from edgesim.errors import InputError
 
 PAYLOAD = b"edgesim test payload\n" * 100

@@ -10,7 +10,7 @@ from edgesim.errors import InputError
 from edgesim.profiles import builtin_devices
 from edgesim.scenario import validate
 from edgesim.seeding import Streams
-from edgesim.sim.build import build_fleet
+from edgesim.scenario.fleet import build_fleet
 from edgesim.sim.stragglers import BimodalStragglers, LogNormalStragglers
 
 RAW = {
