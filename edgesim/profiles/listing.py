@@ -7,7 +7,7 @@ from typing import Mapping
 from rich.console import Console
 from rich.table import Table
 
-from edgesim.distributions import Constant, Exponential, LogNormal, Normal, Uniform
+from edgesim.distributions import BaseDistribution
 from edgesim.profiles.models import DeviceProfile, NetworkProfile
 
 
@@ -17,23 +17,14 @@ def _num(x: float) -> str:
 
 
 def describe_distribution(d: object) -> str:
-    """One compact line for a Distribution, e.g. ``lognormal median 50 σ0.4``.
+    """One compact line for a Distribution (its ``describe()``), e.g. ``lognormal median 50 σ0.4``.
 
     Accepts a distribution model or a bare number (a constant).
     """
+    if isinstance(d, BaseDistribution):
+        return d.describe()
     if isinstance(d, (int, float)) and not isinstance(d, bool):
         return _num(d)
-    if isinstance(d, Constant):
-        return _num(d.value)
-    if isinstance(d, Uniform):
-        return f"uniform {_num(d.low)}–{_num(d.high)}"
-    if isinstance(d, Normal):
-        text = f"normal mean {_num(d.mean_)} sd {_num(d.std)}"
-        return text if d.minimum == 0 else f"{text} min {_num(d.minimum)}"
-    if isinstance(d, LogNormal):
-        return f"lognormal median {_num(d.median)} σ{_num(d.sigma)}"
-    if isinstance(d, Exponential):
-        return f"exponential mean {_num(d.mean_)}"
     raise TypeError(f"not a distribution: {d!r}")
 
 

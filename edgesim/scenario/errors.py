@@ -15,6 +15,7 @@ from typing import Any, Sequence
 from pydantic import BaseModel, ValidationError
 
 from edgesim.errors import brief
+from edgesim.registry import kinds_of
 
 KEY_LIMIT = 40
 
@@ -53,7 +54,11 @@ def _user_path(loc: Sequence[Any], data: Any, model: type[BaseModel]) -> list[An
 
 
 def _union_members(annotation) -> list[type[BaseModel]]:
-    """The models of a (possibly Annotated or Optional) union of models; empty for anything else."""
+    """The models of a (possibly Annotated or Optional) union of models, or of a ``Kinds`` family; empty for
+    anything else."""
+    kinds = kinds_of(annotation)
+    if kinds is not None:
+        return kinds.classes()
     while typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
     if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
@@ -89,8 +94,13 @@ def _child(annotation, part, node):
 
 
 def _unwrap(annotation, node):
-    """Strip Annotated/Optional/Union down to the member that fits ``node``."""
+    """Strip Annotated/Optional/Union down to the member that fits ``node`` (a ``Kinds`` family: the class its
+    tag names)."""
     while True:
+        kinds = kinds_of(annotation)
+        if kinds is not None:
+            name = kinds.tag_of(node)
+            return kinds.get(name) if name in kinds else Any
         origin = typing.get_origin(annotation)
         if origin is typing.Annotated:
             annotation = typing.get_args(annotation)[0]

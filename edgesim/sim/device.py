@@ -10,7 +10,7 @@ import simpy
 
 from edgesim.distributions import Distribution
 from edgesim.sim.links import Link
-from edgesim.sim.stragglers import CombinedStragglers, _Straggler
+from edgesim.sim.stragglers import CombinedStragglers, Straggler
 
 
 @dataclass(eq=False, slots=True)
@@ -32,7 +32,7 @@ class Device:
     latency_ms: Distribution
     links_down: tuple[Link, ...]
     links_up: tuple[Link, ...]
-    stragglers: _Straggler | CombinedStragglers
+    stragglers: Straggler | CombinedStragglers
     rng: np.random.Generator
     slowdown: float = 1.0
     task: simpy.Process | None = field(default=None, repr=False)

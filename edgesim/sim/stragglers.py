@@ -1,42 +1,52 @@
 """Straggler slowdowns: factors >= 1 (mostly) that stretch a device's compute time.
 
-Each model draws either once per device (a slow device stays slow) or once per
-task (``per: task``, transient slowness). Models:
+A straggler model is a distribution of ``edgesim.distributions`` (which holds
+the formulas and draws) with slowdown defaults, plus ``per``: it draws either
+once per device (``per: device``, a slow device stays slow) or once per task
+(``per: task``, transient slowness). Models:
 
 - ``none``: factor 1.
-- ``lognormal``: ``median * exp(N(0, sigma))``.
-- ``pareto``: ``1 + Lomax(alpha)`` — Pareto with minimum 1; heavy tail for small alpha.
-- ``exponential``: ``shift + Exp(mean)``, shift 1 by default (a floor: no task runs faster than
-  nominal). ``shift: 0`` per task is the memoryless model: each task's time is exponential with mean
-  ``mean`` x nominal (coefficient of variation 1). P identical devices under it deliver their first K
-  arrivals as K uniformly random clients, the arrival process of WKAFL's code (ALGORITHMS.md §2.7).
-- ``uniform``: ``U(low, high)``.
-- ``bimodal``: a ``fraction`` of devices is ``factor`` times slower (per device by default).
+- ``lognormal``: ``median * exp(N(0, sigma))``, median 1 by default.
+- ``pareto``: ``minimum * (1 + Lomax(alpha))``, Pareto type I with minimum 1 by default; heavy tail
+  for small alpha.
+- ``exponential``: ``shift + Exp(mean)``, mean 1 and shift 1 by default (a floor: no task runs faster
+  than nominal). ``shift: 0`` per task is the memoryless model: each task's time is exponential with
+  mean ``mean`` x nominal (coefficient of variation 1). P identical devices under it deliver their
+  first K arrivals as K uniformly random clients, the arrival process of WKAFL's code
+  (ALGORITHMS.md §2.7).
+- ``uniform``: ``U(low, high)``, both above 0.
+- ``bimodal``: a ``fraction`` of devices is ``factor`` times slower (per device by default), the rest
+  run at ``base`` (1 by default).
 - ``empirical``: a value drawn uniformly from ``values`` (e.g. measured slowdowns).
 
 A group's own model multiplies with the fleet's (``CombinedStragglers``), so a
 group can carry fixed per-device heterogeneity while a what-if study sweeps
-the fleet-wide distribution.
+the fleet-wide distribution. Users add a model with ``register_straggler``
+on a class that mixes ``Straggler`` into a distribution of the family.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from edgesim.config_model import ConfigModel
-from edgesim.distributions import check_range
+from edgesim.distributions import (BaseDistribution, Bimodal, Constant, Empirical, Exponential, LogNormal, Pareto,
+                                   Uniform)
+from edgesim.registry import Kinds
 
 Per = Literal["task", "device"]
 
 
-class _Straggler(ConfigModel):
+class Straggler(BaseDistribution):
+    """A distribution read as a slowdown factor, drawn per task or per device."""
+
     per: Per = "task"
 
     def draw(self, rng: np.random.Generator) -> float:
-        raise NotImplementedError
+        """One factor: the distribution's ``sample``."""
+        return self.sample(rng)
 
     def device_factor(self, rng: np.random.Generator) -> float:
         """The part fixed for a device's whole life."""
@@ -47,81 +57,60 @@ class _Straggler(ConfigModel):
         return self.draw(rng) if self.per == "task" else 1.0
 
 
-class NoStragglers(_Straggler):
+STRAGGLERS: Kinds[Straggler] = Kinds("straggler model", "kind")
+register_straggler = STRAGGLERS.register
+"""Class decorator: adds a ``Straggler`` subclass (a new ``kind``) to ``fleet.stragglers`` and groups'."""
+
+
+@register_straggler
+class NoStragglers(Straggler, Constant):
     kind: Literal["none"] = "none"
-
-    def draw(self, rng):
-        return 1.0
+    value: float = Field(1.0, ge=1, le=1, exclude=True, description="always 1: no slowdown")
 
 
-class LogNormalStragglers(_Straggler):
-    kind: Literal["lognormal"] = "lognormal"
+@register_straggler
+class LogNormalStragglers(Straggler, LogNormal):
+    median: float = Field(1.0, gt=0)
     sigma: float = Field(gt=0, le=20, description="above 20 a factor can overflow to infinity")
-    median: float = Field(default=1.0, gt=0)
-
-    def draw(self, rng):
-        return float(self.median * np.exp(rng.normal(0.0, self.sigma)))
 
 
-class ParetoStragglers(_Straggler):
-    kind: Literal["pareto"] = "pareto"
-    alpha: float = Field(gt=0)
-
-    def draw(self, rng):
-        return float(1.0 + rng.pareto(self.alpha))
+@register_straggler
+class ParetoStragglers(Straggler, Pareto):
+    minimum: float = Field(1.0, gt=0)
 
 
-class ExponentialStragglers(_Straggler):
-    kind: Literal["exponential"] = "exponential"
-    mean: float = Field(default=1.0, gt=0, description="mean of the exponential part")
-    shift: float = Field(default=1.0, ge=0, description="the floor added to it; 0 makes task times memoryless")
-
-    def draw(self, rng):
-        return float(self.shift + rng.exponential(self.mean))
+@register_straggler
+class ExponentialStragglers(Straggler, Exponential):
+    mean_: float = Field(1.0, alias="mean", gt=0, description="mean of the exponential part")
+    shift: float = Field(1.0, ge=0, description="the floor added to it; 0 makes task times memoryless")
 
 
-class UniformStragglers(_Straggler):
-    kind: Literal["uniform"] = "uniform"
+@register_straggler
+class UniformStragglers(Straggler, Uniform):
     low: float = Field(gt=0)
     high: float = Field(gt=0)
 
-    _ordered = model_validator(mode="after")(check_range)
 
-    def draw(self, rng):
-        return float(rng.uniform(self.low, self.high))
-
-
-class BimodalStragglers(_Straggler):
-    kind: Literal["bimodal"] = "bimodal"
+@register_straggler
+class BimodalStragglers(Straggler, Bimodal):
     per: Per = "device"
-    fraction: float = Field(ge=0, le=1)
-    factor: float = Field(gt=0)
-
-    def draw(self, rng):
-        return float(self.factor) if rng.random() < self.fraction else 1.0
+    factor: float = Field(gt=0, description="the slowdown of the slow fraction")
+    base: float = Field(1.0, gt=0, description="the slowdown of the others")
 
 
-class EmpiricalStragglers(_Straggler):
-    kind: Literal["empirical"] = "empirical"
+@register_straggler
+class EmpiricalStragglers(Straggler, Empirical):
     values: list[Annotated[float, Field(gt=0)]] = Field(min_length=1)
 
-    def draw(self, rng):
-        return float(self.values[rng.integers(len(self.values))])
 
-
-StragglerConfig = Annotated[
-    Union[
-        NoStragglers, LogNormalStragglers, ParetoStragglers, ExponentialStragglers, UniformStragglers,
-        BimodalStragglers, EmpiricalStragglers,
-    ],
-    Field(discriminator="kind"),
-]
+StragglerConfig = STRAGGLERS.field
+"""The pydantic type of ``fleet.stragglers`` and a group's ``stragglers``."""
 
 
 class CombinedStragglers:
     """Several models at once: their factors multiply (drawn in the order given)."""
 
-    def __init__(self, models: tuple[_Straggler, ...]):
+    def __init__(self, models: tuple[Straggler, ...]):
         self.models = models
 
     def device_factor(self, rng: np.random.Generator) -> float:

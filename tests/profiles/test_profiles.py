@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from edgesim.distributions import Constant, Exponential, LogNormal, Normal, Uniform
+from edgesim.distributions import Bimodal, Constant, Empirical, Exponential, LogNormal, Normal, Pareto, Uniform
 from edgesim.errors import InputError
 from edgesim.profiles import (
     DeviceProfile,
@@ -17,6 +17,7 @@ from edgesim.profiles import (
     validate_profiles,
 )
 from edgesim.profiles.listing import describe_distribution, render_profiles
+from edgesim.sim.stragglers import BimodalStragglers, ExponentialStragglers, NoStragglers, ParetoStragglers
 
 
 def _median(dist) -> float:
@@ -102,10 +103,21 @@ def test_render_profiles_mentions_every_name():
         (Normal(mean=50, std=5, minimum=1), "normal mean 50 sd 5 min 1"),
         (LogNormal(median=50, sigma=0.4), "lognormal median 50 σ0.4"),
         (Exponential(mean=30), "exponential mean 30"),
+        (Exponential(mean=30, shift=5), "exponential mean 30 shift 5"),
+        (Pareto(alpha=1.5, minimum=20), "pareto min 20 α1.5"),
+        (Bimodal(fraction=0.1, factor=200, base=20), "bimodal 20, 200 at 10%"),
+        (Empirical(values=[12, 15.5, 40]), "empirical 12, 15.5, 40"),
+        (Empirical(values=[12, 15.5, 40, 8, 30]), "empirical 5 values 8–40"),
+        (NoStragglers(), "1"),
+        (ParetoStragglers(alpha=1.5), "pareto min 1 α1.5"),
+        (ExponentialStragglers(shift=0), "exponential mean 1"),
+        (BimodalStragglers(fraction=0.1, factor=10), "bimodal 1, 10 at 10%"),
     ],
 )
 def test_describe_distribution(dist, expected):
     assert describe_distribution(dist) == expected
+    if not isinstance(dist, float):
+        assert dist.describe() == expected
 
 
 def test_describe_distribution_rejects_other_things():

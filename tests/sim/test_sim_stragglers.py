@@ -1,18 +1,22 @@
-"""Straggler models: per-device vs per-task draws, value ranges, edge cases."""
+"""Straggler models: per-device vs per-task draws, value ranges, edge cases, and that each kind is a
+distribution of edgesim.distributions drawing exactly the numpy calls it always drew."""
 
 import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 from scipy import stats
 
+from edgesim.distributions import Bimodal, Constant, Empirical, Exponential, LogNormal, Pareto, Uniform
 from edgesim.sim.stragglers import (
     BimodalStragglers,
+    CombinedStragglers,
     EmpiricalStragglers,
     ExponentialStragglers,
     LogNormalStragglers,
     NoStragglers,
     ParetoStragglers,
     StragglerConfig,
+    UniformStragglers,
 )
 from sim_fixtures import make_device
 
@@ -91,8 +95,6 @@ def test_config_union_and_validation():
 
 
 def test_uniform_and_combined_models_multiply_in_order():
-    from edgesim.sim.stragglers import CombinedStragglers, UniformStragglers
-
     per_device = UniformStragglers(low=0.5, high=1.5, per="device")
     per_task = UniformStragglers(low=2.0, high=2.0)
     combined = CombinedStragglers((per_task, per_device))
@@ -117,3 +119,85 @@ def test_memoryless_task_times_are_exponential_with_the_nominal_mean():
     # the default keeps the floor of 1: never faster than nominal
     floored = make_device(stragglers=ExponentialStragglers(), rng=np.random.default_rng(4))
     assert min(floored.compute_seconds(1e9) for _ in range(1000)) >= 1.0
+
+
+ADAPTER = TypeAdapter(StragglerConfig)
+
+# Each YAML form with the numpy calls its factor was drawn with before the kinds joined edgesim.distributions.
+NUMPY_DRAWS = [
+    ({"kind": "none"}, lambda r: 1.0),
+    ({"kind": "lognormal", "sigma": 0.5}, lambda r: 1.0 * np.exp(r.normal(0.0, 0.5))),
+    ({"kind": "lognormal", "sigma": 0.5, "median": 2}, lambda r: 2.0 * np.exp(r.normal(0.0, 0.5))),
+    ({"kind": "pareto", "alpha": 1.5}, lambda r: 1.0 + r.pareto(1.5)),
+    ({"kind": "exponential"}, lambda r: 1.0 + r.exponential(1.0)),
+    ({"kind": "exponential", "mean": 1, "shift": 0, "per": "task"}, lambda r: 0.0 + r.exponential(1.0)),
+    ({"kind": "exponential", "mean": 2.5, "shift": 0.5}, lambda r: 0.5 + r.exponential(2.5)),
+    ({"kind": "uniform", "low": 0.5, "high": 3}, lambda r: r.uniform(0.5, 3.0)),
+    ({"kind": "bimodal", "fraction": 0.1, "factor": 10}, lambda r: 10.0 if r.random() < 0.1 else 1.0),
+    ({"kind": "empirical", "values": [1, 2.5, 7]}, lambda r: [1.0, 2.5, 7.0][r.integers(3)]),
+]
+
+
+@pytest.mark.parametrize("raw, numpy_draw", NUMPY_DRAWS, ids=[str(raw) for raw, _ in NUMPY_DRAWS])
+def test_every_kind_draws_bit_identically_to_its_numpy_calls(raw, numpy_draw):
+    model = ADAPTER.validate_python(raw)
+    rng, twin = np.random.default_rng(2024), np.random.default_rng(2024)
+    factors = [model.draw(rng) for _ in range(500)]
+    assert factors == [float(numpy_draw(twin)) for _ in range(500)]  # exact, not approximate
+    assert rng.bit_generator.state == twin.bit_generator.state, "no draw more or less than before"
+    again = np.random.default_rng(2024)
+    assert [model.sample(again) for _ in range(500)] == factors, "draw is the distribution's sample"
+
+
+def test_combined_models_draw_bit_identically_in_order():
+    combined = CombinedStragglers((ADAPTER.validate_python({"kind": "pareto", "alpha": 2, "per": "device"}),
+                                   ADAPTER.validate_python({"kind": "lognormal", "sigma": 0.3})))
+    rng, twin = np.random.default_rng(5), np.random.default_rng(5)
+    assert combined.device_factor(rng) == float(np.prod([1.0 + twin.pareto(2.0), 1.0]))
+    tasks = [combined.task_factor(rng) for _ in range(50)]
+    assert tasks == [float(np.prod([1.0, np.exp(twin.normal(0.0, 0.3))])) for _ in range(50)]
+
+
+@pytest.mark.parametrize("model, family", [
+    (NoStragglers(), Constant), (LogNormalStragglers(sigma=1), LogNormal), (ParetoStragglers(alpha=2), Pareto),
+    (ExponentialStragglers(), Exponential), (UniformStragglers(low=1, high=2), Uniform),
+    (BimodalStragglers(fraction=0.1, factor=3), Bimodal), (EmpiricalStragglers(values=[1, 2]), Empirical),
+])
+def test_each_kind_is_a_distribution_of_the_family(model, family):
+    assert isinstance(model, family)
+    assert model.describe() == family.describe(model)
+    assert model.mean() == pytest.approx(family.mean(model))
+
+
+def test_yaml_defaults_are_the_slowdown_ones():
+    assert ADAPTER.validate_python({"kind": "lognormal", "sigma": 0.5}).median == 1.0
+    assert ADAPTER.validate_python({"kind": "pareto", "alpha": 1.5}).minimum == 1.0
+    exponential = ADAPTER.validate_python({"kind": "exponential"})
+    assert (exponential.mean(), exponential.shift, exponential.per) == (2.0, 1.0, "task")
+    bimodal = ADAPTER.validate_python({"kind": "bimodal", "fraction": 0.1, "factor": 10})
+    assert (bimodal.base, bimodal.per) == (1.0, "device")
+    assert ADAPTER.validate_python({"kind": "none"}).model_dump(by_alias=True) == {"kind": "none", "per": "task"}
+
+
+@pytest.mark.parametrize("raw", [
+    {"kind": "none", "value": 2},
+    {"kind": "lognormal", "sigma": 21},
+    {"kind": "lognormal", "sigma": 0.5, "median": 0},
+    {"kind": "pareto", "alpha": 0},
+    {"kind": "exponential", "mean": 0},
+    {"kind": "exponential", "shift": -0.5},
+    {"kind": "uniform", "low": 0, "high": 1},
+    {"kind": "uniform", "low": 3, "high": 2},
+    {"kind": "bimodal", "fraction": 0.1, "factor": 0},
+    {"kind": "empirical", "values": [1, 0]},
+    {"kind": "lognormal", "sigma": 0.5, "per": "round"},
+])
+def test_slowdown_ranges_are_still_enforced(raw):
+    with pytest.raises(ValidationError):
+        ADAPTER.validate_python(raw)
+
+
+def test_a_model_reads_back_from_its_dump():
+    for raw, _ in NUMPY_DRAWS:
+        model = ADAPTER.validate_python(raw)
+        assert ADAPTER.validate_python(model.model_dump(mode="json", by_alias=True)) == model
