@@ -29,8 +29,8 @@ import pandas as pd
 import torch
 
 from edgesim.data import load_dataset, partition
-from edgesim.fl.algorithm import AlgorithmSetup
-from edgesim.fl.registry import build_algorithm
+from edgesim.fl.strategy import AlgorithmSetup
+from edgesim.fl.registry import build_strategy
 from edgesim.fl.trainer import Trainer, TrainJob
 from edgesim.models import ModelConfig, build_model
 from edgesim.scenario import Scenario
@@ -61,9 +61,9 @@ def trainables(flat_scenario: Scenario, hmoe_scenario: Scenario) -> tuple[list[T
     parts = [torch.from_numpy(p) for p in partition(dataset.train_y.numpy(), hmoe_scenario.device_count,
                                                     hmoe_scenario.dataset.partition, streams.rng("partition"))]
     taxonomy = dataset_taxonomy(hmoe_scenario.dataset, dataset.class_names)
-    flat = build_algorithm(flat_scenario.algorithm, AlgorithmSetup(dataset, parts, flat_scenario.model, streams,
+    flat = build_strategy(flat_scenario.algorithm, AlgorithmSetup(dataset, parts, flat_scenario.model, streams,
                                                                    taxonomy))
-    hmoe = build_algorithm(hmoe_scenario.algorithm, AlgorithmSetup(dataset, parts, hmoe_scenario.model, streams,
+    hmoe = build_strategy(hmoe_scenario.algorithm, AlgorithmSetup(dataset, parts, hmoe_scenario.model, streams,
                                                                    taxonomy))
     batch, slots = hmoe_scenario.algorithm.batch_size, hmoe.optimizer.state_slots
     items = [Trainable("flat", flat_scenario.model, dataset.num_classes, flat.trainer, flat.state, parts,

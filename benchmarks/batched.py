@@ -6,7 +6,7 @@ picks here divided by the other path's, measured side by side (interleaved pairs
 a value at most 1 means the automatic choice is the faster one on this device. The device is
 ``auto``'s (a CUDA GPU if torch sees one, else the CPU), or ``--device``.
 
-- ``fedavg round`` and ``mpt_fl round``: ``run_round`` with the Conv-4 setup of ``training.py``
+- ``fedavg round`` and ``mpt_fl round``: ``aggregate`` of a synchronous round with the Conv-4 setup of ``training.py``
   (10 clients x 40 samples, batch 10, 5 local epochs, SGD with momentum and weight decay);
 - ``K-async gradients``: one AKAFL-RJ-style iteration's work, 10 single mini-batch gradients
   (batch 10) of the WKAFL CNN from two model versions.
@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 
 from edgesim.compute import Compute
-from edgesim.fl.algorithm import AlgorithmSetup
+from edgesim.fl.strategy import AlgorithmSetup
 from edgesim.fl.fedavg import FedAvg, FedAvgConfig
 from edgesim.fl.mpt_fl import MptFl, MptFlConfig
 from edgesim.fl.trainer import OptimizerSettings, TrainJob, clone_state
@@ -29,7 +29,7 @@ from edgesim.fl.trainer_choice import make_trainer
 from edgesim.models import ModelConfig, build_model
 from edgesim.seeding import Streams
 from training import (BATCH, CLIENTS, EPOCHS, SEED, _pairs, _ratio_note, load_avg, load_data, print_rows,
-                      standalone_parser, with_context)
+                      standalone_parser, synchronous_round, with_context)
 
 TARGET = 1.0
 
@@ -71,12 +71,12 @@ def round_ratio(name: str, device: str, dataset, parts, repeats: int) -> dict:
                   for c in (auto, other)]
     clients = list(range(len(parts)))
     for algorithm in algorithms:  # warm-up round from the same start: also the tolerance check
-        algorithm.run_round(0, 0, clients)
+        algorithm.aggregate(synchronous_round(0, clients))
     difference = max(float((algorithms[0].state[k].double() - algorithms[1].state[k].double()).abs().max())
                      for k in algorithms[0].state)
     counter = iter(range(1, 10 ** 6))
-    a, b = _pairs(_timed_on(auto.torch_device, lambda: algorithms[0].run_round(next(counter), 0, clients)),
-                  _timed_on(auto.torch_device, lambda: algorithms[1].run_round(next(counter), 0, clients)), repeats)
+    a, b = _pairs(_timed_on(auto.torch_device, lambda: algorithms[0].aggregate(synchronous_round(next(counter), clients))),
+                  _timed_on(auto.torch_device, lambda: algorithms[1].aggregate(synchronous_round(next(counter), clients))), repeats)
     value, note = _ratio_note(a, b, (auto.describe()["trainer"], other.describe()["trainer"]))
     return _row(f"{name} round on {auto.device} (Conv-4, {len(clients)} clients x {len(parts[0])} samples, "
                 f"{EPOCHS} epochs): {label} (auto's path first), wall", value,

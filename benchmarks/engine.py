@@ -57,15 +57,13 @@ from pathlib import Path
 
 import simpy
 
+from edgesim.runner import protocol_context, stop_rules
+from edgesim.scenario.fleet import build_fleet
 from edgesim.scenario.loading import validate
 from edgesim.seeding import Streams
-from edgesim.scenario.fleet import build_fleet
-from edgesim.sim.clock import run_clock
+from edgesim.sim.engine import Engine
 from edgesim.sim.event_log import EventLog
-from edgesim.sim.fleet import Fleet
-from edgesim.sim.links import FlowScheduler
-from edgesim.sim.sync_rounds import RoundPlan, SyncServer, SyncSettings
-from edgesim.sim.task import TaskRunner
+from edgesim.work import Outcome, TaskCost
 
 DAY = 86400.0
 TARGET_EVENTS_PER_S = 200_000
@@ -110,21 +108,18 @@ class StubOwner:
     def __init__(self):
         self.rounds = 0
         self.accepted = 0
-        self._plan = RoundPlan(DOWNLOAD_BYTES, UPLOAD_BYTES, lambda device: TASK_FLOPS, lambda device: True)
+        self._cost = TaskCost(DOWNLOAD_BYTES, TASK_FLOPS, UPLOAD_BYTES, 0)
 
-    def plan_round(self, round):
-        return self._plan
+    def cost(self, task):
+        return self._cost
 
-    def close_round(self, round, version, accepted, now):
+    def aggregate(self, round, version, arrivals, oldest_held_version, now):
         self.rounds = round
-        self.accepted += len(accepted)
-        return False
+        self.accepted += len(arrivals)
+        return Outcome()
 
-
-def _settings(scenario) -> SyncSettings:
-    server = scenario.server
-    return SyncSettings(server.clients_per_round, server.min_clients or server.clients_per_round,
-                        server.over_selection, server.deadline_s)
+    def client_losses(self, round, clients):
+        raise AssertionError("uniform selection asks for no losses")
 
 
 def processed_events(env: simpy.Environment) -> int:
@@ -139,20 +134,17 @@ def run_edgesim(devices: int, days: float, log_dir: Path | None, seed: int = 1) 
     built = time.perf_counter()
     streams = Streams(scenario.seed)
     plan = build_fleet(scenario, streams)
-    env = simpy.Environment()
     log = EventLog(None if log_dir is None else log_dir / "events.csv")
-    fleet = Fleet(env, plan.devices, log)
-    fleet.start(plan.availability(), plan.outages())
-    tasks = TaskRunner(env, FlowScheduler(env), log)
     owner = StubOwner()
-    server = SyncServer(env, fleet, tasks, log, owner, _settings(scenario), streams.rng("selection"))
-    env.process(server.process())
+    engine = Engine(plan, log, scenario.server.protocol, owner, protocol_context(scenario, streams),
+                    stop_rules(scenario))
     built = time.perf_counter() - built
     start, cpu = time.perf_counter(), time.process_time()
-    run_clock(env, server.stopped, scenario.stop.horizon_s)  # as the runner does
+    engine.run()  # as the runner does
     log.close()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return {"events": processed_events(env), "rows": sum(log.counts.values()), "seconds": cpu, "wall_s": seconds,
+    return {"events": processed_events(engine.env), "rows": sum(log.counts.values()), "seconds": cpu,
+            "wall_s": seconds,
             "build_s": built, "rounds": owner.rounds, "accepted": owner.accepted,
             "failures": log.counts["failure"]}
 
@@ -177,7 +169,7 @@ def run_bare(devices: int, days: float, seed: int = 1) -> dict:
     task = [None] * n
     waiter = []  # [count, event] while the server waits
     sel_rng = streams.rng("selection")
-    settings = _settings(scenario)
+    settings = protocol_context(scenario, streams).rounds
     wanted = settings.clients_per_round
     per_round = math.ceil(settings.clients_per_round * (1 + settings.over_selection))
     stats = {"rounds": 0, "accepted": 0, "failures": 0}

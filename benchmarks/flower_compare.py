@@ -218,16 +218,16 @@ def child_edgesim(scenario: str, out: str, rounds: int, threads: int) -> int:
     from edgesim.cli import main as edgesim_main
     from edgesim.fl.fedavg import FedAvg
 
-    plain = FedAvg.run_round
+    plain = FedAvg.aggregate
 
-    def timed(self, round, version, clients):
-        if round == 1:
+    def timed(self, aggregation):
+        if aggregation.round == 1:
             print(f"ROUND 0 {time.time():.6f}", flush=True)
-        metrics = plain(self, round, version, clients)
-        print(f"ROUND {round} {time.time():.6f}", flush=True)
-        return metrics
+        decision = plain(self, aggregation)
+        print(f"ROUND {aggregation.round} {time.time():.6f}", flush=True)
+        return decision
 
-    FedAvg.run_round = timed
+    FedAvg.aggregate = timed
     shutil.rmtree(out, ignore_errors=True)
     code = edgesim_main(["run", scenario, "--out", out, "--threads", str(threads), "--quiet",
                          "--set", f"stop.max_rounds={rounds}", "--set", f"evaluation.every_rounds={rounds}"])

@@ -7,7 +7,7 @@ default), random tensors otherwise.
 
 Rows (each a ratio measured side by side in this process, interleaved, median of pairs):
 
-- ``mpt_fl round`` and ``fedavg round``: wall time of ``Algorithm.run_round`` (what a simulation
+- ``mpt_fl round`` and ``fedavg round``: wall time of ``Strategy.aggregate`` on a synchronous round (what a simulation
   spends per round on training and aggregation, without the simulated clock) divided by a bare
   PyTorch loop doing the same training: per client, load the global state, a fresh SGD, the same
   shuffled mini-batches, then the sample-weighted average. The bare loop builds the same network
@@ -34,17 +34,24 @@ import torch.nn.functional as F
 from edgesim.data import Dataset, DatasetConfig, load_dataset, partition, resolve_data_dir
 from edgesim.data.config import ShardsPartition
 from edgesim.data.mnist import mnist_files_present
-from edgesim.fl.algorithm import AlgorithmSetup
 from edgesim.fl.fedavg import FedAvg, FedAvgConfig
 from edgesim.fl.mpt_fl import MptFl, MptFlConfig
+from edgesim.fl.strategy import AlgorithmSetup
 from edgesim.fl.trainer import clone_state
 from edgesim.models import ModelConfig, build_model
 from edgesim.models.kits import DENSE, scored_kit
 from edgesim.seeding import Streams
+from edgesim.work import Aggregation, Arrival
 
 CLIENTS, SAMPLES_PER_CLASS, CLASSES_PER_CLIENT, BATCH, EPOCHS = 10, 20, 2, 10, 5
 SEED = 1
 ROUND_TARGET, STEP_TARGET = 1.10, 1.5
+
+
+def synchronous_round(round: int, clients: list[int]) -> Aggregation:
+    """Round ``round`` as the synchronous server hands it over: every client trains from version 0 (the
+    benchmark keeps the model's version where it is)."""
+    return Aggregation(round, 0, tuple(Arrival(client, 0, 0) for client in clients), 0)
 
 
 def row(metric: str, value: float | None, target: float | None, note: str, benchmark: str = "training") -> dict:
@@ -158,11 +165,11 @@ def round_ratio(name: str, dataset: Dataset, parts: list[torch.Tensor], repeats:
     clients = list(range(len(parts)))
     # warm-up round from the same state with the same seeds: also checks that both do the same training
     bare.state = dict(algorithm.state)
-    algorithm.run_round(0, 0, clients)
+    algorithm.aggregate(synchronous_round(0, clients))
     bare.run_round(0, clients)
     same = all(torch.equal(algorithm.state[k], bare.state[k]) for k in algorithm.state)
     counter = iter(range(1, 10 ** 6))
-    a, b = _pairs(lambda: algorithm.run_round(next(counter), 0, clients),
+    a, b = _pairs(lambda: algorithm.aggregate(synchronous_round(next(counter), clients)),
                   lambda: bare.run_round(next(counter), clients), repeats)
     value, note = _ratio_note(a, b, ("edgesim", "bare"))
     steps = len(clients) * EPOCHS * -(-len(parts[0]) // BATCH)

@@ -51,12 +51,17 @@ def _one_line(scenario: Scenario) -> str:
 
 
 def _participation(scenario: Scenario) -> str:
-    """How many devices a round takes (synchronous) or an iteration aggregates (K-async)."""
-    from edgesim.fl.registry import algorithm_class
-
-    if algorithm_class(scenario.algorithm.name).protocol == "kasync":
-        return f"K = {scenario.algorithm.k} per iteration"
-    return f"{scenario.server.clients_per_round} clients/round"
+    """How the protocol aggregates: the clients a round takes (sync), K per aggregation (K-async, buffered), or
+    every period (periodic)."""
+    protocol = scenario.server.protocol
+    if protocol.kind == "sync":
+        return f"{scenario.server.clients_per_round} clients/round"
+    if protocol.kind == "periodic":
+        return f"periodic, every {describe_time(protocol.period_s)}"
+    k = getattr(scenario.algorithm, "k", None)
+    if protocol.kind == "kasync" and k is not None:
+        return f"K = {k} per iteration"
+    return f"{protocol.kind}, K = {k} per aggregation" if k is not None else protocol.kind
 
 
 def _stamp() -> str:
@@ -389,8 +394,8 @@ def cmd_plot(args, console: Console) -> int:
 
 
 def cmd_taxonomy(args, console: Console) -> int:
-    from edgesim.taxonomy import draw_taxonomy, render_summary
     from edgesim.data.taxonomy import dataset_taxonomy
+    from edgesim.taxonomy import draw_taxonomy, render_summary
 
     data, base_dir = _source(args)
     scenario = validate(data, base_dir=base_dir)

@@ -1,18 +1,19 @@
-"""Connects the simulated protocols to an algorithm's real training.
+"""Connects the simulated protocols to a strategy's real training: the protocols' ``Owner``.
 
-The protocol servers (simulation layer) call in here when they need a
-decision; here those become FLOPs, payloads and eligibility, then training
-and aggregation, evaluation on the scenario's cadence, ``metrics.csv`` rows,
-and the decision to stop (target reached, the last round done, or training
-diverged). After every round the journal may take a checkpoint; while a
-resumed run replays its clock, the recorded decisions are returned and
-nothing is trained (``edgesim.journal``).
+The protocol servers (simulation layer) call in here when they need a task's
+cost or an aggregation; here those become strategy calls, evaluation on the
+scenario's cadence, ``metrics.csv`` rows, and the stop rules' verdict
+(``edgesim.sim.engine.StopRules``). After every round the journal may take a
+checkpoint; while a resumed run replays its clock, the recorded decisions
+are returned and nothing is trained (``edgesim.journal``).
 
-- ``SyncCoordinator`` serves synchronous rounds: one metrics row per evaluation; the decisions it
-  records are the client losses a loss-ranking selector asked for.
-- ``AsyncCoordinator`` serves the K-async server: one metrics row per
-  iteration (K, learning rate, staleness, ...), with test accuracy filled in
-  on the evaluation cadence (``evaluation.every_rounds`` counts iterations).
+Rows: one per evaluation, or one per aggregation for strategies with
+``metrics_every_round`` (asynchronous methods: K, learning rate, staleness,
+with test accuracy filled in on the evaluation cadence;
+``evaluation.every_rounds`` then counts aggregations). The decisions a
+replay needs are what the clock depends on: the next K and the remodel
+threshold of each aggregation, and the client losses a loss-ranking selector
+asked for.
 
 The target accuracy counts as reached only on the full test set. With
 ``dataset.test_subset``, an evaluation on the subset that reaches the target
@@ -24,21 +25,19 @@ and the crossing is counted in ``unconfirmed_target_crossings``.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
 from typing import Callable
 
 from edgesim.contract import METRIC_COLUMNS
 from edgesim.data import Dataset
-from edgesim.fl.algorithm import Algorithm
-from edgesim.fl.async_algorithm import AsyncAlgorithm, Contribution
+from edgesim.fl.strategy import Strategy
 from edgesim.journal import Journal
 from edgesim.results.checkpoint import Checkpoint
 from edgesim.results.tables import CsvTable
 from edgesim.scenario import Scenario
-from edgesim.sim.device import Device
-from edgesim.sim.kasync import AggregationOutcome, Arrival, TaskCost
-from edgesim.sim.sync_rounds import RoundPlan
-from edgesim.sim.task import TaskResult
+from edgesim.sim.engine import StopRules
+from edgesim.work import Aggregation, Arrival, Decision, Outcome, Task, TaskCost
 
 FULL_TEST_COLUMN = "full_test_accuracy"
 DIVERGENCE_KEYS = ("train_loss", "loss")
@@ -50,7 +49,6 @@ class Progress:
     """What the run has reached so far: the source of the summary, and what a checkpoint keeps."""
 
     rounds: int = 0
-    version: int = 0
     evaluations: int = 0
     last_accuracy: float | None = None
     best_accuracy: float | None = None
@@ -68,23 +66,31 @@ class Progress:
     """Why training was found to diverge, or ``None``."""
     last_eval_time: float = 0.0
 
+    @classmethod
+    def restored(cls, saved: dict) -> Progress:
+        """From a checkpoint's ``asdict(progress)`` (keys of older versions that are gone are ignored)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in saved.items() if key in known})
+
 
 MetricsOpener = Callable[[int | None], CsvTable]
 """Opens ``metrics.csv``: afresh (``None``) or continued from a byte offset."""
 
 
-class _Coordinator:
+class Coordinator:
     """Evaluation cadence, metric rows, target tracking, stop rules and checkpoints, for any protocol."""
 
-    def __init__(self, scenario: Scenario, algorithm, dataset: Dataset, open_metrics: MetricsOpener,
-                 journal: Journal, on_progress: Callable[[float, Progress], None] = lambda now, progress: None,
+    def __init__(self, scenario: Scenario, strategy: Strategy, dataset: Dataset, open_metrics: MetricsOpener,
+                 journal: Journal, rules: StopRules,
+                 on_progress: Callable[[float, Progress], None] = lambda now, progress: None,
                  on_evaluation: Callable[[dict], None] = lambda row: None):
         self.scenario = scenario
-        self.on_evaluation = on_evaluation
-        """Called with each evaluated ``metrics.csv`` row (as a dict) once it is written."""
-        self.algorithm = algorithm
+        self.strategy = strategy
+        self.rules = rules
         self.journal = journal
         self.on_progress = on_progress
+        self.on_evaluation = on_evaluation
+        """Called with each evaluated ``metrics.csv`` row (as a dict) once it is written."""
         self.open_metrics = open_metrics
         self.metrics = None if journal.resume is not None else open_metrics(None)
         self.eval_x = dataset.test_x[dataset.eval_idx]
@@ -92,50 +98,80 @@ class _Coordinator:
         self.test_x, self.test_y = dataset.test_x, dataset.test_y
         self.subset = len(dataset.eval_idx) < len(dataset.test_y)
         self.progress = Progress()
-        self.decisions: list = list(journal.resume.decisions) if journal.resume is not None else []
+        self.decisions: dict[int, dict] = decisions_from(journal.resume.decisions) if journal.resume else {}
+        """Round -> what the clock depended on in it (``next_k``, ``remodel_staleness``, ``losses``)."""
         self._evaluated: tuple[int, dict] | None = None
         """(model version, its evaluation): rounds that change nothing (all closed empty) reuse it."""
 
-    def record(self, round: int, now: float, row: dict, write_every_round: bool) -> bool:
-        """Evaluate if due, write the row, checkpoint if due; True when the run should stop."""
+    # --- the protocols' Owner
+
+    def cost(self, task: Task) -> TaskCost | None:
+        return self.strategy.cost(task)
+
+    def client_losses(self, round: int, clients: Sequence[int]) -> list[float]:
+        """The strategy's losses for a loss-ranking selector, recorded as the round's decision: a resumed run
+        replays its selections with them before the checkpoint's model is loaded."""
+        recorded = self.decisions.get(round, {}).get("losses")
+        if recorded is not None:
+            return recorded
+        losses = self.strategy.client_losses(list(clients))
+        self.decisions.setdefault(round, {})["losses"] = losses
+        return losses
+
+    def aggregate(self, round: int, version: int, arrivals: Sequence[Arrival], oldest_held_version: int,
+                  now: float) -> Outcome:
+        if self.journal.replaying(round):
+            self.progress.rounds = round
+            self.on_progress(now, self.progress)
+            return self._recorded(round, stop=False)
+        if self.journal.resumes_at(round):
+            return self._recorded(round, stop=self.restore(round, now).stop)
+        decision = Decision()
+        if arrivals:
+            decision = self.strategy.aggregate(Aggregation(round, version, tuple(arrivals), oldest_held_version))
+            if decision.next_k is not None or decision.remodel_staleness is not None:
+                self.decisions.setdefault(round, {}).update(next_k=decision.next_k,
+                                                            remodel_staleness=decision.remodel_staleness)
+        row = {"updates": len(arrivals), **decision.metrics}
+        stop = self.record(round, now, row, version + bool(arrivals))
+        return Outcome(decision.next_k, decision.remodel_staleness, stop)
+
+    def _recorded(self, round: int, stop: bool) -> Outcome:
+        recorded = self.decisions.get(round, {})
+        return Outcome(recorded.get("next_k"), recorded.get("remodel_staleness"), stop)
+
+    # --- rows, evaluations and stop rules
+
+    def record(self, round: int, now: float, row: dict, version: int) -> bool:
+        """Evaluate model ``version`` if due, write the row, checkpoint if due; True when the run should stop."""
         progress = self.progress
         progress.rounds = round
-        stop_rules = self.scenario.stop
-        last_round = stop_rules.max_rounds is not None and round >= stop_rules.max_rounds
+        last_round = self.rules.is_last_round(round)
         diverged = _non_finite(row)
         due = not diverged and (self._evaluation_due(round, now) or last_round)
         if due:
-            self._evaluate(now, row)
+            self._evaluate(now, row, version)
             diverged = _non_finite(row)
-        if due or write_every_round or diverged:
-            row = {"sim_time_s": now, "round": round, "model_version": progress.version, **row}
+        if due or self.strategy.metrics_every_round or diverged:
+            row = {"sim_time_s": now, "round": round, "model_version": version, **row}
             self.metrics.append(row)
             if due:
                 self.on_evaluation(row)
         self.on_progress(now, progress)
-        stop = True
         if diverged:
             progress.diverged = f"{diverged} after round {round}"
-        elif progress.time_to_target_s is not None and stop_rules.stop_at_target:
-            progress.stop_reason = "target"
-        elif last_round:
-            progress.stop_reason = "max_rounds"
-        elif stop_rules.patience is not None and progress.evaluations_since_best >= stop_rules.patience:
-            progress.stop_reason = "plateau"
-        else:
-            stop = False
-        self.journal.round_done(round, now, due, stop, asdict(progress), self.metrics.size, self.decisions)
-        return stop
-
-    def replayed(self, round: int, version: int, now: float) -> None:
-        """Bookkeeping of a round whose outcome a resumed run already has."""
-        self.progress.rounds, self.progress.version = round, version
-        self.on_progress(now, self.progress)
+        reason = self.rules.after_round(round, diverged is not None, progress.time_to_target_s is not None,
+                                        progress.evaluations_since_best)
+        if reason not in (None, "diverged"):
+            progress.stop_reason = reason
+        self.journal.round_done(round, now, due, reason is not None, asdict(progress), self.metrics.size,
+                                self.decisions)
+        return reason is not None
 
     def restore(self, round: int, now: float) -> Checkpoint:
         """At the checkpoint a resumed run replayed to: load it and go on live."""
         checkpoint = self.journal.restore(round, now)
-        self.progress = Progress(**checkpoint.progress)
+        self.progress = Progress.restored(checkpoint.progress)
         self.metrics = self.open_metrics(checkpoint.metrics_bytes)
         return checkpoint
 
@@ -144,10 +180,10 @@ class _Coordinator:
         by_time = cadence.every_s is not None and now - self.progress.last_eval_time >= cadence.every_s
         return round % cadence.every_rounds == 0 or by_time
 
-    def _evaluate(self, now: float, row: dict) -> None:
+    def _evaluate(self, now: float, row: dict, version: int) -> None:
         progress = self.progress
-        if self._evaluated is None or self._evaluated[0] != progress.version:
-            self._evaluated = (progress.version, self.algorithm.evaluate(self.eval_x, self.eval_y))
+        if self._evaluated is None or self._evaluated[0] != version:
+            self._evaluated = (version, self.strategy.evaluate(self.eval_x, self.eval_y))
         row.update(self._evaluated[1])
         progress.last_eval_time = now
         accuracy = row["accuracy"]
@@ -161,7 +197,7 @@ class _Coordinator:
             return
         full = accuracy
         if self.subset:
-            full = row[FULL_TEST_COLUMN] = self.algorithm.evaluate(self.test_x, self.test_y)["accuracy"]
+            full = row[FULL_TEST_COLUMN] = self.strategy.evaluate(self.test_x, self.test_y)["accuracy"]
         if full >= target:
             progress.time_to_target_s = now
             progress.rounds_to_target = progress.rounds
@@ -171,80 +207,24 @@ class _Coordinator:
             progress.unconfirmed_target_crossings += 1
 
 
-class SyncCoordinator(_Coordinator):
-    algorithm: Algorithm
-
-    def plan_round(self, round: int) -> RoundPlan:
-        algorithm = self.algorithm
-        footprint = algorithm.footprint_bytes(round)
-        return RoundPlan(
-            download_bytes=algorithm.download_bytes(round),
-            upload_bytes=algorithm.upload_bytes(round),
-            flops=lambda device: algorithm.task_flops(device.index, round),
-            eligible=lambda device: device.memory_bytes >= footprint and algorithm.has_work(device.index, round),
-            client_losses=(lambda devices: self._client_losses(round, devices))
-            if hasattr(algorithm, "client_losses") else None,
-        )
-
-    def _client_losses(self, round: int, devices) -> list[float]:
-        """The losses a loss-ranking selector asks for, recorded as the round's decision: a resumed run
-        replays its selections with them before the checkpoint's model is loaded."""
-        recorded = next((losses for r, losses in self.decisions if r == round), None)
-        if recorded is not None:
-            return recorded
-        losses = self.algorithm.client_losses([device.index for device in devices])
-        self.decisions.append([round, losses])
-        return losses
-
-    def close_round(self, round: int, version: int, accepted: list[TaskResult], now: float) -> bool:
-        if self.journal.replaying(round):
-            self.replayed(round, version + bool(accepted), now)
-            return False
-        if self.journal.resumes_at(round):
-            return self.restore(round, now).stop
-        row = {"updates": len(accepted)}
-        if accepted:
-            row.update(self.algorithm.run_round(round, version, [r.device.index for r in accepted]))
-            self.progress.version = version + 1
-        return self.record(round, now, row, write_every_round=False)
+def decisions_from(saved: list) -> dict[int, dict]:
+    """A checkpoint's recorded decisions by round: ``[[round, {...}], ...]``, or the formats before one
+    record served every protocol (synchronous ``[[round, losses], ...]``; K-async
+    ``[[next_k, remodel or -1], ...]``, one per iteration from 1)."""
+    decisions: dict[int, dict] = {}
+    for i, (first, second) in enumerate(saved):
+        if isinstance(second, dict):
+            decisions[first] = second
+        elif isinstance(second, list):
+            decisions[first] = {"losses": second}
+        else:
+            decisions[i + 1] = {"next_k": first, "remodel_staleness": None if second < 0 else second}
+    return decisions
 
 
-class AsyncCoordinator(_Coordinator):
-    algorithm: AsyncAlgorithm
-
-    def __init__(self, *args, oldest_live_version: Callable[[], int] = lambda: 0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.oldest_live_version = oldest_live_version
-
-    def eligible(self, device: Device) -> bool:
-        return device.memory_bytes >= self.algorithm.footprint_bytes(1) and self.algorithm.has_work(device.index)
-
-    def plan_task(self, device: Device) -> TaskCost:
-        return TaskCost(*self.algorithm.task_cost(device.index))
-
-    def aggregate(self, iteration: int, version: int, arrivals: list[Arrival], now: float) -> AggregationOutcome:
-        if self.journal.replaying(iteration):
-            self.replayed(iteration, version + 1, now)
-            return self._recorded(iteration, stop=False)
-        if self.journal.resumes_at(iteration):
-            return self._recorded(iteration, stop=self.restore(iteration, now).stop)
-        contributions = [Contribution(a.device.index, a.base_version, a.staleness) for a in arrivals]
-        outcome = self.algorithm.step(iteration, contributions)
-        self.progress.version = version + 1
-        remodel = outcome.remodel_staleness
-        self.decisions.append([outcome.next_k, -1 if remodel is None else remodel])
-        stop = self.record(iteration, now, {"updates": len(arrivals), **outcome.metrics}, write_every_round=True)
-        self.algorithm.forget_versions_before(self.oldest_live_version())
-        return AggregationOutcome(outcome.next_k, remodel, stop)
-
-    def _recorded(self, iteration: int, stop: bool) -> AggregationOutcome:
-        next_k, remodel = self.decisions[iteration - 1]
-        return AggregationOutcome(next_k, None if remodel < 0 else remodel, stop)
-
-
-def metric_columns(algorithm, subset: bool = False) -> tuple[str, ...]:
+def metric_columns(strategy: Strategy, subset: bool = False) -> tuple[str, ...]:
     """``metrics.csv``'s columns; ``subset``: in-run evaluations use ``dataset.test_subset``."""
-    return METRIC_COLUMNS + ("updates",) + tuple(algorithm.metric_columns) + ((FULL_TEST_COLUMN,) if subset else ())
+    return METRIC_COLUMNS + ("updates",) + tuple(strategy.metric_columns) + ((FULL_TEST_COLUMN,) if subset else ())
 
 
 def _non_finite(row: dict) -> str | None:

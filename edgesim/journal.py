@@ -101,7 +101,7 @@ class Journal:
         ``off``. It has nothing to replay, but it records how the run trains (the thread count), so that a run
         stopped before its next checkpoint resumes as it began."""
         if self.resume is None and self.policy.enabled:
-            self.save(0, 0.0, False, {}, 0, [])
+            self.save(0, 0.0, False, {}, 0, {})
 
     # --- replay
 
@@ -128,7 +128,7 @@ class Journal:
     # --- taking checkpoints
 
     def round_done(self, round: int, now: float, evaluated: bool, stop: bool, progress: dict,
-                   metrics_bytes: int, decisions: list) -> None:
+                   metrics_bytes: int, decisions: dict[int, dict]) -> None:
         """After a live round's metrics row: flush the log after an evaluation, checkpoint if due."""
         policy = self.policy
         due = (policy.at_evaluations and evaluated) or (
@@ -138,7 +138,8 @@ class Journal:
         if due:
             self.save(round, now, stop, progress, metrics_bytes, decisions)
 
-    def save(self, round: int, now: float, stop: bool, progress: dict, metrics_bytes: int, decisions: list) -> None:
+    def save(self, round: int, now: float, stop: bool, progress: dict, metrics_bytes: int,
+             decisions: dict[int, dict]) -> None:
         """Take a checkpoint at the end of ``round`` (the event log flushed first)."""
         started = time.perf_counter()
         self.log.flush()
@@ -146,7 +147,7 @@ class Journal:
                                 metrics_bytes=metrics_bytes, stop=stop, progress=progress,
                                 training=self.algorithm.training_state(), scenario_sha256=self.scenario_sha256,
                                 torch_threads=torch.get_num_threads(), wall_time_s=self.wall_time_s(),
-                                decisions=list(decisions))
+                                decisions=[[round, dict(entry)] for round, entry in sorted(decisions.items())])
         with signals_deferred():
             save_checkpoint(self.run_dir.checkpoint, checkpoint)
         self._last_checkpoint_time = now

@@ -26,17 +26,18 @@ import torch
 
 from edgesim.compute import Compute
 from edgesim.data import Dataset, data_layout, files_to_download, load_dataset, partition
+from edgesim.data.taxonomy import dataset_taxonomy
 from edgesim.errors import InputError
-from edgesim.fl.algorithm import AlgorithmSetup, RoundKind
-from edgesim.fl.registry import algorithm_class, build_algorithm
+from edgesim.fl.registry import build_strategy, strategy_class
+from edgesim.fl.strategy import AlgorithmSetup
 from edgesim.models import parameter_count
 from edgesim.progress import describe_time
 from edgesim.scenario import Scenario
-from edgesim.seeding import Streams
 from edgesim.scenario.fleet import build_fleet
-from edgesim.sim.fleet_plan import FleetPlan
+from edgesim.seeding import Streams
 from edgesim.sim.device import Device
-from edgesim.data.taxonomy import dataset_taxonomy
+from edgesim.sim.fleet_plan import FleetPlan
+from edgesim.work import TaskKind
 
 BYTES_PER_DEVICE = 8_000
 """Memory per simulated device and its processes (measured: 5.7 MB per 1,000 devices; ``make bench``)."""
@@ -75,22 +76,22 @@ def prepare(scenario: Scenario, compute: Compute = Compute("cpu"),
     parts = partition(dataset.train_y.cpu().numpy(), scenario.device_count, scenario.dataset.partition,
                       streams.rng("partition"))
     taxonomy = (dataset_taxonomy(scenario.dataset, dataset.class_names)
-                if algorithm_class(scenario.algorithm.name).needs_taxonomy else None)
+                if strategy_class(scenario.algorithm.name).needs_taxonomy else None)
     dataset = dataset.to(compute.torch_device)
     setup = AlgorithmSetup(dataset, [torch.from_numpy(p) for p in parts], scenario.model, streams, taxonomy, compute)
-    algorithm = build_algorithm(scenario.algorithm, setup)
+    algorithm = build_strategy(scenario.algorithm, setup)
     fleet = build_fleet(scenario, streams)
-    footprint = algorithm.min_footprint_bytes()
+    footprint = min(kind.footprint_bytes for kind in algorithm.task_kinds())
     excluded = [d for d in fleet.devices if d.memory_bytes < footprint]
     problems, participants = progress_problems(scenario, algorithm, fleet)
     if problems:
         raise InputError(problems)
     prepared = Prepared(scenario, streams, dataset, algorithm, fleet, excluded, footprint)
     prepared.warnings.extend(scenario.algorithm.caveats())
-    k = algorithm.initial_k() if algorithm.protocol == "kasync" else 0
+    k = getattr(scenario.algorithm, "k", 0) if scenario.server.protocol.kind in ("kasync", "buffered") else 0
     if k > participants:
         prepared.warnings.append(f"algorithm.k: {k} is more than the {participants} devices that can take part; "
-                                 f"each iteration aggregates {participants}")
+                                 f"each aggregation takes {participants}")
     if excluded:
         groups = ", ".join(sorted({d.group for d in excluded}))
         prepared.warnings.append(f"{len(excluded)} of {len(fleet.devices)} devices cannot hold the training "
@@ -135,11 +136,7 @@ def memory_problems(scenario: Scenario, available: int | None = None) -> list[st
         reason = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
         return [f"model: {scenario.model.name} (width {scenario.model.width:.10g}) is too large to build for "
                 f"{layout.input_shape} inputs ({reason})"]
-    server = scenario.server
-    if algorithm_class(scenario.algorithm.name).protocol == "sync":
-        updates = math.ceil(server.clients_per_round * (1 + server.over_selection))
-    else:
-        updates = scenario.algorithm.k
+    updates = updates_per_aggregation(scenario)
     model_bytes = parameters * 4 * (MODEL_COPIES + updates)
     fleet_bytes = scenario.device_count * BYTES_PER_DEVICE
     needed = data_bytes + model_bytes + fleet_bytes
@@ -152,6 +149,17 @@ def memory_problems(scenario: Scenario, available: int | None = None) -> list[st
     amount = amount if amount.startswith("more") else f"about {amount}"
     return [f"the run would need {amount} of memory ({parts}), but this machine has "
             f"{_size(available)} free; shrink the dataset, the model (model.width) or the fleet"]
+
+
+def updates_per_aggregation(scenario: Scenario) -> int:
+    """The most client updates one aggregation holds at once: a round's selected clients (sync), K (K-async,
+    buffered), or every device that may train (periodic)."""
+    server, protocol = scenario.server, scenario.server.protocol
+    if protocol.kind == "sync":
+        return math.ceil(server.clients_per_round * (1 + server.over_selection))
+    if protocol.kind in ("kasync", "buffered"):
+        return getattr(scenario.algorithm, "k", 1)
+    return getattr(protocol, "concurrency", None) or scenario.device_count
 
 
 def available_memory() -> int:
@@ -180,15 +188,15 @@ def _size(n: int) -> str:
 def progress_problems(scenario: Scenario, algorithm, fleet: FleetPlan) -> tuple[list[str], int]:
     """Rounds that could never fill, and fleets that could never work before the horizon; and how many
     devices can take part in some kind of round."""
-    synchronous = algorithm_class(scenario.algorithm.name).protocol == "sync"
     server = scenario.server
+    synchronous = server.protocol.kind == "sync"
     needed = (server.min_clients or server.clients_per_round) if synchronous else 1
-    what = "a round needs" if synchronous else "the K-async server needs at least"
+    what = "a round needs" if synchronous else f"the {server.protocol.kind} server needs at least"
     where = "server.min_clients" if synchronous and server.min_clients else (
         "server.clients_per_round" if synchronous else "fleet")
     problems = []
     participants: dict[int, Device] = {}
-    for kind in algorithm.round_kinds():
+    for kind in algorithm.task_kinds():
         fit = [d for d in fleet.devices if d.memory_bytes >= kind.footprint_bytes]
         able = [d for d in fit if kind.has_work(d.index)]
         participants.update((d.index, d) for d in able)
@@ -210,7 +218,7 @@ def progress_problems(scenario: Scenario, algorithm, fleet: FleetPlan) -> tuple[
     return problems, len(participants)
 
 
-def _shortfall(total: int, fit: int, able: int, kind: RoundKind) -> str:
+def _shortfall(total: int, fit: int, able: int, kind: TaskKind) -> str:
     lacking_memory = total - fit
     lacking_data = fit - able
     reasons = []

@@ -18,32 +18,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import simpy
-import torch
 from rich.console import Console
 from rich.markup import escape
 
 from edgesim import outcome
 from edgesim.compute import Compute
 from edgesim.contract import SCENARIO_FILE
-from edgesim.coordinator import AsyncCoordinator, SyncCoordinator, metric_columns
+from edgesim.coordinator import Coordinator, metric_columns
 from edgesim.errors import InputError, OutputError
 from edgesim.journal import CheckpointPolicy, Journal
 from edgesim.preflight import Prepared, prepare
 from edgesim.progress import SimulatedTimeBar
 from edgesim.results.checkpoint import remove_checkpoint
 from edgesim.results.run_dir import RunDirectory, read_summary, sha256_text
-from edgesim.results.staleness import staleness_statistics
 from edgesim.results.tables import CsvTable
 from edgesim.scenario import Scenario, scenario_text
+from edgesim.seeding import Streams
 from edgesim.signals import signal_number, signals_deferred
-from edgesim.sim.clock import run_clock
+from edgesim.run_summary import ending_status, summary_fields
+from edgesim.sim.engine import Engine, StopRules
 from edgesim.sim.event_log import EventLog
-from edgesim.sim.fleet import Fleet
-from edgesim.sim.kasync import AsyncSettings, KAsyncServer
-from edgesim.sim.links import FlowScheduler
-from edgesim.sim.sync_rounds import SyncServer, SyncSettings
-from edgesim.sim.task import TaskRunner
+from edgesim.sim.protocols import ProtocolContext, RoundRules
 
 
 @dataclass(frozen=True)
@@ -105,13 +100,9 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
     def open_metrics(resume_at: int | None) -> CsvTable:
         return CsvTable(directory.metrics, columns, resume_at)
 
-    env = simpy.Environment()
-    fleet = Fleet(env, plan.devices, log)
-    fleet.start(plan.availability(), plan.outages())
-    label = f"{scenario.name} (replaying to round {journal.resume.round})" if journal.resume else scenario.name
-    bar = SimulatedTimeBar(label, scenario.stop.horizon_s, console, enabled=show_progress)
-    tasks = TaskRunner(env, FlowScheduler(env), log)
-    coordinator = None
+    rules = stop_rules(scenario)
+    bar = SimulatedTimeBar(label_of(scenario, journal), rules.horizon_s, console, enabled=show_progress)
+    coordinator, engine = None, None
     summary = {"scenario": scenario.name, "scenario_sha256": sha256, "algorithm": scenario.algorithm.name,
                "seed": scenario.seed, "status": outcome.RUNNING, "reason": None, **compute.describe()}
     try:
@@ -120,24 +111,16 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
             log.attach(directory.events)
         for device in prepared.excluded:
             log.emit(0.0, device.id, "excluded", nbytes=prepared.footprint_bytes)
-        if algorithm.protocol == "sync":
-            coordinator = SyncCoordinator(scenario, algorithm, prepared.dataset, open_metrics, journal,
-                                          on_progress=bar.update, on_evaluation=on_evaluation)
-            server = SyncServer(env, fleet, tasks, log, coordinator, _sync_settings(scenario),
-                                prepared.streams.rng("selection"))
-        else:
-            coordinator = AsyncCoordinator(scenario, algorithm, prepared.dataset, open_metrics, journal,
-                                           on_progress=bar.update, on_evaluation=on_evaluation,
-                                           oldest_live_version=lambda: min(server.model_version_of.values(),
-                                                                           default=server.version))
-            server = KAsyncServer(env, fleet, tasks, log, coordinator, AsyncSettings(algorithm.initial_k()))
-        env.process(server.process())
+        coordinator = Coordinator(scenario, algorithm, prepared.dataset, open_metrics, journal, rules,
+                                  on_progress=bar.update, on_evaluation=on_evaluation)
+        engine = Engine(plan, log, scenario.server.protocol, coordinator, protocol_context(scenario, prepared.streams),
+                        rules)
         with bar:
-            stopped = run_clock(env, server.stopped, scenario.stop.horizon_s)
+            ending = engine.run()
         if journal.resume is not None:
-            raise RuntimeError(f"the replayed clock ended at {env.now:.6f} s, before round {journal.resume.round} "
-                               "of the checkpoint")
-        summary["status"], summary["reason"] = _ending(coordinator.progress, stopped, server)
+            raise RuntimeError(f"the replayed clock ended at {ending.sim_time_s:.6f} s, before round "
+                               f"{journal.resume.round} of the checkpoint")
+        summary["status"], summary["reason"] = ending_status(coordinator.progress, ending)
         if summary["status"] != outcome.DIVERGED:  # a model with non-finite weights has no accuracy to report
             final = algorithm.evaluate(prepared.dataset.test_x, prepared.dataset.test_y)
             summary.update(final_accuracy=final["accuracy"], final_loss=final["loss"], final_metrics=final)
@@ -150,31 +133,30 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
         raise
     finally:
         with signals_deferred():
-            _finish(summary, directory, log, coordinator, journal, env, prepared)
+            _finish(summary, directory, log, coordinator, journal, engine, prepared)
     return RunResult(directory.path, summary)
 
 
-def _sync_settings(scenario: Scenario) -> SyncSettings:
+def stop_rules(scenario: Scenario) -> StopRules:
+    stop = scenario.stop
+    return StopRules(stop.horizon_s, stop.max_rounds, stop.stop_at_target, stop.patience)
+
+
+def protocol_context(scenario: Scenario, streams: Streams) -> ProtocolContext:
+    """What the protocol server takes from the scenario besides its own block (its random stream is
+    ``selection``)."""
     server = scenario.server
-    return SyncSettings(server.clients_per_round, server.min_clients or server.clients_per_round,
+    rounds = RoundRules(server.clients_per_round, server.min_clients or server.clients_per_round,
                         server.over_selection, server.deadline_s, server.selection)
+    return ProtocolContext(streams.rng("selection"), rounds, getattr(scenario.algorithm, "k", None))
 
 
-def _ending(progress, stopped: bool, server) -> tuple[str, str | None]:
-    """The status and reason of a run whose clock has ended."""
-    if progress.diverged:
-        return outcome.DIVERGED, f"training diverged: {progress.diverged}"
-    if progress.version == 0 and progress.stop_reason != "target":
-        if progress.rounds:
-            return outcome.STALLED, (f"all {progress.rounds} rounds closed without an update "
-                                     f"{'' if stopped else 'before the horizon '}(a deadline shorter than every "
-                                     "task, or tasks lost to failures and availability)")
-        return outcome.STALLED, f"no update was applied before the horizon: {server.describe_wait()}"
-    return outcome.COMPLETED, None
+def label_of(scenario: Scenario, journal: Journal) -> str:
+    return f"{scenario.name} (replaying to round {journal.resume.round})" if journal.resume else scenario.name
 
 
-def _finish(summary: dict, directory: RunDirectory, log: EventLog, coordinator, journal: Journal,
-            env: simpy.Environment, prepared: Prepared) -> None:
+def _finish(summary: dict, directory: RunDirectory, log: EventLog, coordinator: Coordinator | None,
+            journal: Journal, engine: Engine | None, prepared: Prepared) -> None:
     """Close the tables and write the summary, whatever stopped the run (an output error is recorded)."""
     try:
         log.close()
@@ -183,37 +165,9 @@ def _finish(summary: dict, directory: RunDirectory, log: EventLog, coordinator, 
     except OutputError as exc:
         if summary["status"] in (outcome.RUNNING, *outcome.FINISHED):
             summary["status"], summary["reason"] = outcome.FAILED, outcome.failure_reason(exc)
-    progress = coordinator.progress if coordinator is not None else None
     for key in ("final_accuracy", "final_loss"):
         summary.setdefault(key, None)
-    summary.update({
-        "stop_reason": progress.stop_reason if summary["status"] == outcome.COMPLETED else None,
-        "sim_time_s": env.now,
-        "rounds": progress.rounds if progress else 0,
-        "model_version": progress.version if progress else 0,
-        "best_accuracy": progress.best_accuracy if progress else None,
-        "target_accuracy": prepared.scenario.stop.target_accuracy,
-        "time_to_target_s": progress.time_to_target_s if progress else None,
-        "rounds_to_target": progress.rounds_to_target if progress else None,
-        "accuracy_at_target": None if progress is None or progress.time_to_target_s is None else {
-            "full_test": progress.target_full_test_accuracy,
-            "subset": progress.target_evaluation_accuracy if coordinator.subset else None},
-        "unconfirmed_target_crossings": progress.unconfirmed_target_crossings if progress else 0,
-        "evaluation_samples": len(prepared.dataset.eval_idx),
-        "bytes_up": log.bytes["upload_end"],
-        "bytes_down": log.bytes["download_end"],
-        "updates_applied": log.counts["update_applied"],
-        "updates_discarded": log.counts["update_discarded"],
-        **staleness_statistics(log.staleness),
-        "failures": log.counts["failure"],
-        "devices": len(prepared.fleet.devices),
-        "devices_excluded": len(prepared.excluded),
-        "model": prepared.algorithm.describe(),
-        "wall_time_s": round(journal.wall_time_s(), 3),
-        "torch_threads": torch.get_num_threads(),
-        "checkpoints": {"taken": journal.checkpoints, "write_s": round(journal.checkpoint_seconds, 3),
-                        "replay_s": round(journal.replay_seconds, 3)},
-    })
+    summary.update(summary_fields(summary["status"], coordinator, engine, prepared, log, journal))
     try:
         directory.write_summary(summary)
     except OutputError:

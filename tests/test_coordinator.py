@@ -10,28 +10,32 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from edgesim.coordinator import SyncCoordinator, metric_columns
+from edgesim.coordinator import Coordinator, decisions_from, metric_columns
 from edgesim.journal import CheckpointPolicy, Journal
 from edgesim.results.run_dir import RunDirectory
 from edgesim.results.tables import CsvTable
+from edgesim.runner import stop_rules
 from edgesim.scenario import validate
 from edgesim.sim.event_log import EventLog
+from edgesim.work import Arrival, Decision
 
 
 class Scripted:
-    """An algorithm whose accuracy on the subset (10 samples) and on the full test set (100) is set by hand."""
+    """A strategy whose accuracy on the subset (10 samples) and on the full test set (100) is set by hand."""
 
     metric_columns = ("train_loss",)
-    protocol = "sync"
+    metrics_every_round = False
 
     def __init__(self):
         self.subset_accuracy, self.full_accuracy, self.train_loss = 0.0, 0.0, 1.0
+        self.aggregated = []
 
     def evaluate(self, x, y):
         return {"accuracy": self.subset_accuracy if len(x) == 10 else self.full_accuracy, "loss": 0.5}
 
-    def run_round(self, round, version, clients):
-        return {"train_loss": self.train_loss}
+    def aggregate(self, aggregation):
+        self.aggregated.append(aggregation)
+        return Decision({"train_loss": self.train_loss})
 
     def training_state(self):
         return {}
@@ -48,13 +52,17 @@ def coordinator(tmp_path, subset: bool = True, stop: dict | None = None):
     directory = RunDirectory.open(tmp_path / "run")
     columns = metric_columns(algorithm, subset)
     journal = Journal(directory, EventLog(None), algorithm, CheckpointPolicy(at_evaluations=False), "sha")
-    c = SyncCoordinator(scenario, algorithm, dataset, lambda at: CsvTable(directory.metrics, columns, at), journal)
+    c = Coordinator(scenario, algorithm, dataset, lambda at: CsvTable(directory.metrics, columns, at), journal,
+                    stop_rules(scenario))
     return c, algorithm, directory
 
 
 def close(c, round, accepted=True):
-    return c.close_round(round, round - 1, [SimpleNamespace(device=SimpleNamespace(index=0))] if accepted else [],
-                         float(round))
+    """Round ``round`` closes at time ``round`` with one update (or none); the version is the number of rounds
+    before it that had one."""
+    version = len(c.strategy.aggregated)
+    arrivals = [Arrival(0, version, 0)] if accepted else []
+    return c.aggregate(round, version, arrivals, version, float(round)).stop
 
 
 def test_a_target_reached_on_the_subset_waits_for_the_full_test_set(tmp_path):
@@ -114,3 +122,20 @@ def test_patience_stops_the_run_once_that_many_evaluations_have_not_raised_the_b
             break
     assert stops == [False, False, False, False, False, True]  # 0.6 again is no rise; 0.65, 0.69 < 0.7
     assert c.progress.stop_reason == "plateau" and c.progress.best_accuracy == 0.7
+
+
+def test_the_strategy_gets_the_arrivals_and_an_empty_round_trains_nothing(tmp_path):
+    c, algorithm, _ = coordinator(tmp_path, subset=False, stop={"max_rounds": 10})
+    close(c, 1)
+    close(c, 2, accepted=False)
+    close(c, 3)
+    assert [(a.round, a.version, a.arrivals) for a in algorithm.aggregated] == [
+        (1, 0, (Arrival(0, 0, 0),)), (3, 1, (Arrival(0, 1, 0),))]
+
+
+def test_decisions_read_from_every_checkpoint_format():
+    assert decisions_from([[3, {"next_k": 4, "remodel_staleness": None}]]) == {
+        3: {"next_k": 4, "remodel_staleness": None}}
+    assert decisions_from([(2, [0.5, 0.25])]) == {2: {"losses": [0.5, 0.25]}}  # synchronous, before
+    assert decisions_from([[5, -1], [4, 2]]) == {  # K-async, before: one per iteration from 1
+        1: {"next_k": 5, "remodel_staleness": None}, 2: {"next_k": 4, "remodel_staleness": 2}}

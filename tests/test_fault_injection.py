@@ -27,6 +27,8 @@ ASYNC = [*SMOKE, "--quiet", "--set", "algorithm={name: akafl_rj, k: 3, eps_k: 2.
          "--set", "dataset.validation_size=300", "--set", "stop.max_rounds=240",
          "--set", "evaluation.every_rounds=20"]
 POWER_OF_CHOICE = [*SYNC, "--set", "server.selection={kind: power_of_choice, candidates: 2}"]
+BUFFERED = [*SMOKE, "--quiet", "--set", "algorithm={name: fedbuff, k: 3}", "--set", "server.protocol={kind: buffered, "
+            "concurrency: 5}", "--set", "stop.max_rounds=40", "--set", "evaluation.every_rounds=10"]
 TABLES = ("events.csv", "metrics.csv", "scenario.yaml")
 
 
@@ -80,7 +82,7 @@ def reference(tmp_path_factory) -> dict[str, Path]:
     """Uninterrupted runs to compare against."""
     root = tmp_path_factory.mktemp("reference")
     runs = {"sync": (root / "sync", SYNC), "async": (root / "async", ASYNC),
-            "power_of_choice": (root / "power_of_choice", POWER_OF_CHOICE)}
+            "power_of_choice": (root / "power_of_choice", POWER_OF_CHOICE), "buffered": (root / "buffered", BUFFERED)}
     for run_dir, args in runs.values():
         code, err = finish(edgesim("run", *args, "--out", str(run_dir)))
         assert code == 0, err
@@ -131,6 +133,13 @@ def test_kill_9_then_resume_of_a_k_async_run_with_judgement(tmp_path, reference)
     assert (run_dir / "checkpoint" / "parts").is_dir()  # model versions clients still hold
     resume(run_dir)
     assert_same_tables(run_dir, reference["async"])
+
+
+def test_kill_9_then_resume_of_a_buffered_run_drawing_who_starts(tmp_path, reference):
+    run_dir = tmp_path / "run"
+    kill_9_after(BUFFERED, run_dir, 15)
+    resume(run_dir)
+    assert_same_tables(run_dir, reference["buffered"])
 
 
 def test_sigterm_flushes_the_tables_writes_an_interrupted_summary_and_exits_143(tmp_path, reference):

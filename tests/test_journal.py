@@ -55,7 +55,7 @@ def test_checkpoints_every_simulated_interval_and_at_round_zero(tmp_path):
     j, directory, _ = journal(tmp_path, CheckpointPolicy(at_evaluations=False, every_s=60.0))
     assert load_checkpoint(directory.checkpoint).round == 0
     for round, now, evaluated in ((1, 30.0, True), (2, 61.0, False), (3, 100.0, True), (4, 125.0, False)):
-        j.round_done(round, now, evaluated, False, {}, 0, [])
+        j.round_done(round, now, evaluated, False, {}, 0, {})
     assert load_checkpoint(directory.checkpoint).round == 4 and j.checkpoints == 3  # rounds 0, 2 and 4
 
 
@@ -63,7 +63,7 @@ def test_a_replay_that_reaches_its_checkpoint_elsewhere_is_refused(tmp_path):
     j, directory, log = journal(tmp_path, CheckpointPolicy())
     log.attach(directory.events)
     log.emit(0.0, "a", "x")
-    j.round_done(1, 5.0, True, False, {"rounds": 1}, 0, [])
+    j.round_done(1, 5.0, True, False, {"rounds": 1}, 0, {})
     directory.close()
     resumed, _, replay_log = journal(tmp_path, CheckpointPolicy(), resuming=True)
     assert resumed.replaying(0) and resumed.resumes_at(1)
@@ -73,7 +73,7 @@ def test_a_replay_that_reaches_its_checkpoint_elsewhere_is_refused(tmp_path):
 
 def test_a_checkpoint_of_another_scenario_is_refused(tmp_path):
     j, directory, _ = journal(tmp_path, CheckpointPolicy())
-    j.round_done(1, 5.0, True, False, {}, 0, [])
+    j.round_done(1, 5.0, True, False, {}, 0, {})
     directory.close()
     directory = RunDirectory.open(tmp_path / "run", "resume")
     with pytest.raises(InputError, match="scenario.yaml has changed since the checkpoint"):

@@ -91,8 +91,8 @@ def test_warnings_for_excluded_devices_and_a_k_larger_than_the_fleet():
     prepared = prepare(scenario(fleet=fleet, algorithm={"name": "kasync_sgd", "k": 10}, model={"name": "wkafl_cnn"}))
     assert [w.split(":")[0] for w in prepared.warnings] == ["algorithm.k", "1 of 7 devices cannot hold the training "
                                                                            "footprint (6.1 MB) and will not take part"]
-    assert prepared.warnings[0] == "algorithm.k: 10 is more than the 6 devices that can take part; each iteration " \
-                                   "aggregates 6"
+    assert prepared.warnings[0] == "algorithm.k: 10 is more than the 6 devices that can take part; each " \
+                                   "aggregation takes 6"
 
 
 def test_judging_on_the_test_series_needs_no_validation_set_but_is_announced():

@@ -1,10 +1,14 @@
-"""Aggregation math as pure functions over tensors and weights."""
+"""Aggregation math as pure functions over tensors and weights: weighted means of tensors and state dicts,
+staleness weights of asynchronous methods, and MPT-FL's server rule for 1-bit mask uploads."""
 
 from __future__ import annotations
 
+import math
 from typing import Mapping, Sequence
 
 import torch
+
+from edgesim.models.scored import top_k_mask
 
 
 def normalised(weights: Sequence[float]) -> list[float]:
@@ -38,3 +42,35 @@ def weighted_average_states(
         else:
             averaged[key] = torch.stack(column).max(dim=0).values
     return averaged
+
+
+def fedbuff_staleness_weight(staleness: int) -> float:
+    """FedBuff's down-weighting of a stale update, ``1 / sqrt(1 + staleness)`` (Nguyen et al., AISTATS 2022,
+    §3)."""
+    return 1 / math.sqrt(1 + staleness)
+
+
+def polynomial_staleness_weight(staleness: int, alpha: float, exponent: float) -> float:
+    """FedAsync's mixing weight of a stale client model, ``alpha * (1 + staleness) ** -exponent`` (Xie et al.,
+    2019, the polynomial staleness function ``s(t - tau) = (t - tau + 1) ** -a``)."""
+    return alpha * (1 + staleness) ** -exponent
+
+
+def scores_from_masks(scores: torch.Tensor, masks: Sequence[torch.Tensor], weights: Sequence[float],
+                      keep: float, server_lr: float) -> torch.Tensor:
+    """The server's new scores from the clients' 1-bit top-k masks (``upload: mask``).
+
+    ``scores``: the scores the clients started from (any shape); ``masks``: one 0/1 tensor of that
+    shape per client, its top-k of ``|S|`` after local training; ``weights``: one per client (its
+    sample count). The clients' mean mask change ``v - M`` (``v`` the weighted share of clients
+    keeping a weight, ``M`` the server's own top-k) is a step on the magnitudes, on the scale of
+    ``t``, the smallest magnitude the server keeps: ``|S| <- max(|S| + server_lr * t * (v - M), 0)``,
+    signs kept (a zero score counts as positive). A weight pushed by the same minority round after round
+    thus crosses ``t`` in the end, where averaging the masks alone would never move it. An edgesim rule; no paper here has mask
+    upload. Returns a tensor of ``scores``' shape and dtype.
+    """
+    magnitude = scores.abs()
+    kept = top_k_mask(magnitude, keep)
+    threshold = magnitude[kept.bool()].min()
+    step = server_lr * threshold * (weighted_average(masks, weights) - kept)
+    return torch.where(scores < 0, -1.0, 1.0).to(scores.dtype) * (magnitude + step).clamp_min(0)

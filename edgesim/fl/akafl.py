@@ -34,10 +34,11 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from edgesim.fl.adaptive_k import AdaptiveK
-from edgesim.fl.async_algorithm import AsyncAlgorithm, AsyncConfig, StepOutcome
+from edgesim.fl.async_algorithm import AsyncAlgorithm, AsyncConfig
 from edgesim.fl.judgement import Judgement
 from edgesim.fl.trainer import evaluate_classifier
 from edgesim.fl.wkafl_math import LR_RULES, WkaflOptions, wkafl_step
+from edgesim.work import Decision
 
 PRESETS = {
     "wkafl": {"momentum": 0.1, "clip_norm": 100.0, "lr_rule": "wkafl", "c": 0.1, "staleness_in_omega": True,
@@ -120,6 +121,7 @@ class AkaflConfig(AsyncConfig):
 
 
 class Akafl(AsyncAlgorithm):
+    protocols = ("kasync",)  # remodel and adaptive K are defined on the K-async server (the papers' setting)
     metric_columns = ("k", "lr", "mean_staleness", "train_loss", "max_weight", "kept", "fallback",
                       "val_accuracy", "dev_accuracy", "judgement_kept")
 
@@ -138,9 +140,9 @@ class Akafl(AsyncAlgorithm):
         self.judged_on = ((data.test_x[data.eval_idx], data.test_y[data.eval_idx]) if c.judgement_data == "test"
                            else (data.val_x, data.val_y))
 
-    def combine(self, iteration, contributions, vectors, losses, current):
+    def combine(self, iteration, arrivals, vectors, losses, current):
         c = self.config
-        result = wkafl_step(vectors, [item.staleness + 1 for item in contributions], losses, self.options,
+        result = wkafl_step(vectors, [item.staleness + 1 for item in arrivals], losses, self.options,
                             iteration=iteration, previous_direction=self.previous_direction)
         self.previous_direction = result.direction
         candidate = current - result.lr * result.direction
@@ -153,10 +155,10 @@ class Akafl(AsyncAlgorithm):
         if self.adaptive is not None:
             self.k = self.adaptive.update(result.mean_loss)
         remodel = c.remodel_staleness if c.remodel else None
-        return candidate, StepOutcome(metrics, self.k, remodel)
+        return candidate, Decision(metrics, self.k, remodel)
 
     def _judge(self, iteration, current, candidate, metrics):
-        self.model.load_state_dict(self.with_flat(self.versions[self.version], candidate))
+        self.model.load_state_dict(self.with_flat(self.newest, candidate))
         accuracy = evaluate_classifier(self.model, *self.judged_on)["accuracy"]
         keep_previous = self.judge.observe(iteration, accuracy)
         metrics.update(val_accuracy=accuracy, dev_accuracy=self.judge.dev, judgement_kept=keep_previous)

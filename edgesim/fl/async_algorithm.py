@@ -1,30 +1,31 @@
-"""The strategy protocol of K-asynchronous methods, and what they share.
+"""What the asynchronous methods share: stale arrivals, contributions computed from the version each client
+held, and every model version a client may still deliver from.
 
-Per iteration the K-async server hands over the arrivals it aggregates:
+Per aggregation the server hands over the arrivals it aggregates:
 ``(client, base_version, staleness)``. An arrival's contribution is computed
 here, lazily, as a pure function of (the model version the client held, its
 data, a seed): one mini-batch gradient (``unit: gradient``, the AKAFL-RJ
 setting) or the pseudo-gradient of ``local_steps`` SGD steps,
 ``(w_base - w_after) / local_lr`` (``unit: local_steps``). Methods differ
-only in ``combine``: how contributions become the next model. Every model
-version a client may still hold is kept until the server says it is gone.
+only in ``combine``: how contributions become the next model. A version is
+kept until the server says no client can deliver from it any more
+(``Aggregation.oldest_held_version``).
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from abc import abstractmethod
+from typing import Literal, Sequence
 
 import torch
 from pydantic import Field
 
-from edgesim.fl.algorithm import AlgorithmConfig, AlgorithmSetup, RoundKind
+from edgesim.fl.config import AlgorithmConfig
+from edgesim.fl.local_model import local_model
+from edgesim.fl.strategy import AlgorithmSetup, Strategy
 from edgesim.fl.trainer import OptimizerSettings, TrainJob, clone_state, evaluate_classifier
-from edgesim.fl.trainer_choice import make_trainer
 from edgesim.fl.training_state import Immutable, on_device
-from edgesim.models import build_model
-from edgesim.models.cost import measure_cost
+from edgesim.work import Aggregation, Arrival, Decision, Task, TaskCost, TaskKind
 
 
 class AsyncConfig(AlgorithmConfig):
@@ -38,67 +39,80 @@ class AsyncConfig(AlgorithmConfig):
     lr: float = Field(0.005, gt=0, description="server learning rate eta_0")
 
 
-@dataclass(frozen=True)
-class Contribution:
-    client: int
-    base_version: int
-    staleness: int
-    """Server version at aggregation minus ``base_version`` (>= 0)."""
+class AsyncAlgorithm(Strategy):
+    """An asynchronous FL method (one instance per simulation): K-async by default, buffered or periodic on
+    request."""
 
-
-@dataclass(frozen=True)
-class StepOutcome:
-    metrics: dict
-    next_k: int
-    remodel_staleness: int | None = None
-
-
-class AsyncAlgorithm(ABC):
-    """A K-async FL method (one instance per simulation)."""
-
-    protocol: ClassVar[str] = "kasync"
-    needs_taxonomy: ClassVar[bool] = False
-    metric_columns: ClassVar[tuple[str, ...]] = ("k", "lr", "mean_staleness", "train_loss")
+    protocols = ("kasync", "buffered", "periodic")
+    metric_columns = ("k", "lr", "mean_staleness", "train_loss")
+    metrics_every_round = True
 
     def __init__(self, config: AsyncConfig, setup: AlgorithmSetup):
         self.config = config
         self.setup = setup
-        data = setup.dataset
-        self.model = build_model(setup.model, data.input_shape, data.num_classes, setup.streams.seed("model-init"),
-                                 device=setup.compute.torch_device)
-        self.cost = measure_cost(self.model, data.input_shape)
-        self.trainer = make_trainer(self.model, data.train_x, data.train_y, OptimizerSettings(config.local_lr),
-                                    setup.compute)
+        built = local_model(setup, setup.model, setup.dataset.num_classes, setup.streams.seed("model-init"),
+                            OptimizerSettings(config.local_lr))
+        self.model, self.model_cost, self.trainer = built.model, built.cost, built.trainer
         self.keys = [name for name, p in self.model.named_parameters() if p.requires_grad]
         self.versions = {0: clone_state(self.model)}
-        self.version = 0
+        """Model version -> its state, for every version a client may still deliver from, and the newest."""
+        self.footprint_bytes = self.model_cost.footprint_bytes(config.batch_size, 0)
 
-    # What a task costs -------------------------------------------------------------------------
+    # The strategy protocol ------------------------------------------------------------------------
+    def task_kinds(self):
+        """Every task is alike."""
+        return [TaskKind("tasks", self.footprint_bytes, lambda client: self._samples_held(client) > 0)]
+
+    def cost(self, task: Task) -> TaskCost | None:
+        """One unit of work: the model down, ``samples_per_task`` samples (at most the client's) trained, an
+        update of the model's size up."""
+        held = self._samples_held(task.client)
+        if held == 0:
+            return None
+        flops = self.model_cost.train_flops_per_sample * min(self.samples_per_task(), held)
+        return TaskCost(self.model_cost.param_bytes, flops, self.model_cost.param_bytes, self.footprint_bytes)
+
+    def aggregate(self, aggregation: Aggregation) -> Decision:
+        """Compute the arrivals' contributions and ``combine`` them into the next version."""
+        arrivals = list(aggregation.arrivals)
+        computed = self.contributions(arrivals)
+        vectors = [vector for vector, _ in computed]
+        losses = [loss for _, loss in computed]
+        current = self.versions[aggregation.version]
+        new_vector, decision = self.combine(aggregation.round, arrivals, vectors, losses, self.flat(current))
+        self.versions[aggregation.version + 1] = self.with_flat(current, new_vector)
+        for old in [v for v in self.versions if v < min(aggregation.oldest_held_version, aggregation.version + 1)]:
+            del self.versions[old]
+        staleness = [item.staleness for item in arrivals]
+        metrics = {"mean_staleness": sum(staleness) / len(staleness), "train_loss": sum(losses) / len(losses),
+                   **decision.metrics}
+        return Decision(metrics, decision.next_k, decision.remodel_staleness)
+
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict:
+        self.model.load_state_dict(self.newest)
+        return evaluate_classifier(self.model, x, y)
+
+    def training_state(self) -> dict:
+        """Every version still kept; a model version never changes once made."""
+        return {"versions": {v: Immutable(f"version-{v}", state) for v, state in self.versions.items()}}
+
+    def load_training_state(self, state: dict) -> None:
+        device = self.setup.compute.torch_device
+        self.versions = {v: on_device(saved, device) for v, saved in state["versions"].items()}
+
+    def describe(self) -> dict:
+        return {"parameters": self.model_cost.parameters, "model_bytes": self.model_cost.param_bytes,
+                "train_flops_per_sample": self.model_cost.train_flops_per_sample, "unit": self.config.unit}
+
+    # What a task trains on ------------------------------------------------------------------------
+    @property
+    def newest(self) -> dict:
+        """The state of the newest model version."""
+        return self.versions[max(self.versions)]
+
     def samples_per_task(self) -> int:
         steps = 1 if self.config.unit == "gradient" else self.config.local_steps
         return steps * self.config.batch_size
-
-    def task_cost(self, client: int) -> tuple[int, float, int]:
-        """(download bytes, training FLOPs, upload bytes) of one unit of work."""
-        flops = self.cost.train_flops_per_sample * min(self.samples_per_task(), self._samples_held(client))
-        return self.cost.param_bytes, flops, self.cost.param_bytes
-
-    def footprint_bytes(self, round: int = 1) -> int:
-        return self.cost.footprint_bytes(self.config.batch_size, 0)
-
-    def min_footprint_bytes(self) -> int:
-        """Every task needs the same memory."""
-        return self.footprint_bytes()
-
-    def has_work(self, client: int) -> bool:
-        return self._samples_held(client) > 0
-
-    def round_kinds(self) -> list[RoundKind]:
-        """Every task is alike."""
-        return [RoundKind("tasks", self.footprint_bytes(), self.has_work)]
-
-    def initial_k(self) -> int:
-        return self.config.k
 
     def _samples_held(self, client: int) -> int:
         return len(self.setup.client_indices[client])
@@ -117,7 +131,7 @@ class AsyncAlgorithm(ABC):
         return result
 
     # Contributions ------------------------------------------------------------------------------
-    def contributions(self, items: list[Contribution]) -> list[tuple[torch.Tensor, float]]:
+    def contributions(self, items: Sequence[Arrival]) -> list[tuple[torch.Tensor, float]]:
         """(gradient or pseudo-gradient, loss) of each arrival, from the version it was computed on. One
         trainer call for all of them, so a batched trainer computes them together."""
         c = self.config
@@ -130,44 +144,7 @@ class AsyncAlgorithm(ABC):
         return [((self.flat(bases[u.version]) - self.flat(u.state)) / c.local_lr, u.mean_loss)
                 for u in self.trainer.run(jobs, bases)]
 
-    def step(self, iteration: int, contributions: list[Contribution]) -> StepOutcome:
-        """Aggregate one iteration's arrivals into the next model version."""
-        computed = self.contributions(contributions)
-        vectors = [vector for vector, _ in computed]
-        losses = [loss for _, loss in computed]
-        current = self.versions[self.version]
-        new_vector, outcome = self.combine(iteration, contributions, vectors, losses, self.flat(current))
-        self.version += 1
-        self.versions[self.version] = self.with_flat(current, new_vector)
-        staleness = [item.staleness for item in contributions]
-        metrics = {"mean_staleness": sum(staleness) / len(staleness), "train_loss": sum(losses) / len(losses),
-                   **outcome.metrics}
-        return StepOutcome(metrics, outcome.next_k, outcome.remodel_staleness)
-
     @abstractmethod
-    def combine(self, iteration: int, contributions: list[Contribution], vectors: list[torch.Tensor],
-                losses: list[float], current: torch.Tensor) -> tuple[torch.Tensor, StepOutcome]:
-        """The next model's flat parameters, and this iteration's outcome (metrics must include k and lr)."""
-
-    def forget_versions_before(self, version: int) -> None:
-        """Drop model versions no client holds any more."""
-        for old in [v for v in self.versions if v < min(version, self.version)]:
-            del self.versions[old]
-
-    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict:
-        self.model.load_state_dict(self.versions[self.version])
-        return evaluate_classifier(self.model, x, y)
-
-    def training_state(self) -> dict:
-        """The current version and every version still kept; a model version never changes once made."""
-        return {"version": self.version,
-                "versions": {v: Immutable(f"version-{v}", state) for v, state in self.versions.items()}}
-
-    def load_training_state(self, state: dict) -> None:
-        device = self.setup.compute.torch_device
-        self.version = state["version"]
-        self.versions = {v: on_device(saved, device) for v, saved in state["versions"].items()}
-
-    def describe(self) -> dict:
-        return {"parameters": self.cost.parameters, "model_bytes": self.cost.param_bytes,
-                "train_flops_per_sample": self.cost.train_flops_per_sample, "unit": self.config.unit}
+    def combine(self, iteration: int, arrivals: list[Arrival], vectors: list[torch.Tensor],
+                losses: list[float], current: torch.Tensor) -> tuple[torch.Tensor, Decision]:
+        """The next model's flat parameters, and this aggregation's decision (metrics must include k and lr)."""

@@ -1,4 +1,4 @@
-"""The asynchronous baselines users know, on the K-async protocol.
+"""The asynchronous baselines users know (K-async by default; buffered or periodic with ``server.protocol``).
 
 - ``kasync_sgd``: plain K-async SGD (AKAFL-RJ paper, eq. 1):
   ``w <- w - eta * mean_k g_k``; with ``clip_norm`` each ``g_k`` is first
@@ -15,13 +15,14 @@
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 from pydantic import Field
 
-from edgesim.fl.async_algorithm import AsyncAlgorithm, AsyncConfig, StepOutcome
+from edgesim.fl.aggregate import fedbuff_staleness_weight, polynomial_staleness_weight
+from edgesim.fl.async_algorithm import AsyncAlgorithm, AsyncConfig
 from edgesim.fl.wkafl_math import clip_to_norm
+from edgesim.work import Decision
 
 
 class KAsyncSgdConfig(AsyncConfig):
@@ -31,12 +32,12 @@ class KAsyncSgdConfig(AsyncConfig):
 
 
 class KAsyncSgd(AsyncAlgorithm):
-    def combine(self, iteration, contributions, vectors, losses, current):
+    def combine(self, iteration, arrivals, vectors, losses, current):
         if self.config.clip_norm is not None:
             vectors = [clip_to_norm(v, self.config.clip_norm) for v in vectors]
         direction = sum(vectors) / len(vectors)
         lr = self.config.lr
-        return current - lr * direction, StepOutcome({"k": self.config.k, "lr": lr}, self.config.k)
+        return current - lr * direction, Decision({"k": self.config.k, "lr": lr}, self.config.k)
 
 
 class FedBuffConfig(AsyncConfig):
@@ -47,12 +48,12 @@ class FedBuffConfig(AsyncConfig):
 
 
 class FedBuff(AsyncAlgorithm):
-    def combine(self, iteration, contributions, vectors, losses, current):
+    def combine(self, iteration, arrivals, vectors, losses, current):
         c = self.config
-        scale = [1 / math.sqrt(1 + item.staleness) if c.staleness_scaling == "sqrt" else 1.0
-                 for item in contributions]
+        scale = [fedbuff_staleness_weight(item.staleness) if c.staleness_scaling == "sqrt" else 1.0
+                 for item in arrivals]
         change = sum(s * c.local_lr * v for s, v in zip(scale, vectors)) / len(vectors)
-        return current - c.lr * change, StepOutcome({"k": c.k, "lr": c.lr}, c.k)
+        return current - c.lr * change, Decision({"k": c.k, "lr": c.lr}, c.k)
 
 
 class FedAsyncConfig(AsyncConfig):
@@ -64,12 +65,12 @@ class FedAsyncConfig(AsyncConfig):
 
 
 class FedAsync(AsyncAlgorithm):
-    def combine(self, iteration, contributions, vectors, losses, current):
+    def combine(self, iteration, arrivals, vectors, losses, current):
         c = self.config
         model, mixes = current, []
-        for item, vector in zip(contributions, vectors):
+        for item, vector in zip(arrivals, vectors):
             client_model = self.flat(self.versions[item.base_version]) - c.local_lr * vector
-            mix = c.alpha * (1 + item.staleness) ** -c.exponent
+            mix = polynomial_staleness_weight(item.staleness, c.alpha, c.exponent)
             model = (1 - mix) * model + mix * client_model
             mixes.append(mix)
-        return model, StepOutcome({"k": c.k, "lr": sum(mixes) / len(mixes)}, c.k)
+        return model, Decision({"k": c.k, "lr": sum(mixes) / len(mixes)}, c.k)

@@ -28,6 +28,6 @@ class BnnFl(FedAvg):
         return binary_kit(binary_activations=self.config.variant == "1/1")
 
     def describe(self):
-        n = self.cost.parameters
+        n = self.model_cost.parameters
         return {**super().describe(), "variant": self.config.variant, "model_bytes_fp32": 4 * n,
                 "model_bytes_1bit": math.ceil(n / 8)}

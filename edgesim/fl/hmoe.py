@@ -26,18 +26,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from pydantic import Field
-from torch import nn
 
-from edgesim.fl.aggregate import weighted_average_states
-from edgesim.fl.algorithm import Algorithm, AlgorithmSetup, LocalSGDConfig, RoundKind
+from edgesim.fl.config import LocalSGDConfig
 from edgesim.fl.expert_width import ExpertWidth, SameWidth
+from edgesim.fl.fedavg import fedavg_round
 from edgesim.fl.hierarchy import ExpertOutputs, beam_predict, hierarchical_scores, path_loss
-from edgesim.fl.trainer import Trainer, TrainJob, clone_state
-from edgesim.fl.trainer_choice import make_trainer
+from edgesim.fl.local_model import LocalModel, local_model
+from edgesim.fl.strategy import AlgorithmSetup, Strategy
+from edgesim.fl.trainer import TrainJob, clone_state
 from edgesim.fl.training_state import on_device
-from edgesim.models import ModelConfig, build_model
-from edgesim.models.cost import ModelCost, measure_cost
+from edgesim.models import ModelConfig
 from edgesim.taxonomy import InformationMetric
+from edgesim.work import Aggregation, Decision, Task, TaskCost, TaskKind
 
 _EVAL_BATCH = 2000
 
@@ -54,25 +54,23 @@ class HmoeConfig(LocalSGDConfig):
 
 
 class _Expert:
-    """One node's classifier (its model config and module), its relabelled targets (on the CPU, -1 where a
-    sample is not routed to it), trainer and global state."""
+    """One node's classifier (its model config, module, cost and trainer), its relabelled targets (on the
+    CPU, -1 where a sample is not routed to it) and its global state."""
 
-    def __init__(self, node: str, model_config: ModelConfig, model: nn.Module, targets: torch.Tensor,
-                 trainer: Trainer, cost: ModelCost):
+    def __init__(self, node: str, model_config: ModelConfig, built: LocalModel, targets: torch.Tensor):
         self.node = node
         self.model_config = model_config  # at the expert's own width
-        self.model = model
+        self.model, self.cost, self.trainer = built.model, built.cost, built.trainer
         self.targets = targets
-        self.trainer = trainer
-        self.cost = cost
-        self.state = clone_state(model)
+        self.state = clone_state(self.model)
 
-    @property
+    @cached_property
     def state_bytes(self) -> int:
+        """Bytes of the expert's floating-point state (its payload each way; fixed by its shape)."""
         return sum(v.numel() * v.element_size() for v in self.state.values() if v.is_floating_point())
 
 
-class Hmoe(Algorithm):
+class Hmoe(Strategy):
     needs_taxonomy = True
     metric_columns = ("train_loss", "expert", "info_precision", "info_recall", "info_f1",
                       "accuracy_greedy", "info_f1_greedy", "accuracy_beam", "info_f1_beam")
@@ -91,12 +89,10 @@ class Hmoe(Algorithm):
             route = taxonomy.route(node)
             model_config = setup.model.model_copy(
                 update={"width": config.expert_width.width(setup.model.width, taxonomy, node)})
-            model = build_model(model_config, data.input_shape, len(taxonomy.children(node)),
-                                setup.streams.seed("model-init", i), device=device)
             targets = torch.from_numpy(route[train_y])
-            trainer = make_trainer(model, data.train_x, targets.to(device), self.optimizer, setup.compute)
-            self.experts.append(_Expert(node, model_config, model, targets, trainer,
-                                        measure_cost(model, data.input_shape)))
+            built = local_model(setup, model_config, len(taxonomy.children(node)), setup.streams.seed("model-init", i),
+                                self.optimizer, train_y=targets.to(device))
+            self.experts.append(_Expert(node, model_config, built, targets))
         # routed[c, e]: client c's training samples under expert e
         self.routed_indices = [[idx[(e.targets[idx] >= 0)] for e in self.experts] for idx in setup.client_indices]
         self.routed = np.array([[len(r) for r in client] for client in self.routed_indices], dtype=np.int64)
@@ -112,32 +108,24 @@ class Hmoe(Algorithm):
 
     # --- what a round costs
 
-    def download_bytes(self, round):
-        return self.experts[self.expert_of(round)].state_bytes
-
-    def upload_bytes(self, round):
-        return self.download_bytes(round)
-
-    def task_flops(self, client, round):
-        e = self.expert_of(round)
-        return self.experts[e].cost.train_flops_per_sample * self.routed[client, e] * self.config.local_epochs
-
-    def footprint_bytes(self, round):
-        return self._footprint(self.expert_of(round))
-
-    def min_footprint_bytes(self):
-        return min(self._footprint(e) for e in range(len(self.experts)))
-
-    def has_work(self, client, round):
-        return bool(self.routed[client, self.expert_of(round)] > 0)
-
-    def round_kinds(self):
+    def task_kinds(self):
         """One kind per expert the schedule can pick: its footprint and the clients holding data under it."""
         share = self.routed.sum(axis=0)
-        return [RoundKind(f"rounds of expert {expert.node}", self._footprint(e),
-                          lambda client, e=e: bool(self.routed[client, e] > 0))
+        return [TaskKind(f"rounds of expert {expert.node}", self._footprint(e),
+                         lambda client, e=e: bool(self.routed[client, e] > 0))
                 for e, expert in enumerate(self.experts)
                 if self.config.schedule == "round_robin" or share[e] > 0]
+
+    def cost(self, task: Task) -> TaskCost | None:
+        """The round's expert alone: its payload both ways, its FLOPs on the client's routed samples, its
+        footprint."""
+        e = self.expert_of(task.round)
+        routed = int(self.routed[task.client, e])
+        if routed == 0:
+            return None
+        expert = self.experts[e]
+        flops = expert.cost.train_flops_per_sample * routed * self.config.local_epochs
+        return TaskCost(expert.state_bytes, flops, expert.state_bytes, self._footprint(e))
 
     def _footprint(self, e: int) -> int:
         return self.experts[e].cost.footprint_bytes(self.config.batch_size, self.optimizer.state_slots)
@@ -152,17 +140,17 @@ class Hmoe(Algorithm):
 
     # --- training
 
-    def run_round(self, round, version, clients):
+    def aggregate(self, aggregation: Aggregation) -> Decision:
+        """FedAvg's round on the round's expert, over the clients' samples routed to it."""
+        round, version = aggregation.round, aggregation.version
         e = self.expert_of(round)
         expert = self.experts[e]
-        jobs = [TrainJob(c, version, self.routed_indices[c][e], self.config.local_epochs, self.config.batch_size,
-                         self.setup.streams.seed("train", round, c), lr_scale=self.config.lr_schedule.factor(round))
-                for c in clients]
-        updates = expert.trainer.run(jobs, {version: expert.state})
-        weights = [u.num_samples for u in updates]
-        expert.state = {**expert.state, **weighted_average_states([u.state for u in updates], weights)}
-        train_loss = sum(u.mean_loss * u.num_samples for u in updates) / sum(weights)
-        return {"train_loss": train_loss, "expert": expert.node}
+        jobs = [TrainJob(a.client, version, self.routed_indices[a.client][e], self.config.local_epochs,
+                         self.config.batch_size, self.setup.streams.seed("train", round, a.client),
+                         lr_scale=self.config.lr_schedule.factor(round))
+                for a in aggregation.arrivals]
+        expert.state, train_loss = fedavg_round(expert.trainer, jobs, expert.state)
+        return Decision({"train_loss": train_loss, "expert": expert.node})
 
     # --- inference
 

@@ -11,7 +11,7 @@ are trained and averaged too); weight and score initialisations; upload of
 fp32 scores (the paper) or of the 1-bit top-k mask only (``upload: mask``,
 no paper here has it). With masks the server cannot average scores it never
 sees; it takes the clients' mean mask change as a step on the score magnitudes
-(``scores_from_masks``), so that what a minority keeps asking for accumulates
+(``edgesim.fl.aggregate.scores_from_masks``), so that what a minority keeps asking for accumulates
 over rounds instead of being outvoted every round.
 """
 
@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
+from functools import cached_property
 from typing import Literal
 
-import torch
 from pydantic import Field, model_validator
 
-from edgesim.fl.aggregate import weighted_average, weighted_average_states
+from edgesim.fl.aggregate import scores_from_masks, weighted_average_states
 from edgesim.fl.fedavg import FedAvg, FedAvgConfig, two_per_batch_for_binary_activations
 from edgesim.fl.trainer import Update
 from edgesim.models.kits import scored_kit
@@ -72,58 +73,39 @@ class MptFl(FedAvg):
     def communicated(self, state):
         return {k: v for k, v in state.items() if k not in self.frozen_keys}
 
-    def upload_bytes(self, round):
+    @cached_property
+    def upload_bytes(self) -> int:
+        """Scores as fp32 (the paper), or with ``upload: mask`` one bit per weight in their place."""
         if self.config.upload == "scores":
-            return self.state_bytes()
-        mask_bytes = math.ceil(self.cost.parameters / 8)
-        return self.state_bytes() - self.cost.param_bytes + mask_bytes
+            return self.download_bytes
+        return self.download_bytes - self.model_cost.param_bytes + math.ceil(self.model_cost.parameters / 8)
 
-    def aggregate(self, updates: list[Update]) -> None:
+    def fold(self, base, updates: Sequence[Update]) -> dict:
         if self.config.upload == "scores":
-            return super().aggregate(updates)
+            return super().fold(base, updates)
         weights = [u.num_samples for u in updates]
         score_keys = {f"{name}.scores" for name in self.scored}
         others = [{k: v for k, v in self.communicated(u.state).items() if k not in score_keys} for u in updates]
-        new_state = dict(self.state)
+        new_state = dict(base)
         if others[0]:
             new_state.update(weighted_average_states(others, weights))
         for name, layer in self.scored.items():
             key = f"{name}.scores"
             masks = [top_k_mask(u.state[key].abs(), layer.keep) for u in updates]
-            new_state[key] = scores_from_masks(self.state[key], masks, weights, layer.keep,
-                                               self.config.mask_server_lr)
-        self.state = new_state
+            new_state[key] = scores_from_masks(base[key], masks, weights, layer.keep, self.config.mask_server_lr)
+        return new_state
 
     def sparsity(self) -> float:
         kept = sum(float(top_k_mask(self.state[f"{n}.scores"].abs(), l.keep).sum()) for n, l in self.scored.items())
-        return 1.0 - kept / self.cost.parameters
+        return 1.0 - kept / self.model_cost.parameters
 
-    def run_round(self, round, version, clients):
-        return {**super().run_round(round, version, clients), "sparsity": self.sparsity()}
+    def aggregate(self, aggregation):
+        decision = super().aggregate(aggregation)
+        return replace(decision, metrics={**decision.metrics, "sparsity": self.sparsity()})
 
     def describe(self):
-        n = self.cost.parameters
+        n = self.model_cost.parameters
         return {**super().describe(), "variant": self.config.variant, "keep": self.config.keep,
                 "sparsity": self.sparsity(), "model_bytes_fp32": 4 * n, "model_bytes_1bit": math.ceil(n / 8),
                 "model_bytes_with_mask": math.ceil(2 * n / 8), "upload": self.config.upload,
-                "download_bytes": self.download_bytes(1), "upload_bytes": self.upload_bytes(1)}
-
-
-def scores_from_masks(scores: torch.Tensor, masks: Sequence[torch.Tensor], weights: Sequence[float],
-                      keep: float, server_lr: float) -> torch.Tensor:
-    """The server's new scores from the clients' 1-bit top-k masks (``upload: mask``).
-
-    ``scores``: the scores the clients started from (any shape); ``masks``: one 0/1 tensor of that
-    shape per client, its top-k of ``|S|`` after local training; ``weights``: one per client (its
-    sample count). The clients' mean mask change ``v - M`` (``v`` the weighted share of clients
-    keeping a weight, ``M`` the server's own top-k) is a step on the magnitudes, on the scale of
-    ``t``, the smallest magnitude the server keeps: ``|S| <- max(|S| + server_lr * t * (v - M), 0)``,
-    signs kept (a zero score counts as positive). A weight pushed by the same minority round after round
-    thus crosses ``t`` in the end, where averaging the masks alone would never move it. An edgesim rule; no paper here has mask
-    upload. Returns a tensor of ``scores``' shape and dtype.
-    """
-    magnitude = scores.abs()
-    kept = top_k_mask(magnitude, keep)
-    threshold = magnitude[kept.bool()].min()
-    step = server_lr * threshold * (weighted_average(masks, weights) - kept)
-    return torch.where(scores < 0, -1.0, 1.0).to(scores.dtype) * (magnitude + step).clamp_min(0)
+                "download_bytes": self.download_bytes, "upload_bytes": self.upload_bytes}

@@ -1,48 +1,51 @@
-"""The algorithms a scenario can name, and the union of their config blocks.
+"""The algorithms a scenario can name: each ``algorithm.name`` with its config block and its strategy class.
 
-A class's ``protocol`` says which simulated protocol runs it: ``sync``
-(rounds) or ``kasync`` (K-asynchronous aggregation).
+``register_algorithm`` adds one, built in or a user's (see ``edgesim.registry`` for plugins); the
+scenario's ``algorithm:`` key accepts every registered name.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Union
-
-from pydantic import Field
-
 from edgesim.fl.akafl import Akafl, AkaflConfig
 from edgesim.fl.async_baselines import FedAsync, FedAsyncConfig, FedBuff, FedBuffConfig, KAsyncSgd, KAsyncSgdConfig
 from edgesim.fl.bnn_fl import BnnFl, BnnFlConfig
+from edgesim.fl.config import AlgorithmConfig
 from edgesim.fl.fedavg import FedAvg, FedAvgConfig
 from edgesim.fl.fedprox import FedProxConfig
 from edgesim.fl.flat_softmax import FlatSoftmax, FlatSoftmaxConfig
 from edgesim.fl.hmoe import Hmoe, HmoeConfig
 from edgesim.fl.mpt_fl import MptFl, MptFlConfig
+from edgesim.fl.strategy import AlgorithmSetup, Strategy
+from edgesim.registry import Kinds
 
-ALGORITHMS = {
-    "fedavg": (FedAvgConfig, FedAvg),
-    "fedprox": (FedProxConfig, FedAvg),  # FedAvg whose trainer adds the proximal term
-    "mpt_fl": (MptFlConfig, MptFl),
-    "bnn_fl": (BnnFlConfig, BnnFl),
-    "flat_softmax": (FlatSoftmaxConfig, FlatSoftmax),
-    "hmoe": (HmoeConfig, Hmoe),
-    "kasync_sgd": (KAsyncSgdConfig, KAsyncSgd),
-    "fedbuff": (FedBuffConfig, FedBuff),
-    "fedasync": (FedAsyncConfig, FedAsync),
-    "wkafl": (AkaflConfig, Akafl),
-    "akafl": (AkaflConfig, Akafl),
-    "akafl_r": (AkaflConfig, Akafl),
-    "akafl_rj": (AkaflConfig, Akafl),
-}
-
-_CONFIGS = tuple(dict.fromkeys(config for config, _ in ALGORITHMS.values()))
-
-AlgorithmConfigUnion = Annotated[Union[_CONFIGS], Field(discriminator="name")]
+ALGORITHMS: Kinds[AlgorithmConfig] = Kinds("algorithm", tag="name")
+_STRATEGIES: dict[type[AlgorithmConfig], type[Strategy]] = {}
 
 
-def algorithm_class(name: str):
-    return ALGORITHMS[name][1]
+def register_algorithm(config: type[AlgorithmConfig], strategy: type[Strategy]) -> None:
+    """Make ``algorithm.name`` accept the names of ``config`` (its ``name: Literal[...]``), run by ``strategy``.
+    ``config`` subclasses ``AlgorithmConfig`` (or one of the built-in configs); ``strategy`` implements
+    ``edgesim.fl.strategy.Strategy`` and is built as ``strategy(config, setup)``."""
+    if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
+        raise TypeError(f"{strategy!r} is not a Strategy subclass")
+    ALGORITHMS.register(config)
+    _STRATEGIES[config] = strategy
 
 
-def build_algorithm(config, setup):
-    return algorithm_class(config.name)(config, setup)
+for _config, _strategy in ((FedAvgConfig, FedAvg), (FedProxConfig, FedAvg), (MptFlConfig, MptFl),
+                           (BnnFlConfig, BnnFl), (FlatSoftmaxConfig, FlatSoftmax), (HmoeConfig, Hmoe),
+                           (KAsyncSgdConfig, KAsyncSgd), (FedBuffConfig, FedBuff), (FedAsyncConfig, FedAsync),
+                           (AkaflConfig, Akafl)):
+    register_algorithm(_config, _strategy)
+
+AlgorithmConfigField = ALGORITHMS.field
+"""The pydantic type of the scenario's ``algorithm:`` block."""
+
+
+def strategy_class(name: str) -> type[Strategy]:
+    """The strategy class that runs ``algorithm.name`` = ``name`` (``KeyError`` for an unknown name)."""
+    return _STRATEGIES[ALGORITHMS.get(name)]
+
+
+def build_strategy(config: AlgorithmConfig, setup: AlgorithmSetup) -> Strategy:
+    return _STRATEGIES[type(config)](config, setup)

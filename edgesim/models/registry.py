@@ -15,6 +15,7 @@ from torch import nn
 import edgesim.models.cnn as cnn
 from edgesim.models.config import ModelConfig
 from edgesim.models.kits import DENSE, LayerKit
+from edgesim.registry import load_plugins
 
 _BUILDERS = {
     "small_cnn": cnn.small_cnn,
@@ -25,13 +26,20 @@ _BUILDERS = {
 
 
 def model_names() -> list[str]:
+    load_plugins()
     return sorted(_BUILDERS)
 
 
-def register_model(name: str, builder) -> None:
-    """Add a builder ``(input_shape, num_classes, width, kit) -> nn.Module``; ``width`` is a float multiplier
-    (``cnn.scaled`` rounds a channel count by it)."""
+def register_model(name: str, builder=None):
+    """Add a builder ``(input_shape, num_classes, width, kit) -> nn.Module`` as ``model.name`` = ``name``;
+    ``width`` is a float multiplier (``cnn.scaled`` rounds a channel count by it). Without ``builder`` it is
+    a decorator. A name already taken is an error."""
+    if builder is None:
+        return lambda function: register_model(name, function)
+    if name in _BUILDERS and _BUILDERS[name] is not builder:
+        raise ValueError(f"model {name!r} is already registered")
     _BUILDERS[name] = builder
+    return builder
 
 
 def _default_init(module: nn.Module, generator: torch.Generator) -> None:

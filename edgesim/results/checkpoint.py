@@ -49,7 +49,8 @@ class Checkpoint:
     torch_threads: int
     wall_time_s: float
     decisions: list = field(default_factory=list)
-    """K-async: ``[next_k, remodel_staleness or -1]`` of every iteration up to ``round``."""
+    """``[[round, {next_k, remodel_staleness, losses}], ...]``: what the clock depended on, by round (older
+    checkpoints hold older forms; ``edgesim.coordinator.decisions_from`` reads them all)."""
 
 
 def save_checkpoint(directory: Path, checkpoint: Checkpoint) -> None:

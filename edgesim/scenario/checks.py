@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from edgesim.data import check_dataset
 from edgesim.errors import brief
-from edgesim.fl.registry import ALGORITHMS, algorithm_class
+from edgesim.fl.registry import ALGORITHMS, strategy_class
 from edgesim.models import model_names
 from edgesim.profiles import builtin_devices, builtin_networks
 from edgesim.scenario.schema import Scenario
@@ -41,18 +41,22 @@ def scenario_problems(scenario: Scenario) -> list[str]:
         problems.append(f"model.name: {_unknown('model', scenario.model.name, model_names())}")
     fleet_size = scenario.device_count
     server = scenario.server
-    synchronous = algorithm_class(scenario.algorithm.name).protocol == "sync"
+    name, protocol = scenario.algorithm.name, server.protocol.kind
+    supported = strategy_class(name).protocols
+    if protocol not in supported:
+        problems.append(f"server.protocol.kind: {name} runs under {' or '.join(supported)}, not {protocol}")
+    synchronous = protocol == "sync"
     if synchronous and server.clients_per_round > fleet_size:
         problems.append(
             f"server.clients_per_round: {server.clients_per_round} is more than the fleet's {fleet_size} devices"
         )
     if not synchronous and server.selection.kind != "uniform":
-        problems.append(f"server.selection: {scenario.algorithm.name} is asynchronous; its devices train as they "
-                        "become free, so there is no round to select clients for (leave server.selection out)")
-    elif server.selection.needs_losses and not hasattr(algorithm_class(scenario.algorithm.name), "client_losses"):
-        ranked = sorted(n for n, (_, cls) in ALGORITHMS.items() if hasattr(cls, "client_losses"))
+        problems.append(f"server.selection: the {protocol} protocol starts devices as they become free, so there is "
+                        "no round to select clients for (leave server.selection out, or use server.protocol: sync)")
+    elif server.selection.needs_losses and not hasattr(strategy_class(name), "client_losses"):
+        ranked = sorted(n for n in ALGORITHMS.names() if hasattr(strategy_class(n), "client_losses"))
         problems.append(f"server.selection: {server.selection.kind} ranks devices by their local loss, which "
-                        f"{scenario.algorithm.name} does not report (methods that do: {', '.join(ranked)})")
+                        f"{name} does not report (methods that do: {', '.join(ranked)})")
     if synchronous and server.min_clients is not None and server.min_clients > fleet_size:
         problems.append(f"server.min_clients: {server.min_clients} is more than the fleet's {fleet_size} devices")
     failures = scenario.fleet.failures

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
@@ -18,11 +17,12 @@ from edgesim.config_model import ConfigModel
 from edgesim.data.config import DatasetConfig
 from edgesim.distributions import NonNegativeDistribution, PositiveDistribution
 from edgesim.fl.fedavg import FedAvgConfig
-from edgesim.fl.registry import AlgorithmConfigUnion
+from edgesim.fl.registry import ALGORITHMS, AlgorithmConfigField, strategy_class
 from edgesim.models import ModelConfig
 from edgesim.profiles import DeviceProfile, NetworkProfile
 from edgesim.sim.availability import AlwaysAvailable, AvailabilityConfig
 from edgesim.sim.failures import FailureConfig, NoFailures
+from edgesim.sim.protocols import ProtocolField
 from edgesim.sim.selection import Selection, UniformSelection
 from edgesim.sim.stragglers import NoStragglers, StragglerConfig
 from edgesim.units import Duration
@@ -64,6 +64,8 @@ class LinkConfig(ConfigModel):
 
 
 class ServerConfig(ConfigModel):
+    protocol: ProtocolField | None = Field(None, description="when clients work and the server aggregates "
+                                           "(sync, kasync, buffered, periodic); default: the algorithm's own")
     clients_per_round: int = Field(10, ge=1)
     min_clients: int | None = Field(None, ge=1, description="devices that must be ready to start a round")
     over_selection: float = Field(0.0, ge=0, le=10)
@@ -172,7 +174,7 @@ class Scenario(ConfigModel):
     server: ServerConfig = ServerConfig()
     dataset: DatasetConfig = DatasetConfig()
     model: ModelConfig = ModelConfig()
-    algorithm: AlgorithmConfigUnion = FedAvgConfig()
+    algorithm: AlgorithmConfigField = FedAvgConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     stop: StopConfig = StopConfig()
     sweep: SweepConfig | None = None
@@ -185,6 +187,19 @@ class Scenario(ConfigModel):
             raise ValueError("must not contain / or \\ or be only dots: a name never chooses where files go "
                              "(use --out for that)")
         return name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _the_algorithms_protocol(cls, data):
+        """Without ``server.protocol`` a scenario runs under its algorithm's own protocol (the first it names)."""
+        if not isinstance(data, dict):
+            return data
+        algorithm = data.get("algorithm", {"name": FedAvgConfig().name})
+        name = algorithm.get("name") if isinstance(algorithm, dict) else getattr(algorithm, "name", None)
+        server = data.get("server", {})
+        if not isinstance(server, dict) or server.get("protocol") is not None or name not in ALGORITHMS:
+            return data
+        return data | {"server": server | {"protocol": {"kind": strategy_class(name).protocols[0]}}}
 
     @model_validator(mode="before")
     @classmethod

@@ -8,35 +8,54 @@
   obtain them (the model sent to ``d`` devices, a forward pass there, a number sent back) takes no
   simulated time here.
 
-A selector returns indices into the list of ready devices, in increasing order.
+A selector returns indices into the list of ready devices, in increasing order. Users add their own with
+``register_selector`` on a ``Selector`` subclass whose ``kind`` is a new ``Literal``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Annotated, ClassVar, Literal, Union
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
 from edgesim.config_model import ConfigModel
+from edgesim.registry import Kinds
 from edgesim.sim.device import Device
 
 ClientLosses = Callable[[Sequence[Device]], Sequence[float]]
 """Devices -> the current global model's mean loss on each one's local data."""
 
 
-class UniformSelection(ConfigModel):
-    kind: Literal["uniform"] = "uniform"
+class Selector(ConfigModel):
+    """Base of every ``server.selection`` block: a ``kind: Literal[...]`` and ``choose``."""
+
     needs_losses: ClassVar[bool] = False
+    """Whether ``choose`` ranks devices by their loss (the strategy must offer ``client_losses``)."""
+
+    def choose(self, ready: Sequence[Device], count: int, rng: np.random.Generator,
+               losses: ClientLosses | None = None) -> list[int]:
+        """``count`` distinct indices into ``ready``, increasing; draws only from ``rng``."""
+        raise NotImplementedError
+
+
+SELECTORS: Kinds[Selector] = Kinds("selection", "kind")
+register_selector = SELECTORS.register
+
+
+@register_selector
+class UniformSelection(Selector):
+    kind: Literal["uniform"] = "uniform"
 
     def choose(self, ready: Sequence[Device], count: int, rng: np.random.Generator,
                losses: ClientLosses | None = None) -> list[int]:
         return sorted(int(i) for i in rng.choice(len(ready), size=count, replace=False))
 
 
-class PowerOfChoice(ConfigModel):
+@register_selector
+class PowerOfChoice(Selector):
     kind: Literal["power_of_choice"]
     candidates: float = Field(2.0, ge=1, le=100, description="d, the devices drawn, as a multiple of the "
                               "devices a round selects (1 is uniform selection)")
@@ -52,4 +71,5 @@ class PowerOfChoice(ConfigModel):
         return sorted(drawn[j] for j in highest)
 
 
-Selection = Annotated[Union[UniformSelection, PowerOfChoice], Field(discriminator="kind")]
+Selection = SELECTORS.field
+"""The pydantic type of ``server.selection``."""

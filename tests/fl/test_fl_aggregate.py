@@ -1,9 +1,13 @@
 """Aggregation math on hand-built tensors."""
 
+import math
+
 import pytest
 import torch
 
-from edgesim.fl.aggregate import normalised, weighted_average, weighted_average_states
+from edgesim.fl.aggregate import (fedbuff_staleness_weight, normalised, polynomial_staleness_weight,
+                                  scores_from_masks, weighted_average, weighted_average_states)
+from edgesim.models.scored import top_k_mask
 
 
 def test_normalised():
@@ -79,3 +83,39 @@ def test_states_errors():
         weighted_average_states([{"w": torch.ones(1)}, {"w": torch.ones(1)}], [1])
     with pytest.raises(ValueError):
         weighted_average_states([{"w": torch.ones(1)}, {"w": torch.ones(1)}], [0, 0])
+
+
+def test_scores_from_masks_steps_by_the_mean_mask_change_on_the_threshold_scale():
+    scores = torch.tensor([4.0, -3.0, 1.0, -0.5])  # keep 0.5: the server keeps 4 and -3; threshold t = 3
+    client_a = torch.tensor([1.0, 0.0, 1.0, 0.0])  # drops the -3, takes the 1
+    client_b = torch.tensor([1.0, 1.0, 0.0, 0.0])  # changes nothing
+    new = scores_from_masks(scores, [client_a, client_b], [1.0, 3.0], keep=0.5, server_lr=1.0)
+    # v - M = (0, -1/4, 1/4, 0), times t = 3
+    assert torch.allclose(new, torch.tensor([4.0, -2.25, 1.75, -0.5]))
+    assert top_k_mask(new.abs(), 0.5).tolist() == [1.0, 1.0, 0.0, 0.0]  # a quarter of the votes: not yet
+
+    again = scores_from_masks(new, [client_a, client_b], [1.0, 3.0], keep=0.5, server_lr=1.0)
+    assert torch.allclose(again, torch.tensor([4.0, -2.25 + 0.5625, 1.75 + 0.5625, -0.5]))  # t is now 2.25
+    assert top_k_mask(again.abs(), 0.5).tolist() == [1.0, 0.0, 1.0, 0.0]  # the same minority, round after round
+
+
+def test_scores_from_masks_stops_magnitudes_at_zero_and_keeps_them_positive():
+    scores = torch.tensor([-4.0, 3.0, 1.0, -0.5])
+    dropped_by_all = torch.tensor([0.0, 1.0, 1.0, 0.0])
+    new = scores_from_masks(scores, [dropped_by_all], [1.0], keep=0.5, server_lr=10.0)
+    assert new.tolist() == [0.0, 3.0, 31.0, -0.5]
+    revived = scores_from_masks(new, [torch.tensor([1.0, 0.0, 1.0, 0.0])], [1.0], keep=0.5, server_lr=1.0)
+    assert revived[0] > 0  # a zero score counts as positive: kept again, it grows instead of staying at 0
+
+
+def test_fedbuff_weights_a_stale_update_by_one_over_the_root_of_one_plus_its_staleness():
+    assert [fedbuff_staleness_weight(s) for s in (0, 3, 8)] == [1.0, 0.5, pytest.approx(1 / 3)]
+
+
+def test_fedasync_mixing_weight_decays_polynomially_with_staleness():
+    assert polynomial_staleness_weight(0, 0.6, 0.5) == 0.6
+    assert polynomial_staleness_weight(3, 0.6, 0.5) == pytest.approx(0.3)  # 0.6 * 4 ** -0.5
+    assert polynomial_staleness_weight(1, 0.5, 1.0) == 0.25
+    assert polynomial_staleness_weight(7, 0.5, 0.0) == 0.5  # exponent 0: staleness ignored
+    assert math.isclose(polynomial_staleness_weight(2, 1.0, 2.0), 1 / 9)
+

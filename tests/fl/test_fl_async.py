@@ -4,16 +4,17 @@ import math
 
 import numpy as np
 import pytest
-from pydantic import ValidationError
 import torch
+from fl_inputs import asynchronous
+from pydantic import ValidationError
 
 from edgesim.data import Dataset
 from edgesim.fl.akafl import Akafl, AkaflConfig
-from edgesim.fl.algorithm import AlgorithmSetup
-from edgesim.fl.async_algorithm import Contribution
 from edgesim.fl.async_baselines import FedAsync, FedAsyncConfig, FedBuff, FedBuffConfig, KAsyncSgd, KAsyncSgdConfig
+from edgesim.fl.strategy import AlgorithmSetup
 from edgesim.models import ModelConfig
 from edgesim.seeding import Streams
+from edgesim.work import Arrival
 
 SHAPE, CLASSES = (1, 4, 4), 3
 
@@ -34,20 +35,30 @@ def vectors(algo, *values):
 
 def test_contribution_is_computed_on_the_clients_version():
     algo = KAsyncSgd(KAsyncSgdConfig(k=1, lr=0.1), setup())
-    algo.step(1, [Contribution(0, 0, 0)])
+    algo.aggregate(asynchronous(1, 0, [(0, 0, 0)], oldest_held_version=0))
     assert set(algo.versions) == {0, 1}
-    [stale] = algo.contributions([Contribution(1, 0, 1)])
+    [stale] = algo.contributions([Arrival(1, 0, 1)])
     fresh_algo = KAsyncSgd(KAsyncSgdConfig(k=1, lr=0.1), setup())
-    [fresh] = fresh_algo.contributions([Contribution(1, 0, 0)])
+    [fresh] = fresh_algo.contributions([Arrival(1, 0, 0)])
     assert torch.equal(stale[0], fresh[0])  # same version, same job
-    algo.forget_versions_before(1)
-    assert set(algo.versions) == {1}
+
+
+def test_versions_no_client_can_deliver_from_are_forgotten_and_the_newest_kept():
+    algo = KAsyncSgd(KAsyncSgdConfig(k=1, lr=0.1), setup())
+    algo.aggregate(asynchronous(1, 0, [(0, 0, 0)], oldest_held_version=0))
+    algo.aggregate(asynchronous(2, 1, [(1, 0, 1)], oldest_held_version=0))  # client 1 still delivers from 0
+    assert set(algo.versions) == {0, 1, 2}
+    algo.aggregate(asynchronous(3, 2, [(2, 2, 0)], oldest_held_version=2))
+    assert set(algo.versions) == {2, 3}
+    algo.aggregate(asynchronous(4, 3, [(0, 3, 0)], oldest_held_version=9))
+    assert set(algo.versions) == {4}
+    assert torch.equal(algo.flat(algo.newest), algo.flat(algo.versions[4]))
 
 
 def test_kasync_sgd_steps_by_the_mean_gradient():
     algo = KAsyncSgd(KAsyncSgdConfig(k=2, lr=0.5), setup())
     current = algo.flat(algo.versions[0])
-    new, outcome = algo.combine(1, [Contribution(0, 0, 0), Contribution(1, 0, 0)], vectors(algo, 1, 3), [0, 0],
+    new, outcome = algo.combine(1, [Arrival(0, 0, 0), Arrival(1, 0, 0)], vectors(algo, 1, 3), [0, 0],
                                 current)
     assert torch.allclose(new, current - 0.5 * 2.0)
     assert outcome.next_k == 2 and outcome.metrics == {"k": 2, "lr": 0.5}
@@ -58,7 +69,7 @@ def test_kasync_sgd_can_clip_each_gradient_first():
     current = algo.flat(algo.versions[0])
     n = current.numel()
     short, long = vectors(algo, 0.1 / math.sqrt(n), 3)  # norms 0.1 (kept) and 3 sqrt(n) (scaled to norm 1)
-    new, _ = algo.combine(1, [Contribution(0, 0, 0), Contribution(1, 0, 0)], [short, long], [0, 0], current)
+    new, _ = algo.combine(1, [Arrival(0, 0, 0), Arrival(1, 0, 0)], [short, long], [0, 0], current)
     expected = current - 0.5 * (short + long / long.norm()) / 2
     assert torch.allclose(new, expected)
 
@@ -66,7 +77,7 @@ def test_kasync_sgd_can_clip_each_gradient_first():
 def test_fedbuff_scales_by_staleness_and_applies_the_server_lr():
     algo = FedBuff(FedBuffConfig(k=2, lr=2.0, local_lr=0.1), setup())
     current = algo.flat(algo.versions[0])
-    new, _ = algo.combine(1, [Contribution(0, 0, 0), Contribution(1, 0, 3)], vectors(algo, 1, 4), [0, 0], current)
+    new, _ = algo.combine(1, [Arrival(0, 0, 0), Arrival(1, 0, 3)], vectors(algo, 1, 4), [0, 0], current)
     change = (1.0 * 0.1 * 1 + 0.5 * 0.1 * 4) / 2  # 1/sqrt(1+0) and 1/sqrt(1+3)
     assert torch.allclose(new, current - 2.0 * change)
 
@@ -74,7 +85,7 @@ def test_fedbuff_scales_by_staleness_and_applies_the_server_lr():
 def test_fedasync_mixes_each_client_model_by_its_staleness():
     algo = FedAsync(FedAsyncConfig(alpha=0.5, exponent=1.0, local_lr=0.1), setup())
     current = algo.flat(algo.versions[0])
-    new, outcome = algo.combine(1, [Contribution(0, 0, 1)], vectors(algo, 2), [0], current)
+    new, outcome = algo.combine(1, [Arrival(0, 0, 1)], vectors(algo, 2), [0], current)
     mix = 0.5 * (1 + 1) ** -1.0
     client_model = current - 0.1 * 2
     assert torch.allclose(new, (1 - mix) * current + mix * client_model)
@@ -105,7 +116,7 @@ def test_presets_switch_what_the_paper_names():
 def test_akafl_uses_wkafl_staleness_and_decays_k():
     algo = Akafl(AkaflConfig(name="akafl", k=4, k_min=2, eps_k=1.0, k_decay=math.log(2), lr=0.1), setup())
     current = algo.flat(algo.versions[0])
-    items = [Contribution(0, 0, 0), Contribution(1, 0, 2)]
+    items = [Arrival(0, 0, 0), Arrival(1, 0, 2)]
     new, outcome = algo.combine(1, items, vectors(algo, 1, 1), [0.5, 0.5], current)
     # equal gradients: every weighting gives the same direction; lr = eta0 * tau_min^-1 with tau_min = 0 + 1
     assert torch.allclose(new, current - 0.1)
@@ -120,9 +131,10 @@ def test_judgement_keeps_the_previous_model_exactly_when_it_says_so():
     algo = Akafl(config, setup(validation=20))
     keeps = 0
     for iteration in range(1, 30):
-        before = algo.flat(algo.versions[algo.version])
-        outcome = algo.step(iteration, [Contribution(iteration % 2, algo.version, 0)])
-        after = algo.flat(algo.versions[algo.version])
+        version = iteration - 1
+        before = algo.flat(algo.newest)
+        outcome = algo.aggregate(asynchronous(iteration, version, [(iteration % 2, version, 0)], version))
+        after = algo.flat(algo.newest)
         if outcome.metrics["judgement_kept"]:
             keeps += 1
             assert torch.equal(after, before)
@@ -138,7 +150,7 @@ def test_judgement_on_the_test_series_is_labelled_as_leaking():
     data = on_test.setup.dataset
     assert torch.equal(on_test.judged_on[0], data.test_x[data.eval_idx])
     assert on_validation.judged_on[1] is on_validation.setup.dataset.val_y
-    on_test.step(1, [Contribution(0, 0, 0)])
+    on_test.aggregate(asynchronous(1, 0, [(0, 0, 0)]))
     assert "leaks test data" in on_test.describe()["judgement_data"]
     assert "validation" in on_validation.describe()["judgement_data"]
     assert "judgement_data" not in Akafl(AkaflConfig(name="akafl_r"), setup()).describe()

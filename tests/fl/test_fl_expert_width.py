@@ -4,6 +4,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from edgesim.fl.expert_width import DepthWidth, ExpertWidth, LeavesWidth, SameWidth
+from edgesim.work import Task
 from tests.fl.test_fl_hmoe import TREE, by_class, dataset, hmoe
 
 RULE = TypeAdapter(ExpertWidth)
@@ -41,5 +42,5 @@ def test_experts_are_built_at_their_width_and_cost_less():
     hidden = 100  # the mlp's 200 hidden units at width 0.5
     assert narrow.experts[2].cost.parameters == 64 * hidden + hidden + hidden * 3 + 3
     assert narrow.experts[0].cost.parameters == wide.experts[0].cost.parameters  # the root stays at depth 0
-    assert narrow.footprint_bytes(3) < wide.footprint_bytes(3)
+    assert narrow.cost(Task(1, 3, 0)).footprint_bytes < wide.cost(Task(1, 3, 0)).footprint_bytes
     assert narrow.describe()["expert_bytes"]["min"] < wide.describe()["expert_bytes"]["min"]

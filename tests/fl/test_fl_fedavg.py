@@ -3,17 +3,18 @@
 import numpy as np
 import pytest
 import torch
+from fl_inputs import synchronous
 
 from edgesim.data import Dataset
 from edgesim.fl.aggregate import weighted_average_states
-from edgesim.fl.algorithm import AlgorithmSetup
 from edgesim.fl.fedavg import FedAvg, FedAvgConfig
+from edgesim.fl.strategy import AlgorithmSetup
 from edgesim.fl.trainer import LocalTrainer, OptimizerSettings
 from edgesim.models import ModelConfig, build_model
 from edgesim.seeding import Streams
+from edgesim.work import Task, TaskCost
 
 SHAPE, CLASSES = (1, 4, 4), 3
-
 
 
 def dataset():
@@ -34,22 +35,23 @@ def fedavg(seed=1, **config):
 def test_payloads_flops_and_work():
     algo = fedavg()
     params = 16 * 200 + 200 + 200 * 3 + 3
-    assert algo.cost.parameters == params
-    assert algo.download_bytes(1) == algo.upload_bytes(1) == 4 * params
+    assert algo.model_cost.parameters == params
     # forward 2*(16*200 + 200*3) per sample, backward twice that minus the first layer's input grad
     per_sample = 2 * (16 * 200 + 200 * 3) + 2 * (16 * 200 + 200 * 3) + 2 * (200 * 3)
-    assert algo.cost.train_flops_per_sample == per_sample
-    assert algo.task_flops(1, round=1) == per_sample * 30 * 2
-    assert [algo.has_work(c, 1) for c in range(3)] == [True, True, False]
-    assert algo.footprint_bytes(1) == algo.cost.footprint_bytes(4, 0)
-    assert fedavg(momentum=0.9).footprint_bytes(1) == algo.cost.footprint_bytes(4, 1)
+    assert algo.model_cost.train_flops_per_sample == per_sample
+    footprint = algo.model_cost.footprint_bytes(4, 0)
+    assert algo.cost(Task(1, 1, 0)) == TaskCost(4 * params, per_sample * 30 * 2, 4 * params, footprint)
+    assert algo.cost(Task(2, 1, 0)) is None  # client 2 holds no data
+    assert [kind.has_work(c) for kind in algo.task_kinds() for c in range(3)] == [True, True, False]
+    assert [kind.footprint_bytes for kind in algo.task_kinds()] == [footprint]
+    assert fedavg(momentum=0.9).cost(Task(1, 1, 0)).footprint_bytes == algo.model_cost.footprint_bytes(4, 1)
 
 
 def test_round_is_the_sample_weighted_average_of_the_jobs():
     algo = fedavg()
     start = {k: v.clone() for k, v in algo.state.items()}
     jobs = algo.jobs(1, 0, [0, 1])
-    metrics = algo.run_round(1, 0, [0, 1])
+    metrics = algo.aggregate(synchronous(1, 0, [0, 1])).metrics
     # redo the two jobs on an independent trainer and average them by hand (10 and 30 samples)
     model = build_model(ModelConfig(name="mlp"), SHAPE, CLASSES, 0)
     data = dataset()
@@ -63,7 +65,7 @@ def test_same_seed_same_model_and_round():
     a, b, c = fedavg(seed=1), fedavg(seed=1), fedavg(seed=2)
     assert all(torch.equal(a.state[k], b.state[k]) for k in a.state)
     assert not all(torch.equal(a.state[k], c.state[k]) for k in a.state)
-    a.run_round(1, 0, [0, 1])
-    b.run_round(1, 0, [0, 1])
+    a.aggregate(synchronous(1, 0, [0, 1]))
+    b.aggregate(synchronous(1, 0, [0, 1]))
     assert all(torch.equal(a.state[k], b.state[k]) for k in a.state)
     assert a.evaluate(dataset().test_x, dataset().test_y) == b.evaluate(dataset().test_x, dataset().test_y)

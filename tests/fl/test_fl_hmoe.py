@@ -6,17 +6,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from fl_inputs import synchronous
 
 from edgesim.data import Dataset, DatasetConfig, SyntheticConfig, load_dataset
 from edgesim.data.synthetic import make_synthetic
+from edgesim.data.taxonomy import dataset_taxonomy
 from edgesim.fl.aggregate import weighted_average_states
-from edgesim.fl.algorithm import AlgorithmSetup
 from edgesim.fl.hmoe import Hmoe, HmoeConfig
+from edgesim.fl.strategy import AlgorithmSetup
 from edgesim.fl.trainer import LocalTrainer, OptimizerSettings, TrainJob
 from edgesim.models import ModelConfig, build_model
 from edgesim.seeding import Streams
 from edgesim.taxonomy import InformationMetric, Taxonomy
-from edgesim.data.taxonomy import dataset_taxonomy
+from edgesim.work import Task
 
 # root -> x (0, 1), y (2, 3, 4): experts root (2 outputs), x (2), y (3)
 TREE = Taxonomy.from_edges([("root", "x"), ("root", "y"), ("x", "0"), ("x", "1"),
@@ -51,15 +53,16 @@ def test_round_robin_visits_experts_breadth_first_and_rounds_cost_one_expert():
     hidden = 200
     root_params = 64 * hidden + hidden + hidden * 2 + 2
     y_params = 64 * hidden + hidden + hidden * 3 + 3
-    assert algo.download_bytes(1) == algo.upload_bytes(1) == 4 * root_params
-    assert algo.download_bytes(3) == 4 * y_params
-    assert algo.footprint_bytes(1) < algo.footprint_bytes(3)
-    assert algo.min_footprint_bytes() == algo.footprint_bytes(1)
+    root = algo.cost(Task(0, 1, 0))
+    assert root.download_bytes == root.upload_bytes == 4 * root_params
+    assert algo.cost(Task(1, 3, 0)).download_bytes == 4 * y_params
+    assert root.footprint_bytes < algo.cost(Task(1, 3, 0)).footprint_bytes
+    assert min(kind.footprint_bytes for kind in algo.task_kinds()) == root.footprint_bytes
     # client 0 holds only x's classes: it works in the root's and x's rounds, not y's
-    assert [algo.has_work(0, r) for r in (1, 2, 3)] == [True, True, False]
-    assert [algo.has_work(1, r) for r in (1, 2, 3)] == [True, False, True]
+    assert [algo.cost(Task(0, r, 0)) is not None for r in (1, 2, 3)] == [True, True, False]
+    assert [algo.cost(Task(1, r, 0)) is not None for r in (1, 2, 3)] == [True, False, True]
     per_sample = algo.experts[2].cost.train_flops_per_sample
-    assert algo.task_flops(1, 3) == per_sample * 20
+    assert algo.cost(Task(1, 3, 0)).flops == per_sample * 20
 
 
 def test_targets_are_the_child_on_the_path_and_unrouted_samples_are_left_out():
@@ -79,7 +82,7 @@ def test_a_round_trains_only_its_expert_and_averages_by_routed_counts():
     clients = [by_class(data, [0, 2], 5), by_class(data, [1, 2, 3], 10)]
     algo = hmoe(clients, data)
     before = [{k: v.clone() for k, v in e.state.items()} for e in algo.experts]
-    metrics = algo.run_round(2, 0, [0, 1])  # round 2 trains expert x
+    metrics = algo.aggregate(synchronous(2, 0, [0, 1])).metrics  # round 2 trains expert x
     assert metrics["expert"] == "x"
     assert all(torch.equal(algo.experts[i].state[k], before[i][k]) for i in (0, 2) for k in before[i])
     # redo both clients' jobs by hand on x's relabelled data: 5 and 10 routed samples
@@ -102,19 +105,19 @@ def test_proportional_schedule_follows_routed_data_and_is_seeded():
     assert share == pytest.approx([0.5, 0.2, 0.3], abs=0.08)
 
 
-def test_round_kinds_name_each_expert_with_its_footprint_and_data_holders():
+def test_task_kinds_name_each_expert_with_its_footprint_and_data_holders():
     data = dataset()
     algo = hmoe([by_class(data, [2, 3], 5), by_class(data, [0], 5)], data)
-    kinds = algo.round_kinds()
+    kinds = algo.task_kinds()
     assert [k.label for k in kinds] == ["rounds of expert root", "rounds of expert x", "rounds of expert y"]
-    assert [k.footprint_bytes for k in kinds] == [algo.footprint_bytes(r) for r in (1, 2, 3)]
+    assert [k.footprint_bytes for k in kinds] == [e.cost.footprint_bytes(5, 0) for e in algo.experts]  # batch 5, no momentum
     assert [[k.has_work(c) for c in (0, 1)] for k in kinds] == [[True, True], [False, True], [True, False]]
 
 
 def test_proportional_schedule_leaves_out_experts_it_never_picks():
     data = dataset()
     algo = hmoe([by_class(data, [2, 3], 5)], data, schedule="proportional")  # nothing under x
-    assert [k.label for k in algo.round_kinds()] == ["rounds of expert root", "rounds of expert y"]
+    assert [k.label for k in algo.task_kinds()] == ["rounds of expert root", "rounds of expert y"]
     assert {algo.experts[algo.expert_of(r)].node for r in range(1, 50)} == {"root", "y"}
 
 
@@ -124,7 +127,7 @@ def test_training_every_expert_learns_and_beam_is_at_least_as_good_as_greedy():
     algo = hmoe(clients, data, local_epochs=2)
     before = algo.evaluate(data.test_x, data.test_y)
     for r in range(1, 10):
-        algo.run_round(r, r - 1, list(range(10)))
+        algo.aggregate(synchronous(r, r - 1, list(range(10))))
     after = algo.evaluate(data.test_x, data.test_y)
     assert after["accuracy"] > 0.6 > before["accuracy"]
     assert after["loss"] < before["loss"]
@@ -156,7 +159,7 @@ def test_an_expert_learns_on_real_tiny_imagenet():
         if majority < 0.7 and len(truth) > 1000:
             break
     for version in range(15):
-        algo.run_round(e + 1, version, list(range(10)))  # round-robin: round e + 1 trains expert e
+        algo.aggregate(synchronous(e + 1, version, list(range(10))))  # round-robin: round e + 1 trains expert e
     predicted = algo.log_probs(node, data.test_x[rows]).argmax(dim=1)
     assert float((predicted == truth).float().mean()) > majority + 0.04
 

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from fl_inputs import synchronous
 from pydantic import TypeAdapter, ValidationError
 
 from edgesim.fl.fedavg import FedAvg, FedAvgConfig
@@ -42,5 +43,5 @@ def test_fedavg_rounds_train_at_the_scheduled_rate():
     assert [job.lr_scale for job in algorithm.jobs(3, 0, [0, 1])] == [0.25, 0.25]
     before = {k: v.clone() for k, v in algorithm.state.items()}
     frozen = FedAvg(FedAvgConfig(lr=0.2, lr_schedule={"kind": "cosine", "rounds": 1}), setup())
-    frozen.run_round(2, 0, [0, 1])  # the cosine's floor 0: a round at lr 0 leaves the model as it was
+    frozen.aggregate(synchronous(2, 0, [0, 1]))  # the cosine's floor 0: a round at lr 0 leaves the model as it was
     assert all(torch.equal(frozen.state[k], before[k]) for k in before)

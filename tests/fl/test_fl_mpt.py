@@ -8,9 +8,10 @@ import torch
 from pydantic import ValidationError
 
 from edgesim.data import Dataset
-from edgesim.fl.algorithm import AlgorithmSetup
 from edgesim.fl.bnn_fl import BnnFl, BnnFlConfig
-from edgesim.fl.mpt_fl import MptFl, MptFlConfig, scores_from_masks
+from edgesim.fl.aggregate import scores_from_masks
+from edgesim.fl.mpt_fl import MptFl, MptFlConfig
+from edgesim.fl.strategy import AlgorithmSetup
 from edgesim.fl.trainer import Update
 from edgesim.models import ModelConfig
 from edgesim.models.scored import top_k_mask
@@ -35,21 +36,21 @@ def mpt(**config):
 
 def test_only_scores_travel_and_weights_come_from_the_seed():
     a, b = mpt(), mpt()
-    assert a.cost.parameters == MLP_WEIGHTS
+    assert a.model_cost.parameters == MLP_WEIGHTS
     assert set(a.communicated(a.state)) == {"1.scores", "3.scores"}
-    assert a.download_bytes(1) == a.upload_bytes(1) == 4 * MLP_WEIGHTS
+    assert a.download_bytes == a.upload_bytes == 4 * MLP_WEIGHTS
     assert torch.equal(a.state["1.weight"], b.state["1.weight"])  # same seed, same frozen weights
 
 
 def test_mask_upload_sends_one_bit_per_weight():
-    assert mpt(upload="mask").upload_bytes(1) == math.ceil(MLP_WEIGHTS / 8)
-    assert mpt(upload="mask").download_bytes(1) == 4 * MLP_WEIGHTS
+    assert mpt(upload="mask").upload_bytes == math.ceil(MLP_WEIGHTS / 8)
+    assert mpt(upload="mask").download_bytes == 4 * MLP_WEIGHTS
 
 
 def test_one_by_one_variant_also_sends_batch_norm_statistics():
     algo = mpt(variant="1/1")
     norm_floats = 2 * 200  # running mean and variance of the hidden BatchNorm1d
-    assert algo.download_bytes(1) == 4 * (MLP_WEIGHTS + norm_floats)
+    assert algo.download_bytes == 4 * (MLP_WEIGHTS + norm_floats)
 
 
 def test_scores_are_averaged_by_sample_count_and_weights_stay_frozen():
@@ -61,32 +62,9 @@ def test_scores_are_averaged_by_sample_count_and_weights_stay_frozen():
         state["1.scores"].fill_(fill)
         state["1.weight"].fill_(99.0)  # a client cannot change the frozen weights
         states.append(state)
-    algo.aggregate([Update(0, 0, 10, states[0], 0.0), Update(1, 0, 30, states[1], 0.0)])
+    algo.state = algo.fold(algo.state, [Update(0, 0, 10, states[0], 0.0), Update(1, 0, 30, states[1], 0.0)])
     assert torch.allclose(algo.state["1.scores"], torch.full_like(frozen, (1.0 * 10 + 4.0 * 30) / 40))
     assert torch.equal(algo.state["1.weight"], frozen)
-
-
-def test_scores_from_masks_steps_by_the_mean_mask_change_on_the_threshold_scale():
-    scores = torch.tensor([4.0, -3.0, 1.0, -0.5])  # keep 0.5: the server keeps 4 and -3; threshold t = 3
-    client_a = torch.tensor([1.0, 0.0, 1.0, 0.0])  # drops the -3, takes the 1
-    client_b = torch.tensor([1.0, 1.0, 0.0, 0.0])  # changes nothing
-    new = scores_from_masks(scores, [client_a, client_b], [1.0, 3.0], keep=0.5, server_lr=1.0)
-    # v - M = (0, -1/4, 1/4, 0), times t = 3
-    assert torch.allclose(new, torch.tensor([4.0, -2.25, 1.75, -0.5]))
-    assert top_k_mask(new.abs(), 0.5).tolist() == [1.0, 1.0, 0.0, 0.0]  # a quarter of the votes: not yet
-
-    again = scores_from_masks(new, [client_a, client_b], [1.0, 3.0], keep=0.5, server_lr=1.0)
-    assert torch.allclose(again, torch.tensor([4.0, -2.25 + 0.5625, 1.75 + 0.5625, -0.5]))  # t is now 2.25
-    assert top_k_mask(again.abs(), 0.5).tolist() == [1.0, 0.0, 1.0, 0.0]  # the same minority, round after round
-
-
-def test_scores_from_masks_stops_magnitudes_at_zero_and_keeps_them_positive():
-    scores = torch.tensor([-4.0, 3.0, 1.0, -0.5])
-    dropped_by_all = torch.tensor([0.0, 1.0, 1.0, 0.0])
-    new = scores_from_masks(scores, [dropped_by_all], [1.0], keep=0.5, server_lr=10.0)
-    assert new.tolist() == [0.0, 3.0, 31.0, -0.5]
-    revived = scores_from_masks(new, [torch.tensor([1.0, 0.0, 1.0, 0.0])], [1.0], keep=0.5, server_lr=1.0)
-    assert revived[0] > 0  # a zero score counts as positive: kept again, it grows instead of staying at 0
 
 
 def test_mask_upload_aggregates_each_layer_from_the_clients_masks():
@@ -99,7 +77,7 @@ def test_mask_upload_aggregates_each_layer_from_the_clients_masks():
         scores[chosen] = 1.0
         state["3.scores"] = scores.reshape(3, 200)
         states.append(state)
-    algo.aggregate([Update(0, 0, 10, states[0], 0.0), Update(1, 0, 30, states[1], 0.0)])
+    algo.state = algo.fold(algo.state, [Update(0, 0, 10, states[0], 0.0), Update(1, 0, 30, states[1], 0.0)])
     masks = [top_k_mask(s["3.scores"].abs(), 0.5) for s in states]
     assert torch.equal(algo.state["3.scores"], scores_from_masks(previous["3.scores"], masks, [10, 30], 0.5,
                                                                       algo.config.mask_server_lr))
@@ -120,7 +98,7 @@ def test_model_sizes_match_the_paper_for_conv4():
 
 def test_bnn_fl_averages_latent_weights():
     algo = BnnFl(BnnFlConfig(local_epochs=1, batch_size=5), setup())
-    assert algo.download_bytes(1) == 4 * MLP_WEIGHTS and algo.describe()["model_bytes_1bit"] == math.ceil(MLP_WEIGHTS / 8)
+    assert algo.download_bytes == 4 * MLP_WEIGHTS and algo.describe()["model_bytes_1bit"] == math.ceil(MLP_WEIGHTS / 8)
 
 
 def test_adam_option_trains_the_scores_with_adam_and_refuses_an_explicit_momentum():

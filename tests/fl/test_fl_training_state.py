@@ -6,13 +6,13 @@ import io
 
 import numpy as np
 import torch
+from fl_inputs import asynchronous, synchronous
 
 from edgesim.data import Dataset
 from edgesim.fl.akafl import Akafl, AkaflConfig
-from edgesim.fl.algorithm import AlgorithmSetup
-from edgesim.fl.async_algorithm import Contribution
 from edgesim.fl.hmoe import Hmoe, HmoeConfig
 from edgesim.fl.mpt_fl import MptFl, MptFlConfig
+from edgesim.fl.strategy import AlgorithmSetup
 from edgesim.fl.training_state import Immutable
 from edgesim.models import ModelConfig
 from edgesim.seeding import Streams
@@ -52,10 +52,10 @@ def same_evaluation(a, b, data):
 def test_a_synchronous_method_continues_from_its_state():
     make = lambda: MptFl(MptFlConfig(local_epochs=1, batch_size=10), setup())  # noqa: E731
     first, resumed = make(), make()
-    first.run_round(1, 0, [0, 1])
+    first.aggregate(synchronous(1, 0, [0, 1]))
     resumed.load_training_state(through_disk(first.training_state()))
     assert same_evaluation(first, resumed, first.setup.dataset)
-    assert first.run_round(2, 1, [1, 2]) == resumed.run_round(2, 1, [1, 2])
+    assert first.aggregate(synchronous(2, 1, [1, 2])).metrics == resumed.aggregate(synchronous(2, 1, [1, 2])).metrics
     assert all(torch.equal(first.state[k], resumed.state[k]) for k in first.state)
 
 
@@ -63,8 +63,8 @@ def test_hmoe_keeps_every_experts_state():
     tree = Taxonomy.from_edges([("root", "a"), ("root", "2"), ("a", "0"), ("a", "1")], ["0", "1", "2"])
     make = lambda: Hmoe(HmoeConfig(batch_size=10), setup(taxonomy=tree))  # noqa: E731
     first, resumed = make(), make()
-    first.run_round(1, 0, [0, 1])
-    first.run_round(2, 1, [0, 2])
+    first.aggregate(synchronous(1, 0, [0, 1]))
+    first.aggregate(synchronous(2, 1, [0, 2]))
     resumed.load_training_state(through_disk(first.training_state()))
     assert same_evaluation(first, resumed, first.setup.dataset)
 
@@ -73,14 +73,13 @@ def test_a_k_async_method_keeps_its_versions_adapted_k_and_judgement():
     config = AkaflConfig(name="akafl_rj", k=2, eps_k=5.0, eps_j=5.0, judgement_warmup=1, remodel_staleness=1)
     make = lambda: Akafl(config, setup(validation=10))  # noqa: E731
     first, resumed = make(), make()
-    arrivals = [[Contribution(0, 0, 0), Contribution(1, 0, 0)], [Contribution(2, 0, 1), Contribution(0, 1, 0)],
-                [Contribution(1, 1, 1), Contribution(2, 2, 0)]]
+    arrivals = [[(0, 0, 0), (1, 0, 0)], [(2, 0, 1), (0, 1, 0)], [(1, 1, 1), (2, 2, 0)]]
     for iteration, items in enumerate(arrivals[:2], start=1):
-        first.step(iteration, items)
+        first.aggregate(asynchronous(iteration, iteration - 1, items))
     state = first.training_state()
     assert all(isinstance(v, Immutable) for v in state["versions"].values())
     resumed.load_training_state(through_disk(state))
-    assert resumed.version == first.version == 2 and set(resumed.versions) == set(first.versions)
+    assert max(resumed.versions) == max(first.versions) == 2 and set(resumed.versions) == set(first.versions)
     assert vars(resumed.adaptive) == vars(first.adaptive) and vars(resumed.judge) == vars(first.judge)
-    a, b = first.step(3, arrivals[2]), resumed.step(3, arrivals[2])
+    a, b = (algo.aggregate(asynchronous(3, 2, arrivals[2])) for algo in (first, resumed))
     assert a == b and torch.equal(first.flat(first.versions[3]), resumed.flat(resumed.versions[3]))

@@ -313,9 +313,37 @@ def test_a_cosine_schedule_without_rounds_decays_over_the_runs_max_rounds(tmp_pa
 
 @pytest.mark.parametrize("algorithm, message", [
     ("hmoe", "ranks devices by their local loss, which hmoe does not report"),
-    ("kasync_sgd", "kasync_sgd is asynchronous"),
+    ("kasync_sgd", "the kasync protocol starts devices as they become free"),
 ])
 def test_power_of_choice_is_refused_where_it_cannot_work(tmp_path, algorithm, message):
     text = GOOD + f"algorithm: {{name: {algorithm}}}\n"
     found = problems(tmp_path, text, ["server.selection={kind: power_of_choice}"])
     assert any(p.startswith("server.selection:") and message in p for p in found)
+
+
+@pytest.mark.parametrize("algorithm, protocol", [("fedavg", "sync"), ("hmoe", "sync"), ("kasync_sgd", "kasync"),
+                                                 ("fedbuff", "kasync"), ("akafl_r", "kasync")])
+def test_without_server_protocol_a_scenario_runs_under_its_algorithms_own(tmp_path, algorithm, protocol):
+    text = GOOD + f"algorithm: {{name: {algorithm}}}\n"
+    if algorithm == "hmoe":
+        text = text.replace("dataset: {name: synthetic}", "dataset: {name: synthetic, taxonomy: {kind: edgelist, "
+                                                          "path: tree.txt}}")
+        (tmp_path / "tree.txt").write_text("root a\nroot b\n" + "".join(f"{'a' if c < 5 else 'b'} {c}\n"
+                                                                            for c in range(10)))
+    assert load_scenario(write(tmp_path, text)).server.protocol.kind == protocol
+
+
+def test_a_protocol_the_algorithm_cannot_run_under_is_refused_naming_the_ones_it_can(tmp_path):
+    found = problems(tmp_path, GOOD, ["server.protocol={kind: kasync}"])
+    assert found == ["server.protocol.kind: fedavg runs under sync, not kasync"]
+    found = problems(tmp_path, GOOD + "algorithm: {name: akafl_r}\n", ["server.protocol={kind: periodic, period_s: 5}"])
+    assert found == ["server.protocol.kind: akafl_r runs under kasync, not periodic"]
+
+
+def test_an_unknown_protocol_or_a_missing_period_is_named_by_its_path(tmp_path):
+    found = problems(tmp_path, GOOD, ["server.protocol={kind: gossip}"])
+    assert found == ["server.protocol.kind: 'gossip' is not one of 'buffered', 'kasync', 'periodic', 'sync'"]
+    found = problems(tmp_path, GOOD + "algorithm: {name: fedbuff}\n", ["server.protocol={kind: periodic}"])
+    assert found == ["server.protocol.period_s: required key is missing"]
+    found = problems(tmp_path, GOOD + "algorithm: {name: fedbuff}\n", ["server.protocol={kind: buffered, bogus: 1}"])
+    assert found == ["server.protocol.bogus: unknown key; allowed keys: kind, concurrency"]

@@ -6,67 +6,21 @@ cycles of d-0, d-1, d-2 take 0.01 + 1 + {1, 2, 4} + 0.01 + 1 = 3.02, 4.02 and 6.
 cycle the download ends at +1.01 s and the compute at +1.01 + {1, 2, 4} s.
 """
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pytest
-import simpy
 from scipy import stats
 
-from edgesim.sim.event_log import EventLog
 from edgesim.sim.failures import TraceFailures
-from edgesim.sim.fleet import Fleet
-from edgesim.sim.kasync import AggregationOutcome, AsyncSettings, KAsyncServer, TaskCost
-from edgesim.sim.links import FlowScheduler
+from edgesim.sim.protocols.kasync import KAsyncServer
 from edgesim.sim.stragglers import ExponentialStragglers
 from edgesim.sim.task import TaskRunner
-from sim_fixtures import make_device, read_events
-
-SPEEDS = [1e9, 0.5e9, 0.25e9]
-
-
-@dataclass
-class StubOwner:
-    stop_after: int
-    k: int = 1
-    next_k: dict = field(default_factory=dict)  # iteration -> K for the following iteration
-    remodel: object = lambda iteration: None  # iteration -> remodel threshold
-    accepts: object = lambda device: True
-    calls: list = field(default_factory=list)
-
-    def plan_task(self, device):
-        return TaskCost(download_bytes=1_000_000, flops=1e9, upload_bytes=500_000)
-
-    def eligible(self, device):
-        return self.accepts(device)
-
-    def aggregate(self, iteration, version, arrivals, now):
-        self.calls.append((iteration, version, round(now, 6),
-                           [(a.device.id, a.base_version, a.staleness) for a in arrivals]))
-        self.k = self.next_k.get(iteration, self.k)
-        return AggregationOutcome(next_k=self.k, remodel_staleness=self.remodel(iteration),
-                                  stop=iteration >= self.stop_after)
+from edgesim.work import TaskCost
+from sim_fixtures import RecordingOwner, make_device, rows_of, run_protocol
 
 
-def simulate(tmp_path, owner, speeds=SPEEDS, availability=None, failures=None, devices=None):
-    env = simpy.Environment()
-    path = tmp_path / "events.csv"
-    log = EventLog(path)
-    devices = devices or [make_device(f"d-{i}", i, latency_ms=10.0, flops_per_s=f) for i, f in enumerate(speeds)]
-    fleet = Fleet(env, devices, log)
-    availability = availability or [iter([(0.0, True)]) for _ in devices]
-    rng = np.random.default_rng(0)
-    outages = [failures.outages(d.id, rng) if failures else iter(()) for d in devices]
-    fleet.start(availability, outages)
-    server = KAsyncServer(env, fleet, TaskRunner(env, FlowScheduler(env), log), log, owner, AsyncSettings(owner.k))
-    env.process(server.process())
-    env.run(until=server.stopped | env.timeout(1000))
-    log.close()
-    return server, read_events(path), env
-
-
-def rows_of(rows, kind, device=None):
-    return [r for r in rows if r["kind"] == kind and (device is None or r["device"] == device)]
+def simulate(tmp_path, owner, **kwargs):
+    return run_protocol(tmp_path, owner, lambda env, fleet, tasks, log: KAsyncServer(env, fleet, tasks, log, owner,
+                                                                                     owner.k), **kwargs)
 
 
 def starts(rows, device):
@@ -77,7 +31,7 @@ def starts(rows, device):
 def test_k1_schedule_versions_and_staleness(tmp_path):
     # d-0 cycles 0-3.02 (v0), 3.02-6.04 (v1), 6.04-9.06 (v4); d-1 0-4.02 (v0), 4.02-8.04 (v2);
     # d-2 0-6.02 (v0), 6.02-12.04 (v3). Staleness = version at aggregation - base version.
-    owner = StubOwner(stop_after=7)
+    owner = RecordingOwner(stop_after=7)
     server, rows, env = simulate(tmp_path, owner)
     assert owner.calls == [
         (1, 0, 3.02, [("d-0", 0, 0)]),
@@ -113,7 +67,7 @@ def test_k2_first_aggregation_at_the_second_arrival(tmp_path):
     # d-0 arrives 3.02 and idles; d-1 arrives 4.02 -> iteration 1 with both; only they get v1.
     # d-2 keeps computing on v0 (arrives 6.02) and is applied with d-0's second update (4.02 + 3.02
     # = 7.04) at version 1: staleness 1. Then d-1 (v1, 8.04) and d-0 (v2, 7.04 + 3.02 = 10.06).
-    owner = StubOwner(stop_after=3, k=2)
+    owner = RecordingOwner(stop_after=3, k=2)
     server, rows, _ = simulate(tmp_path, owner)
     assert owner.calls == [
         (1, 0, 4.02, [("d-0", 0, 0), ("d-1", 0, 0)]),
@@ -131,7 +85,7 @@ def test_k2_first_aggregation_at_the_second_arrival(tmp_path):
 def test_next_k_sets_k_for_the_next_iteration(tmp_path):
     # K=1: d-0 alone at 3.02. Then K=3: d-1 (4.02, v0), d-2 (6.02, v0), d-0 (6.04, v1) at
     # version 1. Then K=1: all restart at 6.04 on v2; d-0 first at 9.06.
-    owner = StubOwner(stop_after=3, k=1, next_k={1: 3, 2: 1})
+    owner = RecordingOwner(stop_after=3, k=1, next_k={1: 3, 2: 1})
     server, rows, _ = simulate(tmp_path, owner)
     assert owner.calls == [
         (1, 0, 3.02, [("d-0", 0, 0)]),
@@ -149,7 +103,7 @@ def test_remodel_interrupts_a_stale_device_mid_compute(tmp_path):
     # is interrupted after 2.03 s and it restarts on v6 (arrives 9.06 + 6.02 = 15.08).
     # 12.06: d-1 (v5) -> 7; 12.08: d-0 (v6) -> 8; 15.08: d-2 (v6) at version 8: staleness 2
     # (without remodel it would have arrived at 12.04 with staleness 3).
-    owner = StubOwner(stop_after=9, remodel=lambda iteration: 2)
+    owner = RecordingOwner(stop_after=9, remodel=lambda iteration: 2)
     server, rows, _ = simulate(tmp_path, owner)
     assert owner.calls == [
         (1, 0, 3.02, [("d-0", 0, 0)]),
@@ -180,7 +134,7 @@ def test_remodel_discards_an_arrival_waiting_in_the_buffer(tmp_path):
     # update makes version 1; d-1's v0 update waits in the buffer with staleness 1 > 0 and is
     # discarded (remodel at iteration 1 only); d-1 restarts on v1. At 6.04 both arrive again:
     # d-0 (v1) -> version 2, then at the same instant d-1 (v1) at version 2: staleness 1.
-    owner = StubOwner(stop_after=3, remodel=lambda iteration: 0 if iteration == 1 else None)
+    owner = RecordingOwner(stop_after=3, remodel=lambda iteration: 0 if iteration == 1 else None)
     server, rows, _ = simulate(tmp_path, owner, speeds=[1e9, 1e9])
     assert owner.calls == [
         (1, 0, 3.02, [("d-0", 0, 0)]),
@@ -204,7 +158,7 @@ def test_failure_interrupts_a_cycle_and_the_device_restarts_on_the_current_versi
     # 9.06 d-0 -> 5, 12.06 d-1 -> 6, 12.08 d-0 -> 7: staleness 7 - 3 = 4.
     failures = TraceFailures.model_validate({"kind": "trace", "outages": [
         {"device": "d-2", "at_s": 2.0, "duration_s": 5.0}]})
-    owner = StubOwner(stop_after=8)
+    owner = RecordingOwner(stop_after=8)
     server, rows, _ = simulate(tmp_path, owner, failures=failures)
     interrupted = rows_of(rows, "compute_interrupted")
     assert [(r["device"], round(float(r["sim_time_s"]), 6)) for r in interrupted] == [("d-2", 2.0)]
@@ -221,7 +175,7 @@ def test_failure_while_waiting_in_the_buffer_keeps_the_arrival(tmp_path):
     # and arrives at 8.52. d-2 (v0, 6.02) goes with d-1 (v1, 4.02 + 4.02 = 8.04).
     failures = TraceFailures.model_validate({"kind": "trace", "outages": [
         {"device": "d-0", "at_s": 3.5, "duration_s": 2.0}]})
-    owner = StubOwner(stop_after=2, k=2)
+    owner = RecordingOwner(stop_after=2, k=2)
     server, rows, _ = simulate(tmp_path, owner, failures=failures)
     assert owner.calls == [
         (1, 0, 4.02, [("d-0", 0, 0), ("d-1", 0, 0)]),
@@ -235,14 +189,14 @@ def test_failure_while_waiting_in_the_buffer_keeps_the_arrival(tmp_path):
 def test_a_device_not_ready_at_time_zero_starts_when_it_becomes_ready(tmp_path):
     # d-2 is unavailable until 5 s: it starts on version 2 (d-0 at 3.02, d-1 at 4.02).
     availability = [iter([(0.0, True)]), iter([(0.0, True)]), iter([(0.0, False), (5.0, True)])]
-    owner = StubOwner(stop_after=3)
+    owner = RecordingOwner(stop_after=3)
     server, rows, _ = simulate(tmp_path, owner, availability=availability)
     assert starts(rows, "d-2") == [(5.0, 2)]
     assert owner.calls[-1] == (3, 2, 6.04, [("d-0", 1, 1)])
 
 
 def test_stop_ends_the_simulation(tmp_path):
-    owner = StubOwner(stop_after=2)
+    owner = RecordingOwner(stop_after=2)
     server, rows, env = simulate(tmp_path, owner)
     assert server.stopped.triggered
     assert env.now == pytest.approx(4.02)
@@ -253,7 +207,7 @@ def test_stop_ends_the_simulation(tmp_path):
 
 
 def test_ineligible_devices_never_start(tmp_path):
-    owner = StubOwner(stop_after=2, accepts=lambda device: device.id != "d-0")
+    owner = RecordingOwner(stop_after=2, accepts=lambda client: client != 0)
     server, rows, _ = simulate(tmp_path, owner)
     assert [r for r in rows if r["device"] == "d-0"] == []
     assert owner.calls == [(1, 0, 4.02, [("d-1", 0, 0)]), (2, 1, 6.02, [("d-2", 0, 1)])]
@@ -261,7 +215,7 @@ def test_ineligible_devices_never_start(tmp_path):
 
 
 def test_k_beyond_the_participants_is_capped(tmp_path):
-    owner = StubOwner(stop_after=1, k=5)
+    owner = RecordingOwner(stop_after=1, k=5)
     server, _, _ = simulate(tmp_path, owner)
     assert owner.calls == [(1, 0, 6.02, [("d-0", 0, 0), ("d-1", 0, 0), ("d-2", 0, 0)])]
     assert server.k == 3
@@ -269,7 +223,7 @@ def test_k_beyond_the_participants_is_capped(tmp_path):
 
 def test_k_below_one_is_refused(tmp_path):
     with pytest.raises(ValueError, match="K must be >= 1"):
-        simulate(tmp_path, StubOwner(stop_after=1, k=0))
+        simulate(tmp_path, RecordingOwner(stop_after=1, k=0))
 
 
 def test_a_cycle_that_raises_ends_the_run_with_its_own_error(tmp_path, monkeypatch):
@@ -279,20 +233,17 @@ def test_a_cycle_that_raises_ends_the_run_with_its_own_error(tmp_path, monkeypat
 
     monkeypatch.setattr(TaskRunner, "run", broken)
     with pytest.raises(RuntimeError, match="the cycle's own error"):
-        simulate(tmp_path, StubOwner(k=1, stop_after=2))
+        simulate(tmp_path, RecordingOwner(k=1, stop_after=2))
 
 
 def test_identical_memoryless_devices_arrive_as_uniformly_random_clients(tmp_path):
     # ALGORITHMS.md §2.7: P identical devices with exponential task times and no communication cost are
     # WKAFL's K random clients per iteration: every device equally likely, mean tau about P / K
-    class Memoryless(StubOwner):
-        def plan_task(self, device):
-            return TaskCost(download_bytes=0, flops=1e9, upload_bytes=0)
-
     count, k = 20, 2
     devices = [make_device(f"d-{i}", i, latency_ms=0.0, stragglers=ExponentialStragglers(shift=0.0),
                            rng=np.random.default_rng(i)) for i in range(count)]
-    owner = Memoryless(stop_after=3000, k=k)
+    owner = RecordingOwner(stop_after=3000, k=k, task_cost=TaskCost(download_bytes=0, flops=1e9, upload_bytes=0,
+                                                               footprint_bytes=0))
     simulate(tmp_path, owner, devices=devices)
     assert len(owner.calls) == 3000
     arrivals = [arrival for call in owner.calls[100:] for arrival in call[3]]

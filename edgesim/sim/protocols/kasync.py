@@ -1,4 +1,5 @@
-"""K-asynchronous FL: aggregate the first K arrivals, whatever model they were trained on.
+"""K-asynchronous FL (``server.protocol: {kind: kasync}``): aggregate the first K arrivals, whatever model they
+were trained on.
 
 The setting of WKAFL / AKAFL-RJ. The server holds a model ``version`` (0 at
 the start, +1 per aggregation; an iteration is one aggregation). Every
@@ -12,7 +13,7 @@ and idle, holding its model, until the server sends it a new one.
 When the buffer holds at least ``K_t`` arrivals, the server takes the first
 ``K_t`` in arrival order and hands them to the owner, which trains and
 aggregates them, and picks ``K_{t+1}`` (adaptive K is the algorithm's
-business). The version advances, and those ``K_t`` devices start a new cycle
+business; ``K_0`` is its ``algorithm.k``). The version advances, and those ``K_t`` devices start a new cycle
 on the new model at once; one that is no longer ready (failed or unavailable
 while it idled) restarts when it is ready again. Aggregation takes no
 simulated time.
@@ -51,59 +52,29 @@ cycle started (aggregations so far + 1) and the model version downloaded.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal
 
 import simpy
 
 from edgesim.sim.device import Device
 from edgesim.sim.event_log import SERVER, EventLog
 from edgesim.sim.fleet import Fleet
+from edgesim.sim.protocols.base import Owner, ProtocolConfig, register_protocol, task_cost
 from edgesim.sim.task import TaskPlan, TaskResult, TaskRunner
+from edgesim.work import Arrival, Task
 
 REMODEL = "remodel"
 """The ``Interrupt.cause`` of a server-initiated interruption (the fleet's are ``failure``/``unavailable``)."""
 
 
-@dataclass(frozen=True, slots=True)
-class AsyncSettings:
-    initial_k: int
+@register_protocol
+class KAsyncProtocol(ProtocolConfig):
+    kind: Literal["kasync"] = "kasync"
 
-
-@dataclass(frozen=True, slots=True)
-class TaskCost:
-    """What one cycle asks of a device."""
-
-    download_bytes: int
-    flops: float
-    upload_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class Arrival:
-    """One buffered update as handed to the owner at aggregation."""
-
-    device: Device
-    base_version: int
-    staleness: int
-    time: float
-    upload_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class AggregationOutcome:
-    next_k: int
-    remodel_staleness: int | None = None
-    stop: bool = False
-
-
-class AsyncOwner(Protocol):
-    def plan_task(self, device: Device) -> TaskCost: ...
-
-    def eligible(self, device: Device) -> bool: ...
-
-    def aggregate(self, iteration: int, version: int, arrivals: list[Arrival], now: float) -> AggregationOutcome:
-        """Train and aggregate ``arrivals`` onto model ``version``; pick the next K, remodel, stop."""
+    def server(self, env, fleet, tasks, log, owner, context):
+        if context.k is None:
+            raise ValueError("K-async: the algorithm gives no K (algorithm.k)")
+        return KAsyncServer(env, fleet, tasks, log, owner, context.k)
 
 
 class KAsyncServer:
@@ -114,14 +85,14 @@ class KAsyncServer:
     current K), ``iteration`` (aggregations so far), ``version``.
     """
 
-    def __init__(self, env: simpy.Environment, fleet: Fleet, tasks: TaskRunner, log: EventLog,
-                 owner: AsyncOwner, settings: AsyncSettings):
+    def __init__(self, env: simpy.Environment, fleet: Fleet, tasks: TaskRunner, log: EventLog, owner: Owner,
+                 initial_k: int):
         self.env, self.fleet, self.tasks, self.log = env, fleet, tasks, log
-        self.owner, self.settings = owner, settings
-        self.participants = [d for d in fleet.devices if owner.eligible(d)]  # evaluated once
+        self.owner = owner
+        self.participants = [d for d in fleet.devices if task_cost(owner, d, 1, 0) is not None]  # evaluated once
         if not self.participants:
             raise ValueError("K-async: no eligible device")
-        self.k = self._clamp_k(settings.initial_k)
+        self.k = self._clamp_k(initial_k)
         self.version = 0
         self.iteration = 0
         self.stopped = env.event()
@@ -155,12 +126,12 @@ class KAsyncServer:
             now = self.env.now
             self.iteration += 1
             taken = [self.buffer.popleft() for _ in range(self.k)]
-            arrivals = [Arrival(r.device, r.plan.version, self.version - r.plan.version, r.time, r.plan.upload_bytes)
-                        for r in taken]
-            for a in arrivals:
-                self.log.emit(now, a.device.id, "update_applied", self.iteration, a.base_version,
-                              staleness=a.staleness, nbytes=a.upload_bytes)
-            outcome = self.owner.aggregate(self.iteration, self.version, arrivals, now)
+            for r in taken:
+                self.log.emit(now, r.device.id, "update_applied", self.iteration, r.plan.version,
+                              staleness=self.version - r.plan.version, nbytes=r.plan.upload_bytes)
+            arrivals = [Arrival(r.device.index, r.plan.version, self.version - r.plan.version) for r in taken]
+            oldest_held = min(self.model_version_of.values(), default=self.version)
+            outcome = self.owner.aggregate(self.iteration, self.version, arrivals, oldest_held, now)
             self.version += 1
             self.log.emit(now, SERVER, "aggregate", self.iteration, self.version,
                           duration=now - self._last_aggregation)
@@ -168,11 +139,12 @@ class KAsyncServer:
             if outcome.stop:
                 self.stopped.succeed()
                 return
-            self.k = self._clamp_k(outcome.next_k)
-            for a in arrivals:
-                self._send_model(a.device)
+            if outcome.next_k is not None:
+                self.k = self._clamp_k(outcome.next_k)
+            for r in taken:
+                self._send_model(r.device)
             if outcome.remodel_staleness is not None:
-                self._remodel(outcome.remodel_staleness, {a.device for a in arrivals})
+                self._remodel(outcome.remodel_staleness, {r.device for r in taken})
 
     # --- cycles -------------------------------------------------------------------------------
 
@@ -186,7 +158,7 @@ class KAsyncServer:
             self._watch_pending()
 
     def _start_cycle(self, device: Device) -> None:
-        cost = self.owner.plan_task(device)
+        cost = self.owner.cost(Task(device.index, self.iteration + 1, self.version))
         plan = TaskPlan(self.iteration + 1, self.version, cost.download_bytes, cost.flops, cost.upload_bytes)
         device.busy = True
         self.model_version_of[device.id] = self.version

@@ -1,4 +1,4 @@
-"""Synchronous rounds: select, broadcast, wait, aggregate.
+"""Synchronous rounds (``server.protocol: {kind: sync}``): select, broadcast, wait, aggregate.
 
 Each round the server waits until ``min_clients`` eligible devices are ready,
 selects ``ceil(clients_per_round * (1 + over_selection))`` of them (at most
@@ -8,8 +8,10 @@ when ``clients_per_round`` updates have arrived, when every selected task has
 ended (arrived or lost), or at the deadline, whichever comes first. Updates
 that arrive after the close are logged as ``update_discarded`` and never
 trained. At the close the accepted updates are handed to the round's owner
-(the coordinator), which trains and aggregates them; the model version
-advances when at least one update was accepted.
+(the owner), which trains and aggregates them; the model version
+advances when at least one update was accepted. The round's rules are the
+scenario's ``server.clients_per_round``, ``min_clients``, ``over_selection``,
+``deadline_s`` and ``selection`` (``RoundRules``).
 
 Ties: SimPy runs simultaneous events in the order they were scheduled, so two
 updates arriving at the same instant are accepted in selection order.
@@ -19,44 +21,43 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Literal
 
-import numpy as np
 import simpy
 
 from edgesim.sim.device import Device
 from edgesim.sim.event_log import SERVER, EventLog
 from edgesim.sim.fleet import Fleet
-from edgesim.sim.selection import ClientLosses, Selection, UniformSelection
+from edgesim.sim.protocols.base import Owner, ProtocolConfig, ProtocolContext, register_protocol, task_cost
 from edgesim.sim.task import TaskPlan, TaskResult, TaskRunner
+from edgesim.work import Arrival, TaskCost
 
 
-@dataclass(frozen=True)
-class SyncSettings:
-    clients_per_round: int
-    min_clients: int
-    over_selection: float = 0.0
-    deadline_s: float | None = None
-    selection: Selection = UniformSelection()
+@register_protocol
+class SyncProtocol(ProtocolConfig):
+    kind: Literal["sync"] = "sync"
+
+    def server(self, env, fleet, tasks, log, owner, context):
+        return SyncServer(env, fleet, tasks, log, owner, context)
 
 
-@dataclass(frozen=True)
-class RoundPlan:
-    """What the algorithm asks of every device in one round."""
+class _Costs:
+    """One round's task costs, asked of the owner once per device (``None``: the device cannot take part)."""
 
-    download_bytes: int
-    upload_bytes: int
-    flops: Callable[[Device], float]
-    eligible: Callable[[Device], bool]
-    client_losses: ClientLosses | None = None
-    """For selectors that rank devices by loss (``power_of_choice``)."""
+    __slots__ = ("owner", "round", "version", "known")
 
+    def __init__(self, owner: Owner, round: int, version: int):
+        self.owner, self.round, self.version = owner, round, version
+        self.known: dict[Device, TaskCost | None] = {}
 
-class RoundOwner(Protocol):
-    def plan_round(self, round: int) -> RoundPlan: ...
+    def __call__(self, device: Device) -> TaskCost | None:
+        known = self.known
+        if device not in known:
+            known[device] = task_cost(self.owner, device, self.round, self.version)
+        return known[device]
 
-    def close_round(self, round: int, version: int, accepted: list[TaskResult], now: float) -> bool:
-        """Train and aggregate ``accepted``; return True to stop the simulation."""
+    def eligible(self, device: Device) -> bool:
+        return self(device) is not None
 
 
 @dataclass(slots=True)
@@ -80,21 +81,21 @@ class _Round:
 class SyncServer:
     """The server process of synchronous FL."""
 
-    def __init__(self, env: simpy.Environment, fleet: Fleet, tasks: TaskRunner, log: EventLog,
-                 owner: RoundOwner, settings: SyncSettings, rng: np.random.Generator):
+    def __init__(self, env: simpy.Environment, fleet: Fleet, tasks: TaskRunner, log: EventLog, owner: Owner,
+                 context: ProtocolContext):
         self.env, self.fleet, self.tasks, self.log = env, fleet, tasks, log
-        self.owner, self.settings, self.rng = owner, settings, rng
+        self.owner, self.settings, self.rng = owner, context.rounds, context.rng
         self.version = 0
         self.round = 0
         self.stopped = env.event()
-        self._plan: RoundPlan | None = None
+        self._costs: _Costs | None = None
         self._waiting_since: float | None = None
         self._round_started = 0.0
 
     def describe_wait(self) -> str:
         """What the server is waiting for now, in words (the reason given for a run that stalled)."""
         if self._waiting_since is not None:
-            ready = sum(1 for device in self.fleet.ready() if self._plan.eligible(device))
+            ready = sum(1 for device in self.fleet.ready() if self._costs.eligible(device))
             return (f"round {self.round} had been waiting since {self._waiting_since:.0f} s for "
                     f"{self.settings.min_clients} ready devices that hold data for it ({ready} were ready at the "
                     "end)")
@@ -104,20 +105,20 @@ class SyncServer:
         settings = self.settings
         while True:
             self.round += 1
-            plan = self._plan = self.owner.plan_round(self.round)
+            costs = self._costs = _Costs(self.owner, self.round, self.version)
             candidates: list[Device] = []
             self._waiting_since = self.env.now
             while len(candidates) < settings.min_clients:  # re-check: states may change within an instant
-                yield self.fleet.wait_ready(settings.min_clients, plan.eligible)
-                candidates = list(filter(plan.eligible, self.fleet.ready()))  # fleet order
+                yield self.fleet.wait_ready(settings.min_clients, costs.eligible)
+                candidates = list(filter(costs.eligible, self.fleet.ready()))  # fleet order
             self._waiting_since = None
             count = min(len(candidates), math.ceil(settings.clients_per_round * (1 + settings.over_selection)))
-            chosen = settings.selection.choose(candidates, count, self.rng, plan.client_losses)
+            chosen = settings.selection.choose(candidates, count, self.rng, self._client_losses)
             start = self._round_started = self.env.now
             current = _Round(self, self.round, settings.clients_per_round, count, self.env.event())
             self.log.emit(start, SERVER, "round_start", self.round, self.version)
             for i in chosen:
-                self._start_task(candidates[i], plan, current)
+                self._start_task(candidates[i], costs(candidates[i]), current)
             if settings.deadline_s is None:
                 yield current.complete
             else:
@@ -127,16 +128,19 @@ class SyncServer:
             for result in current.accepted:
                 self.log.emit(self.env.now, result.device.id, "update_applied", self.round, self.version,
                               staleness=0, nbytes=result.plan.upload_bytes)
-            stop = self.owner.close_round(self.round, self.version, current.accepted, self.env.now)
+            arrivals = [Arrival(result.device.index, self.version, 0) for result in current.accepted]
+            outcome = self.owner.aggregate(self.round, self.version, arrivals, self.version, self.env.now)
             if current.accepted:
                 self.version += 1
-            if stop:
+            if outcome.stop:
                 self.stopped.succeed()
                 return
 
-    def _start_task(self, device: Device, plan: RoundPlan, current: _Round) -> None:
-        task_plan = TaskPlan(current.number, self.version, plan.download_bytes, plan.flops(device),
-                             plan.upload_bytes)
+    def _client_losses(self, devices) -> list[float]:
+        return self.owner.client_losses(self.round, [device.index for device in devices])
+
+    def _start_task(self, device: Device, cost: TaskCost, current: _Round) -> None:
+        task_plan = TaskPlan(current.number, self.version, cost.download_bytes, cost.flops, cost.upload_bytes)
         self.log.emit(self.env.now, device.id, "selected", current.number, self.version)
         device.busy = True
         device.task = self.env.process(self.tasks.run(device, task_plan))

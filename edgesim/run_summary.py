@@ -1,0 +1,62 @@
+"""What ``summary.json`` says of a run: its status and reason once the clock has ended, and the figures the
+run reached (README, "Output files")."""
+
+from __future__ import annotations
+
+import torch
+
+from edgesim import outcome
+from edgesim.coordinator import Coordinator, Progress
+from edgesim.journal import Journal
+from edgesim.preflight import Prepared
+from edgesim.results.staleness import staleness_statistics
+from edgesim.sim.engine import Ending, Engine
+from edgesim.sim.event_log import EventLog
+
+
+def ending_status(progress: Progress, ending: Ending) -> tuple[str, str | None]:
+    """The status and reason of a run whose clock has ended."""
+    if progress.diverged:
+        return outcome.DIVERGED, f"training diverged: {progress.diverged}"
+    if ending.version == 0 and progress.stop_reason != "target":
+        if progress.rounds:
+            return outcome.STALLED, (f"all {progress.rounds} rounds closed without an update "
+                                     f"{'' if ending.stopped else 'before the horizon '}(a deadline shorter than "
+                                     "every task, or tasks lost to failures and availability)")
+        return outcome.STALLED, f"no update was applied before the horizon: {ending.waiting_for}"
+    return outcome.COMPLETED, None
+
+
+def summary_fields(status: str, coordinator: Coordinator | None, engine: Engine | None, prepared: Prepared,
+                   log: EventLog, journal: Journal) -> dict:
+    """Everything ``summary.json`` holds besides the run's identity, status, reason and final evaluation, from
+    wherever the run stopped (before the clock started, ``coordinator`` and ``engine`` are ``None``)."""
+    progress = coordinator.progress if coordinator is not None else Progress()
+    return {
+        "stop_reason": progress.stop_reason if status == outcome.COMPLETED else None,
+        "sim_time_s": engine.now if engine else 0.0,
+        "rounds": progress.rounds,
+        "model_version": engine.server.version if engine else 0,
+        "best_accuracy": progress.best_accuracy,
+        "target_accuracy": prepared.scenario.stop.target_accuracy,
+        "time_to_target_s": progress.time_to_target_s,
+        "rounds_to_target": progress.rounds_to_target,
+        "accuracy_at_target": None if progress.time_to_target_s is None else {
+            "full_test": progress.target_full_test_accuracy,
+            "subset": progress.target_evaluation_accuracy if coordinator.subset else None},
+        "unconfirmed_target_crossings": progress.unconfirmed_target_crossings,
+        "evaluation_samples": len(prepared.dataset.eval_idx),
+        "bytes_up": log.bytes["upload_end"],
+        "bytes_down": log.bytes["download_end"],
+        "updates_applied": log.counts["update_applied"],
+        "updates_discarded": log.counts["update_discarded"],
+        **staleness_statistics(log.staleness),
+        "failures": log.counts["failure"],
+        "devices": len(prepared.fleet.devices),
+        "devices_excluded": len(prepared.excluded),
+        "model": prepared.algorithm.describe(),
+        "wall_time_s": round(journal.wall_time_s(), 3),
+        "torch_threads": torch.get_num_threads(),
+        "checkpoints": {"taken": journal.checkpoints, "write_s": round(journal.checkpoint_seconds, 3),
+                        "replay_s": round(journal.replay_seconds, 3)},
+    }

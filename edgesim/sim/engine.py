@@ -1,0 +1,99 @@
+"""The engine: the only maker of the SimPy clock, and the home of every rule that ends a run.
+
+``Engine`` puts the fleet (devices with their availability and failure
+processes), the links, the task runner and the protocol's server on one
+``simpy.Environment`` and runs it until the server stops or simulated time
+reaches the horizon. ``StopRules`` holds every other stop rule (divergence,
+the target, the last round, a plateau); the owner asks it after each round,
+and its answer reaches the server as ``Outcome.stop``.
+
+While the clock runs, the objects that existed before it (the dataset, the
+model, the fleet) are frozen out of Python's garbage collector: the
+collector then only scans what the simulation itself allocates, which saves
+a full scan of a large heap on every collection of the oldest generation.
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass
+
+import simpy
+
+from edgesim.sim.event_log import EventLog
+from edgesim.sim.fleet import Fleet
+from edgesim.sim.fleet_plan import FleetPlan
+from edgesim.sim.links import FlowScheduler
+from edgesim.sim.protocols import Owner, ProtocolConfig, ProtocolContext
+from edgesim.sim.task import TaskRunner
+
+
+@dataclass(frozen=True)
+class StopRules:
+    """When a run ends: at ``horizon_s`` of simulated time (the engine), or after a round when training
+    diverged, the target was reached (with ``stop_at_target``), ``max_rounds`` are done, or ``patience``
+    evaluations in a row brought no new best accuracy."""
+
+    horizon_s: float
+    max_rounds: int | None = None
+    stop_at_target: bool = True
+    patience: int | None = None
+
+    def is_last_round(self, round: int) -> bool:
+        """Whether ``round`` is the last one ``max_rounds`` allows (it is always evaluated)."""
+        return self.max_rounds is not None and round >= self.max_rounds
+
+    def after_round(self, round: int, diverged: bool, target_reached: bool,
+                    evaluations_since_best: int) -> str | None:
+        """The rule that ends the run after ``round`` (``diverged``, ``target``, ``max_rounds``, ``plateau``),
+        or ``None`` to go on."""
+        if diverged:
+            return "diverged"
+        if target_reached and self.stop_at_target:
+            return "target"
+        if self.is_last_round(round):
+            return "max_rounds"
+        if self.patience is not None and evaluations_since_best >= self.patience:
+            return "plateau"
+        return None
+
+
+@dataclass(frozen=True)
+class Ending:
+    """Where the clock stopped: the simulated time, whether the server stopped (a stop rule) rather than
+    the horizon, the model version reached, and what the server was waiting for."""
+
+    sim_time_s: float
+    stopped: bool
+    version: int
+    waiting_for: str
+
+
+class Engine:
+    """One simulation's clock, fleet and protocol server."""
+
+    def __init__(self, plan: FleetPlan, log: EventLog, protocol: ProtocolConfig, owner: Owner,
+                 context: ProtocolContext, rules: StopRules):
+        self.env = env = simpy.Environment()
+        self.rules = rules
+        fleet = Fleet(env, plan.devices, log)
+        fleet.start(plan.availability(), plan.outages())
+        tasks = TaskRunner(env, FlowScheduler(env), log)
+        self.server = protocol.server(env, fleet, tasks, log, owner, context)
+
+    @property
+    def now(self) -> float:
+        return self.env.now
+
+    def run(self) -> Ending:
+        """Run until the server stops the run or the horizon ends it, with the pre-existing heap frozen out of
+        the garbage collector."""
+        env, server = self.env, self.server
+        env.process(server.process())
+        gc.collect()
+        gc.freeze()
+        try:
+            env.run(until=server.stopped | env.timeout(self.rules.horizon_s))
+        finally:
+            gc.unfreeze()
+        return Ending(env.now, server.stopped.triggered, server.version, server.describe_wait())
