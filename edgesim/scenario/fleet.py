@@ -6,20 +6,33 @@ and ``failures`` with its index), so adding a group never changes what the
 devices before it draw. Access bandwidth is drawn once per device; latency
 and task slowdowns per transfer and per task (``edgesim.sim.fleet_plan``
 draws the on/off schedules).
+
+A group with a ``trace`` takes its devices in trace order: from the parts it
+uses, each figure the trace gives for a device (compute, memory, bandwidth,
+latency) replaces the profile's (and the group's ``overrides``), its
+availability intervals replace the group's availability, and its capacity
+changes are replayed over time; what the trace leaves out comes from the
+profile and network as for any group.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from edgesim.distributions import Constant
 from edgesim.errors import InputError
 from edgesim.scenario.checks import device_profiles, network_profiles
-from edgesim.scenario.schema import Scenario
+from edgesim.scenario.schema import FleetGroup, Scenario
 from edgesim.seeding import Streams
-from edgesim.sim.device import Device
+from edgesim.sim.availability import IntervalAvailability
+from edgesim.sim.device import CapacityChange, Device
 from edgesim.sim.fleet_plan import FleetPlan
 from edgesim.sim.links import Link
 from edgesim.sim.stragglers import CombinedStragglers
+from edgesim.traces import FleetTrace, held_parts, load_trace
+from edgesim.traces.model import FIGURES
 
 
 def _links(scenario: Scenario) -> tuple[dict[str, tuple[Link | None, Link | None]], tuple, tuple]:
@@ -37,6 +50,7 @@ def build_fleet(scenario: Scenario, streams: Streams) -> FleetPlan:
     fleet = scenario.fleet
     plan = FleetPlan(streams, scenario.start_hour, scenario.stop.horizon_s, fleet.failures)
     for group in fleet.groups:
+        trace, parts = _trace_of(group)
         profile = profiles[group.profile]
         network = networks[group.network]
         over = group.overrides
@@ -46,17 +60,19 @@ def build_fleet(scenario: Scenario, streams: Streams) -> FleetPlan:
         for i in range(group.count):
             index = len(plan.devices)
             rng = streams.rng("device", index)
-            down = (over.down_mbps or network.down_mbps).sample(rng)
-            up = (over.up_mbps or network.up_mbps).sample(rng)
+            given = _given(trace, i) if "devices" in parts else {}
+            down = given.get("down_mbps") or (over.down_mbps or network.down_mbps).sample(rng)
+            up = given.get("up_mbps") or (over.up_mbps or network.up_mbps).sample(rng)
+            latency = given.get("latency_ms")
             device = Device(
                 id=f"{group.name}-{i}",
                 index=index,
                 group=group.name,
-                flops_per_s=(over.train_gflops or profile.train_gflops) * 1e9,
-                memory_bytes=(over.ram_mb or profile.ram_mb) * 1e6 * fleet.memory_fraction,
+                flops_per_s=(given.get("train_gflops") or over.train_gflops or profile.train_gflops) * 1e9,
+                memory_bytes=(given.get("ram_mb") or over.ram_mb or profile.ram_mb) * 1e6 * fleet.memory_fraction,
                 down_bps=down * 1e6,
                 up_bps=up * 1e6,
-                latency_ms=over.latency_ms or network.latency_ms,
+                latency_ms=Constant(value=latency) if latency is not None else over.latency_ms or network.latency_ms,
                 links_down=tuple(link for link in (group_down, *server_down) if link is not None),
                 links_up=tuple(link for link in (group_up, *server_up) if link is not None),
                 stragglers=stragglers,
@@ -68,5 +84,36 @@ def build_fleet(scenario: Scenario, streams: Streams) -> FleetPlan:
                                      f"{direction} = {mbps:g}, too small for a transfer ever to end")
             device.slowdown = stragglers.device_factor(rng)
             plan.devices.append(device)
-            plan.device_availability.append(availability)
+            plan.device_availability.append(_availability_of(trace, i) if "availability" in parts else availability)
+            plan.device_capacity.append(_capacity_of(trace, i) if "capacity" in parts else [])
     return plan
+
+
+def _trace_of(group: FleetGroup) -> tuple[FleetTrace | None, set[str]]:
+    """The group's trace and the parts it takes from it (none without a trace)."""
+    if group.trace is None:
+        return None, set()
+    trace = load_trace(group.trace)
+    return trace, group.trace.parts(held_parts(trace))
+
+
+def _given(trace: FleetTrace, i: int) -> dict[str, float]:
+    """The figures the trace gives device ``i`` (those it leaves empty are absent)."""
+    return {name: value for name in FIGURES if (value := trace.figure(name, i)) is not None}
+
+
+def _availability_of(trace: FleetTrace, i: int) -> IntervalAvailability:
+    rows = trace.availability.of(i)
+    period = None if trace.period_s is None else float(trace.period_s[i])
+    return IntervalAvailability(rows["start_s"], rows["end_s"], period)
+
+
+def _capacity_of(trace: FleetTrace, i: int) -> list[CapacityChange]:
+    rows = trace.capacity.of(i)
+
+    def scaled(name: str, j: int) -> float | None:
+        value = rows[name][j]
+        return None if np.isnan(value) else float(value) * (1e9 if name == "train_gflops" else 1e6)
+
+    return [CapacityChange(float(rows["time_s"][j]), scaled("train_gflops", j), scaled("down_mbps", j),
+                           scaled("up_mbps", j)) for j in range(len(rows["time_s"]))]

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from edgesim.config_model import ConfigModel
 from edgesim.data.config import DatasetConfig
 from edgesim.distributions import NonNegativeDistribution, PositiveDistribution
+from edgesim.errors import InputError
 from edgesim.fl.fedavg import FedAvgConfig
 from edgesim.fl.registry import ALGORITHMS, AlgorithmConfigField, strategy_class
 from edgesim.models import ModelConfig
@@ -25,6 +26,7 @@ from edgesim.sim.failures import FailureConfig, NoFailures
 from edgesim.sim.protocols import ProtocolField
 from edgesim.sim.selection import Selection, UniformSelection
 from edgesim.sim.stragglers import NoStragglers, StragglerConfig
+from edgesim.traces import TraceConfig, held_parts, load_trace
 from edgesim.units import Duration
 
 
@@ -41,12 +43,36 @@ class ProfileOverrides(ConfigModel):
 class FleetGroup(ConfigModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.]+$", max_length=64, description="device ids are <name>-<i>")
     profile: str
-    count: int = Field(ge=1)
+    count: int | None = Field(None, ge=1, description="required, unless a trace gives the devices (then: all of "
+                              "them, or the first count)")
     network: str
     link: str | None = Field(None, description="a shared link from `links:` that this group's traffic crosses")
     overrides: ProfileOverrides = ProfileOverrides()
     availability: AvailabilityConfig | None = Field(None, description="replaces fleet.availability")
     stragglers: StragglerConfig | None = Field(None, description="multiplies with fleet.stragglers")
+    trace: TraceConfig | None = Field(None, description="take the devices, their availability or their capacity "
+                                      "changes from a trace (edgesim's open tables or FedScale's)")
+
+    @model_validator(mode="after")
+    def _count_from_the_trace(self):
+        """Without a trace, ``count`` is required; with one, the group takes its first ``count`` devices (all of
+        them by default), and may take only the parts it holds."""
+        if self.trace is None:
+            if self.count is None:
+                raise ValueError("count: required (or a trace that gives the devices)")
+            return self
+        try:
+            trace = load_trace(self.trace)
+        except InputError as exc:  # a validator reports through ValueError, which names the YAML path
+            raise ValueError("; ".join(exc.problems)) from None
+        held = held_parts(trace)
+        missing = sorted(set(self.trace.use or ()) - held)
+        if missing:
+            raise ValueError(f"trace: uses {', '.join(missing)}, which {trace.source} does not hold (it holds "
+                             f"{', '.join(sorted(held)) or 'nothing'})")
+        if self.count is not None and self.count > len(trace):
+            raise ValueError(f"count: {self.count} devices, but {trace.source} has {len(trace)}")
+        return self if self.count is not None else self.model_copy(update={"count": len(trace)})
 
 
 class FleetConfig(ConfigModel):

@@ -7,6 +7,10 @@
 - ``hourly``: 24 probabilities; at every hour boundary each device is
   available with the probability of that hour, drawn independently.
 
+A device whose availability comes from a trace gets an ``IntervalAvailability``
+of its own (its ``[start, end)`` intervals, repeating with a period or not),
+built from the trace rather than written in the scenario.
+
 The local time at simulated time 0 is the scenario's ``start_hour``. Leaving
 availability interrupts work in flight, like a failure: that work is lost.
 Each ``changes`` yields ``(time_of_change, available)`` pairs: the state at
@@ -134,6 +138,64 @@ class HourlyAvailability(_Schedule):
 
 
 _BLOCK_HOURS = 24 * 365
+
+
+class IntervalAvailability:
+    """One device's availability from a trace: available in each ``[starts[i], ends[i])`` (sorted, not
+    overlapping, simulated seconds from 0) and nowhere else; with ``period_s`` the pattern repeats every
+    ``period_s`` seconds (intervals beyond it are cut there). Draws nothing: ``rng`` is unused."""
+
+    def __init__(self, starts: np.ndarray, ends: np.ndarray, period_s: float | None = None):
+        if period_s is not None:
+            keep = starts < period_s
+            starts, ends = starts[keep], np.minimum(ends[keep], period_s)
+        self.starts, self.ends, self.period_s = starts, ends, period_s
+
+    def changes(self, rng=None, start_hour=0.0, horizon_s=math.inf):
+        intervals = self._merged(horizon_s)
+        first = next(intervals, None)
+        if first is None or first[0] > 0.0:
+            yield 0.0, False
+        current = first
+        while current is not None:
+            start, end = current
+            if start >= horizon_s:
+                return
+            yield max(start, 0.0), True
+            if end >= horizon_s:
+                return
+            yield end, False
+            current = next(intervals, None)
+
+    def _merged(self, horizon_s: float):
+        """The intervals in time order, period after period, with touching ones joined (an interval that ends
+        where the next begins is one stretch of availability, not an off and an on at one instant)."""
+        pending = None
+        for start, end in self._intervals(horizon_s):
+            if pending is not None and start <= pending[1]:
+                pending = (pending[0], max(end, pending[1]))
+                continue
+            if pending is not None:
+                yield pending
+            pending = (start, end)
+            if pending[0] >= horizon_s:
+                break
+        if pending is not None:
+            yield pending
+
+    def _intervals(self, horizon_s: float):
+        if not len(self.starts):
+            return
+        offset = 0.0
+        while offset < horizon_s:
+            for start, end in zip(self.starts, self.ends):
+                yield offset + float(start), offset + float(end)
+            if self.period_s is None:
+                return
+            offset += self.period_s
+
+    def ever_available(self, rng=None, start_hour=0.0, horizon_s=math.inf) -> bool:
+        return bool(len(self.starts)) and float(self.starts[0]) < horizon_s
 
 
 AvailabilityConfig = Annotated[

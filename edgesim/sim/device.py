@@ -13,6 +13,17 @@ from edgesim.sim.links import Link
 from edgesim.sim.stragglers import CombinedStragglers, Straggler
 
 
+@dataclass(frozen=True, slots=True)
+class CapacityChange:
+    """From ``time_s`` on, the device's compute and access bandwidths are these (``None``: unchanged); a change
+    applies to phases that start after it (a transfer or computation in flight keeps its rate)."""
+
+    time_s: float
+    flops_per_s: float | None = None
+    down_bps: float | None = None
+    up_bps: float | None = None
+
+
 @dataclass(eq=False, slots=True)
 class Device:
     """One member of the fleet. ``ready`` means it may be given work now.
@@ -80,6 +91,12 @@ class Device:
         self._ready = ready = bool(self._available and self._up and not self._busy)
         if self._on_ready_change is not None:
             self._on_ready_change(self, ready)
+
+    def change_capacity(self, change: CapacityChange) -> None:
+        for name in ("flops_per_s", "down_bps", "up_bps"):
+            value = getattr(change, name)
+            if value is not None:
+                setattr(self, name, value)
 
     def compute_seconds(self, flops: float) -> float:
         """Counted FLOPs / sustained FLOP/s, stretched by the device and task slowdowns."""

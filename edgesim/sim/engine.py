@@ -77,7 +77,7 @@ class Engine:
         self.env = env = simpy.Environment()
         self.rules = rules
         fleet = Fleet(env, plan.devices, log)
-        fleet.start(plan.availability(), plan.outages())
+        fleet.start(plan.availability(), plan.outages(), plan.capacity())
         tasks = TaskRunner(env, FlowScheduler(env), log)
         self.server = protocol.server(env, fleet, tasks, log, owner, context)
 

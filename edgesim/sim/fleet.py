@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator
 
 import simpy
 
-from edgesim.sim.device import Device
+from edgesim.sim.device import CapacityChange, Device
 from edgesim.sim.event_log import EventLog
 
 
@@ -58,11 +58,17 @@ class Fleet:
             device._on_ready_change = self._ready_changed
         self._ready_count = sum(self._flags)
 
-    def start(self, availability: Iterable[Iterator], outages: Iterable[Iterator]) -> None:
-        """Start one availability and one failure process per device (iterators in device order)."""
+    def start(self, availability: Iterable[Iterator], outages: Iterable[Iterator],
+              capacity: Iterable[Iterator[CapacityChange]] = ()) -> None:
+        """Start one availability and one failure process per device (iterators in device order), and one
+        capacity process for each device whose iterator has changes."""
         for device, changes, device_outages in zip(self.devices, availability, outages):
             self.env.process(self._availability(device, changes))
             self.env.process(self._failures(device, device_outages))
+        for device, changes in zip(self.devices, capacity):
+            first = next(changes, None)
+            if first is not None:
+                self.env.process(self._capacity(device, first, changes))
 
     def ready(self) -> list[Device]:
         """The ready devices, in fleet order."""
@@ -140,6 +146,14 @@ class Fleet:
             if not available:
                 self._interrupt(device, "unavailable")
             self.notify()
+
+    def _capacity(self, device: Device, first: CapacityChange, changes: Iterator[CapacityChange]):
+        change = first
+        while change is not None:
+            if change.time_s > self.env.now:
+                yield self.env.timeout(change.time_s - self.env.now)
+            device.change_capacity(change)
+            change = next(changes, None)
 
     def _failures(self, device: Device, outages: Iterator[tuple[float, float]]):
         for time, duration in outages:

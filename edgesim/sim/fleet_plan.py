@@ -1,4 +1,5 @@
-"""A built fleet: its devices in fleet order, and how to draw each one's on/off schedules up to the horizon.
+"""A built fleet: its devices in fleet order, how to draw each one's on/off schedules up to the horizon, and
+the capacity changes a trace gives them.
 
 A device's schedules (availability changes and outages) can be drawn as often
 as needed: each draw starts its streams afresh, so every draw is the same.
@@ -10,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from edgesim.seeding import Streams
-from edgesim.sim.availability import AvailabilityConfig
-from edgesim.sim.device import Device
+from edgesim.sim.availability import AvailabilityConfig, IntervalAvailability
+from edgesim.sim.device import CapacityChange, Device
 from edgesim.sim.failures import FailureConfig
 
 
@@ -25,7 +26,9 @@ class FleetPlan:
     horizon_s: float
     failures: FailureConfig
     devices: list[Device] = field(default_factory=list)
-    device_availability: list[AvailabilityConfig] = field(default_factory=list)
+    device_availability: list[AvailabilityConfig | IntervalAvailability] = field(default_factory=list)
+    device_capacity: list[list[CapacityChange]] = field(default_factory=list)
+    """Per device, its capacity changes in time order (empty for most devices)."""
 
     def availability(self) -> list[Iterator[tuple[float, bool]]]:
         """Every device's availability changes up to the horizon (``(time, available)``, see ``availability``)."""
@@ -39,6 +42,10 @@ class FleetPlan:
         """Every device's outages up to the horizon (``(time, duration)``, see ``failures``)."""
         return [self.failures.outages(d.id, self.streams.rng("failures", d.index), self.horizon_s)
                 for d in self.devices]
+
+    def capacity(self) -> list[Iterator[CapacityChange]]:
+        """Every device's capacity changes (``CapacityChange``), in device order."""
+        return [iter(self.device_capacity[d.index]) if self.device_capacity else iter(()) for d in self.devices]
 
     def ever_available(self, device: Device) -> bool:
         """Whether ``device`` is available at some moment before the horizon."""

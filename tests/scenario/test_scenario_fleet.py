@@ -1,17 +1,20 @@
-"""Building the fleet from a scenario: ids, overrides, links, seeded bandwidths."""
+"""Building the fleet from a scenario: ids, overrides, links, seeded bandwidths, and groups taken from a trace."""
 
 import copy
 import itertools
 
+import pandas as pd
 import pytest
+import yaml
 
 from edgesim.distributions import LogNormal
 from edgesim.errors import InputError
 from edgesim.profiles import builtin_devices
-from edgesim.scenario import validate
-from edgesim.seeding import Streams
+from edgesim.scenario import load_scenario, validate
 from edgesim.scenario.fleet import build_fleet
+from edgesim.seeding import Streams
 from edgesim.sim.stragglers import BimodalStragglers, LogNormalStragglers
+from edgesim.traces.open_format import write_open_trace
 
 RAW = {
     "name": "build-test",
@@ -123,3 +126,59 @@ def test_bandwidth_is_used_as_drawn_and_a_zero_bandwidth_never_gets_this_far():
     raw["fleet"]["groups"][1]["overrides"]["down_mbps"] = 0
     with pytest.raises(InputError, match=r"fleet.groups\[1\].overrides.down_mbps: must be positive"):
         build(raw)
+
+
+def trace_scenario(tmp_path, **group):
+    folder = write_open_trace(
+        tmp_path / "trace",
+        pd.DataFrame({"device": ["x", "y", "z"], "train_gflops": [2.0, None, 8.0], "down_mbps": [10.0, 20.0, 30.0],
+                      "latency_ms": [5.0, 6.0, None]}),
+        pd.DataFrame({"device": ["x", "y", "y"], "start_s": [0.0, 100.0, 300.0], "end_s": [50.0, 200.0, 400.0]}),
+        pd.DataFrame({"device": ["z", "z"], "time_s": [10.0, 20.0], "train_gflops": [1.0, 4.0]}))
+    raw = copy.deepcopy(RAW)
+    raw["fleet"]["groups"] = [{"name": "tr", "profile": "phone_low_end", "network": "lte",
+                               "trace": {"path": str(folder)}, **group}]
+    raw["fleet"]["failures"] = {"kind": "none"}
+    return raw
+
+
+def test_a_trace_group_takes_the_devices_figures_availability_and_capacity_in_trace_order(tmp_path):
+    raw = trace_scenario(tmp_path)
+    assert validate(raw).fleet.groups[0].count == 3  # every device of the trace by default
+    plan = build(raw)
+    profile = builtin_devices()["phone_low_end"]
+    x, y, z = plan.devices
+    assert [d.id for d in plan.devices] == ["tr-0", "tr-1", "tr-2"]
+    assert (x.flops_per_s, y.flops_per_s, z.flops_per_s) == (2e9, profile.train_gflops * 1e9, 8e9)
+    assert (x.down_bps, y.down_bps, z.down_bps) == (10e6, 20e6, 30e6)
+    assert x.latency_s() == 0.005 and isinstance(z.latency_ms, LogNormal)  # z's latency from the network
+    assert list(plan.availability_of(x)) == [(0.0, True), (50.0, False)]
+    assert list(plan.availability_of(y)) == [(0.0, False), (100.0, True), (200.0, False), (300.0, True),
+                                             (400.0, False)]
+    assert list(plan.availability_of(z)) == [(0.0, False)]  # no intervals: never available
+    assert [(c.time_s, c.flops_per_s) for c in plan.device_capacity[2]] == [(10.0, 1e9), (20.0, 4e9)]
+
+
+def test_a_group_may_take_only_the_availability_or_the_first_devices(tmp_path):
+    plan = build(trace_scenario(tmp_path, count=2, trace={"path": str(tmp_path / "trace"), "use": ["availability"]}))
+    profile = builtin_devices()["phone_low_end"]
+    assert len(plan.devices) == 2 and all(d.flops_per_s == profile.train_gflops * 1e9 for d in plan.devices)
+    assert list(plan.availability_of(plan.devices[0])) == [(0.0, True), (50.0, False)]
+    assert plan.device_capacity == [[], []]
+
+
+def test_a_trace_group_asking_for_more_devices_or_parts_than_the_trace_has_is_refused(tmp_path):
+    with pytest.raises(InputError, match=r"fleet.groups\[0\]: count: 5 devices, but .*trace has 3"):
+        validate(trace_scenario(tmp_path, count=5))
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "devices.csv").write_text("device,train_gflops\na,1\n")
+    with pytest.raises(InputError, match="uses availability, which .*only does not hold \\(it holds devices\\)"):
+        validate(trace_scenario(tmp_path, trace={"path": str(only), "use": ["availability"]}))
+
+
+def test_a_trace_path_is_relative_to_the_scenario_file(tmp_path):
+    raw = trace_scenario(tmp_path)
+    raw["fleet"]["groups"][0]["trace"] = {"path": "trace"}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(raw))
+    assert load_scenario(tmp_path / "s.yaml").fleet.groups[0].trace.path == str(tmp_path / "trace")

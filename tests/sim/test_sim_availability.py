@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from edgesim.sim.availability import HOUR, AlwaysAvailable, HourlyAvailability, WindowAvailability
+from edgesim.sim.availability import (HOUR, AlwaysAvailable, HourlyAvailability, IntervalAvailability,
+                                      WindowAvailability)
 
 
 def first(changes, n):
@@ -135,3 +136,24 @@ def test_hourly_ever_available_agrees_with_its_schedule(probability, start_hour,
     for seed in range(4):
         walked = any(on for _, on in hourly.changes(np.random.default_rng(seed), start_hour, horizon_h * HOUR))
         assert hourly.ever_available(np.random.default_rng(seed), start_hour, horizon_h * HOUR) == walked
+
+
+def test_trace_intervals_switch_at_their_edges_and_join_where_they_touch():
+    schedule = IntervalAvailability(np.array([0.0, 10.0, 20.0, 40.0]), np.array([5.0, 20.0, 25.0, 60.0]))
+    assert list(schedule.changes(None, 0.0, 50.0)) == [(0.0, True), (5.0, False), (10.0, True), (25.0, False),
+                                                       (40.0, True)]
+    assert schedule.ever_available(None, 0.0, 1.0)
+    late = IntervalAvailability(np.array([30.0]), np.array([31.0]))
+    assert list(late.changes(None, 0.0, 100.0)) == [(0.0, False), (30.0, True), (31.0, False)]
+    assert not late.ever_available(None, 0.0, 30.0) and late.ever_available(None, 0.0, 30.5)
+    never = IntervalAvailability(np.array([]), np.array([]))
+    assert list(never.changes(None, 0.0, 100.0)) == [(0.0, False)] and not never.ever_available(None, 0.0, 1e9)
+
+
+def test_trace_intervals_repeat_with_their_period_and_are_cut_at_it():
+    schedule = IntervalAvailability(np.array([2.0, 8.0]), np.array([5.0, 15.0]), period_s=10.0)  # [8, 15) -> [8, 10)
+    assert list(schedule.changes(None, 0.0, 25.0)) == [
+        (0.0, False), (2.0, True), (5.0, False), (8.0, True), (10.0, False), (12.0, True), (15.0, False),
+        (18.0, True), (20.0, False), (22.0, True)]
+    whole = IntervalAvailability(np.array([0.0]), np.array([10.0]), period_s=10.0)
+    assert list(whole.changes(None, 0.0, 1e4)) == [(0.0, True)]  # the periods join: always available

@@ -1,9 +1,10 @@
-"""The fleet: readiness, waiting for ready devices, availability and failure processes."""
+"""The fleet: readiness, waiting for ready devices, availability, failure and capacity processes."""
 
 import numpy as np
 import pytest
 import simpy
 
+from edgesim.sim.device import CapacityChange
 from edgesim.sim.event_log import EventLog
 from edgesim.sim.fleet import Fleet
 from sim_fixtures import make_device, read_events
@@ -207,3 +208,18 @@ def test_fleet_processes_keep_the_bookkeeping_exact():
     env.process(probe())
     env.run(until=86400)
     assert len(fired) > 20
+
+
+def test_capacity_changes_apply_at_their_times_to_phases_that_start_after_them():
+    env = simpy.Environment()
+    device = make_device(flops_per_s=1e9, down_bps=8e6)
+    fleet = Fleet(env, [device], EventLog(None))
+    changes = iter([CapacityChange(10.0, flops_per_s=2e9), CapacityChange(20.0, down_bps=4e6),
+                    CapacityChange(30.0, flops_per_s=5e8, up_bps=1e6)])
+    fleet.start([iter([(0.0, True)])], [iter(())], [changes])
+    seen = []
+    for until in (5, 15, 25, 35):
+        env.run(until=until)
+        seen.append((device.flops_per_s, device.down_bps, device.up_bps))
+    assert seen == [(1e9, 8e6, 4e6), (2e9, 8e6, 4e6), (2e9, 4e6, 4e6), (5e8, 4e6, 1e6)]
+    assert device.compute_seconds(1e9) == 2.0

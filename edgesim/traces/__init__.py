@@ -1,0 +1,50 @@
+"""Device traces: fleets replayed from measurements instead of drawn from distributions.
+
+``load_trace`` reads a ``trace:`` block (edgesim's open tables, ``open_format``, or FedScale's pickles,
+``fedscale``) into a ``FleetTrace`` (``model``), once per file version in a process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from edgesim.traces.config import FedScaleTraceConfig, OpenTraceConfig, TraceConfig
+from edgesim.traces.fedscale import read_fedscale_trace
+from edgesim.traces.model import FleetTrace
+from edgesim.traces.open_format import read_open_trace
+
+__all__ = ["FleetTrace", "TraceConfig", "held_parts", "load_trace"]
+
+
+def load_trace(config: OpenTraceConfig | FedScaleTraceConfig) -> FleetTrace:
+    """The trace ``config`` names (read once while its files stay unchanged; ``InputError`` if malformed)."""
+    paths = [config.path] if isinstance(config, OpenTraceConfig) else [
+        p for p in (config.device_capacity, config.behave_trace) if p]
+    stamps = tuple(_stamp(Path(p)) for p in paths)
+    return _load(config.model_dump_json(), stamps)
+
+
+def held_parts(trace: FleetTrace) -> set[str]:
+    """The parts a trace holds (``devices`` when it gives any per-device figure)."""
+    return {name for name, held in (("devices", bool(trace.figures)), ("availability", trace.availability is not None),
+                                    ("capacity", trace.capacity is not None)) if held}
+
+
+def _stamp(path: Path) -> tuple:
+    """What identifies a file's (or a folder's files') current version: paths, sizes and modification times."""
+    if path.is_dir():
+        return tuple(sorted((entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
+                            for entry in os.scandir(path) if entry.is_file()))
+    return (path.stat().st_size, path.stat().st_mtime_ns) if path.exists() else ()
+
+
+@lru_cache(maxsize=8)
+def _load(config_json: str, stamps: tuple) -> FleetTrace:
+    data = json.loads(config_json)
+    if data["kind"] == "edgesim":
+        return read_open_trace(Path(data["path"]))
+    return read_fedscale_trace(*(Path(data[k]) if data[k] else None for k in ("device_capacity", "behave_trace")),
+                               reference_gflop=data["reference_gflop"])

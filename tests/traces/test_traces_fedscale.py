@@ -1,0 +1,74 @@
+"""FedScale's device traces: units mapped onto edgesim's, behaviour repeating with its period, and pickles that
+would run code refused."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from edgesim.errors import InputError
+from edgesim.traces.fedscale import load_plain_pickle, read_fedscale_trace
+
+CAPACITY = {432802: {"computation": 162.0, "communication": 5648.1}, 17: {"computation": 40.0,
+                                                                          "communication": 1000}}
+BEHAVIOUR = {1: {"duration": 500, "active": [10, 100], "inactive": [50, 150], "finish_time": 200, "model": "Pixel"}}
+
+
+def write(path, value):
+    path.write_bytes(pickle.dumps(value))
+    return path
+
+
+def test_capacity_maps_to_gflops_and_mbps_in_the_traces_order(tmp_path):
+    trace = read_fedscale_trace(write(tmp_path / "cap", CAPACITY), None, reference_gflop=0.6)
+    assert trace.devices == ("432802", "17")
+    assert trace.figure("train_gflops", 0) == pytest.approx(0.6 / 0.162)  # 0.6 GFLOP in 162 ms
+    assert trace.figure("train_gflops", 1) == pytest.approx(15.0)
+    assert trace.figure("down_mbps", 0) == trace.figure("up_mbps", 0) == pytest.approx(5.6481)
+    assert trace.availability is None
+
+
+def test_behaviour_gives_each_device_its_intervals_and_period_by_position(tmp_path):
+    behaviour = {**BEHAVIOUR, 2: {"duration": 9, "active": [0], "inactive": [30], "finish_time": 60, "model": ""}}
+    trace = read_fedscale_trace(write(tmp_path / "cap", {**CAPACITY, 5: CAPACITY[17]}),
+                                write(tmp_path / "beh", behaviour))
+    assert len(trace) == 3
+    assert trace.availability.of(0)["start_s"].tolist() == [10.0, 100.0]
+    assert trace.availability.of(1)["end_s"].tolist() == [30.0]
+    assert trace.availability.of(2)["start_s"].tolist() == [10.0, 100.0]  # device 2 takes behaviour 2 % 2 = 0
+    assert trace.period_s.tolist() == [200.0, 60.0, 200.0]
+
+
+def test_a_behaviour_trace_alone_names_the_devices(tmp_path):
+    trace = read_fedscale_trace(None, write(tmp_path / "beh", BEHAVIOUR))
+    assert trace.devices == ("1",) and not trace.figures
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+@pytest.mark.parametrize("value", [Evil(), {1: np.float64(2.0)}, {1: {"computation": Evil()}}])
+def test_a_pickle_that_names_any_class_or_function_is_refused(tmp_path, value, capsys):
+    with pytest.raises(InputError, match="not a plain pickle .*names "):
+        load_plain_pickle(write(tmp_path / "x", value))
+    assert "must never run" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("capacity, message", [
+    ([1, 2], "expected a non-empty dict"),
+    ({1: {"computation": 0, "communication": 5}}, "computation 0 is not a positive number"),
+    ({1: {"computation": 3}}, "no communication"),
+])
+def test_malformed_capacity_is_named(tmp_path, capacity, message):
+    with pytest.raises(InputError, match=message):
+        read_fedscale_trace(write(tmp_path / "cap", capacity), None)
+
+
+def test_behaviour_out_of_order_or_beyond_its_period_is_refused(tmp_path):
+    bad = {1: {"duration": 1, "active": [10, 5], "inactive": [20, 8], "finish_time": 100, "model": ""}}
+    with pytest.raises(InputError, match="in order within"):
+        read_fedscale_trace(None, write(tmp_path / "beh", bad))
+    with pytest.raises(InputError, match="cannot be read"):
+        read_fedscale_trace(tmp_path / "missing", None)
