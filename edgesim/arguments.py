@@ -7,7 +7,7 @@ from pathlib import Path
 
 from edgesim.compute import TRAINERS
 
-DESCRIPTION = "The edgesim command: validate, run, sweep, plot, taxonomy, profiles."
+DESCRIPTION = "The edgesim command: validate, run, sweep, plot, taxonomy, profiles, calibrate."
 
 
 def _add_edit_options(parser: argparse.ArgumentParser, scenario_optional: bool = False) -> None:
@@ -85,4 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("profiles", help="list hardware and network profiles with their sources")
     p.add_argument("scenario", nargs="?", help="also list the profiles this scenario defines")
+
+    p = commands.add_parser("calibrate", help="measure this machine's training throughput and write a device "
+                                              "profile for it")
+    p.add_argument("--model", dest="models", action="extend", nargs="+", metavar="NAME",
+                   help="models to train (default: every registered model)")
+    p.add_argument("--out", type=Path, help="the profile YAML to write (default <name>.yaml)")
+    p.add_argument("--name", help="the profile's name (default calibrated_<host name>)")
+    p.add_argument("--seconds", type=float, default=5.0,
+                   help="timed seconds per model, in 5 windows, after a warm-up as long as one window (default 5)")
+    p.add_argument("--batch-size", type=int, default=10, help="samples per training step (default 10, as the "
+                                                              "shipped scenarios train)")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's choice, one per core)")
+    p.add_argument("--endpoint", metavar="URL", help="also time an HTTP GET of this URL and report Mbit/s")
+    p.add_argument("--power-idle-w", type=float, metavar="W", help="measured idle power, W (default: not "
+                                                                   "measured, 0 written)")
+    p.add_argument("--power-active-w", type=float, metavar="W", help="measured power with every core busy, W")
     return parser

@@ -1,4 +1,4 @@
-"""The ``edgesim`` command: validate, run, sweep, plot, taxonomy, profiles.
+"""The ``edgesim`` command: validate, run, sweep, plot, taxonomy, profiles, calibrate.
 
 Problems with input or output exit with status 2 and one message per problem,
 never a traceback; a run's own ending has its exit status (``edgesim.outcome``:
@@ -421,8 +421,19 @@ def cmd_profiles(args, console: Console) -> int:
     return 0
 
 
+def cmd_calibrate(args, console: Console) -> int:
+    from edgesim.calibrate import calibrate, check_power
+
+    power_w = check_power(args.power_idle_w, args.power_active_w)
+    _set_threads(args.threads)
+    path = calibrate(args.models, args.out, args.name, args.seconds, args.batch_size, args.endpoint, power_w,
+                     console, Console(stderr=True, emoji=False))
+    console.print(str(path), highlight=False, soft_wrap=True)
+    return 0
+
+
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "sweep": cmd_sweep, "plot": cmd_plot,
-            "taxonomy": cmd_taxonomy, "profiles": cmd_profiles}
+            "taxonomy": cmd_taxonomy, "profiles": cmd_profiles, "calibrate": cmd_calibrate}
 
 
 def main(argv: list[str] | None = None) -> int:
