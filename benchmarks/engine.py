@@ -13,8 +13,9 @@ availability and failure processes, the server, the task processes and the
 event log (a real ``events.csv`` in a temporary directory). The groups cross
 no shared link: transfers take latency + bytes / access bandwidth (the
 ``TaskRunner`` path of every device outside ``links:``; the
-``FlowScheduler`` is in place but idle), so that the bare loop need not
-re-implement max-min sharing.
+``FlowScheduler`` is in place but idle). ``cells.py`` and ``scale.py`` run
+the same fleet behind shared cells (``fleet_scenario(..., cells=)``), the
+bare loop then sharing them through ``run_bare``'s ``sharing``.
 
 The bare baseline (``run_bare``) is a hand-written SimPy program with the
 same processes and the same random draws (same seeds, same availability and
@@ -71,29 +72,40 @@ TARGET_RATIO = 2.0
 DOWNLOAD_BYTES = 1_700_000  # a ~420k-parameter CNN in fp32
 UPLOAD_BYTES = 1_700_000
 TASK_FLOPS = 2.0e12  # 3.5 min on a Raspberry Pi 4, 6.4 min on a budget phone
+CELL_DOWN_MBPS, CELL_UP_MBPS = 100, 20  # a cell's shared capacity (cells.py): a busy LTE sector
 
 
-def fleet_scenario(devices: int, days: float, seed: int = 1):
-    phones = devices * 6 // 10
-    laptops = devices * 2 // 10
-    pis = devices - phones - laptops
-    groups = [
-        {"name": "phone", "profile": "phone_low_end", "count": phones, "network": "lte",
-         "availability": {"kind": "windows", "windows": [[22, 7]], "jitter_h": 1}},
-        {"name": "laptop", "profile": "laptop", "count": laptops, "network": "wifi6",
-         "availability": {"kind": "windows", "windows": [[19, 23]], "jitter_h": 0.5}},
-        {"name": "pi4", "profile": "raspberry_pi_4", "count": pis, "network": "wifi5"},
-    ]
+def fleet_scenario(devices: int, days: float, seed: int = 1, cells: int = 0):
+    """The benchmark fleet; with ``cells``, its devices are split evenly over that many cells (``cells.py``),
+    each cell holding the same mix in its own three groups and one shared link all their transfers cross."""
+    per_cell = [devices] if not cells else [devices // cells + (c < devices % cells) for c in range(cells)]
+    groups, links = [], {}
+    for c, count in enumerate(per_cell):
+        phones = count * 6 // 10
+        laptops = count * 2 // 10
+        cell = {"link": f"cell-{c}"} if cells else {}
+        suffix = f"_c{c}" if cells else ""
+        groups += [g for g in (
+            {"name": f"phone{suffix}", "profile": "phone_low_end", "count": phones, "network": "lte",
+             "availability": {"kind": "windows", "windows": [[22, 7]], "jitter_h": 1}, **cell},
+            {"name": f"laptop{suffix}", "profile": "laptop", "count": laptops, "network": "wifi6",
+             "availability": {"kind": "windows", "windows": [[19, 23]], "jitter_h": 0.5}, **cell},
+            {"name": f"pi4{suffix}", "profile": "raspberry_pi_4", "count": count - phones - laptops,
+             "network": "wifi5", **cell},
+        ) if g["count"] > 0]
+        if cells:
+            links[f"cell-{c}"] = {"down_mbps": CELL_DOWN_MBPS, "up_mbps": CELL_UP_MBPS}
     return validate({
-        "name": f"engine_{devices}",
+        "name": f"engine_{devices}" + (f"_{cells}_cells" if cells else ""),
         "seed": seed,
         "start_hour": 12,
         "fleet": {
-            "groups": [g for g in groups if g["count"] > 0],
+            "groups": groups,
             "stragglers": {"kind": "lognormal", "sigma": 0.5},
             "failures": {"kind": "random", "mtbf_s": {"kind": "exponential", "mean": DAY},
                          "mttr_s": {"kind": "lognormal", "median": 600, "sigma": 0.5}},
         },
+        "links": links,
         "server": {"clients_per_round": 100, "over_selection": 0.3, "deadline_s": 600},
         "dataset": {"name": "mnist"},
         "model": {"name": "small_cnn"},
@@ -104,6 +116,8 @@ def fleet_scenario(devices: int, days: float, seed: int = 1):
 
 class StubOwner:
     """Zero-cost training: fixed payloads and FLOPs, everyone eligible, never stops."""
+
+    costs_by_round = False
 
     def __init__(self):
         self.rounds = 0
@@ -128,13 +142,15 @@ def processed_events(env: simpy.Environment) -> int:
     return scheduled - len(env._queue)
 
 
-def run_edgesim(devices: int, days: float, log_dir: Path | None, seed: int = 1) -> dict:
-    """Build the fleet and run the synchronous protocol with the stub owner; time ``env.run``."""
-    scenario = fleet_scenario(devices, days, seed)
+def run_edgesim(devices: int, days: float, log_path: Path | None, seed: int = 1, cells: int = 0,
+                 log_format: str = "csv") -> dict:
+    """Build the fleet and run the synchronous protocol with the stub owner; time ``env.run``. ``log_path``:
+    the event table to write (``None``: counts only), as ``log_format``."""
+    scenario = fleet_scenario(devices, days, seed, cells)
     built = time.perf_counter()
     streams = Streams(scenario.seed)
     plan = build_fleet(scenario, streams)
-    log = EventLog(None if log_dir is None else log_dir / "events.csv")
+    log = EventLog(log_path, format=log_format)
     owner = StubOwner()
     engine = Engine(plan, log, scenario.server.protocol, owner, protocol_context(scenario, streams),
                     stop_rules(scenario))
@@ -149,12 +165,15 @@ def run_edgesim(devices: int, days: float, log_dir: Path | None, seed: int = 1) 
             "failures": log.counts["failure"]}
 
 
-def run_bare(devices: int, days: float, seed: int = 1) -> dict:
-    """The same simulation written directly on SimPy: lists of flags, no edgesim classes, no log."""
-    scenario = fleet_scenario(devices, days, seed)
+def run_bare(devices: int, days: float, seed: int = 1, cells: int = 0, sharing=None) -> dict:
+    """The same simulation written directly on SimPy: lists of flags, no edgesim classes, no log. With
+    ``cells``, ``sharing(env, plan)`` gives the generator that sends ``bits`` of device ``i`` at ``cap`` bit/s
+    ``"down"`` or ``"up"`` through its cell (``cells.py``)."""
+    scenario = fleet_scenario(devices, days, seed, cells)
     streams = Streams(scenario.seed)
     plan = build_fleet(scenario, streams)  # the same random streams and timelines; not timed
     env = simpy.Environment()
+    send = sharing(env, plan) if cells else None
     n = len(plan.devices)
     lat = [d.latency_ms for d in plan.devices]
     rngs = [d.rng for d in plan.devices]
@@ -210,17 +229,20 @@ def run_bare(devices: int, days: float, seed: int = 1) -> dict:
             refresh(i)
             check_waiter()
 
-    def transfer(i, bits, cap):
+    def transfer(i, bits, cap, direction):
         latency = max(0.0, lat[i].sample(rngs[i])) / 1000.0
         if latency > 0:
             yield env.timeout(latency)
-        yield env.timeout(bits / cap)
+        if send is None:
+            yield env.timeout(bits / cap)
+        else:
+            yield from send(i, bits, cap, direction)
 
     def run_task(i):
         try:
-            yield from transfer(i, DOWNLOAD_BYTES * 8.0, down_bps[i])
+            yield from transfer(i, DOWNLOAD_BYTES * 8.0, down_bps[i], "down")
             yield env.timeout(compute_base[i] * stragglers[i].task_factor(rngs[i]))
-            yield from transfer(i, UPLOAD_BYTES * 8.0, up_bps[i])
+            yield from transfer(i, UPLOAD_BYTES * 8.0, up_bps[i], "up")
             return i, True
         except simpy.Interrupt:
             return i, False
@@ -273,13 +295,40 @@ def run_bare(devices: int, days: float, seed: int = 1) -> dict:
     return {"events": processed_events(env), "seconds": cpu, "wall_s": seconds, **stats}
 
 
+def against_bare(benchmark: str, size: str, edge: dict, bare: dict, log: str, load: str, repeats: int,
+                 judged: bool, events_target: int, ratio_target: float) -> list[dict]:
+    """The rows of edgesim against its bare twin: edgesim's events/s (``log``: what its event log wrote;
+    ``load``: the machine's load), the bare loop's with the check that both processed the same events, rounds,
+    updates and failures, and the ratio of their CPU times. ``judged``: whether the timings are held to their
+    targets."""
+    rate, bare_rate = edge["events"] / edge["seconds"], bare["events"] / bare["seconds"]
+    ratio = edge["seconds"] / bare["seconds"]
+    same = all(edge[key] == bare[key] for key in ("events", "rounds", "accepted", "failures"))
+    check = (f"same {edge['events']:,} events, {edge['rounds']:,} rounds, {edge['accepted']:,} updates, "
+             f"{edge['failures']:,} failures" if same else
+             f"MISMATCH: edgesim {edge['events']:,} events/{edge['rounds']} rounds, "
+             f"bare {bare['events']:,}/{bare['rounds']}")
+    return [
+        {"benchmark": benchmark, "metric": f"edgesim events/s ({size})", "value": float(round(rate)),
+         "target": f">= {events_target:,}", "ok": rate >= events_target if judged else None,
+         "note": f"{edge['events']:,} events in {edge['seconds']:.2f} s CPU ({edge['wall_s']:.2f} s wall); "
+                 f"{edge['rows']:,} rows, {log}; build {edge['build_s']:.1f} s; {load}"},
+        {"benchmark": benchmark, "metric": f"bare SimPy events/s ({size})", "value": float(round(bare_rate)),
+         "target": "same events as edgesim", "ok": same,
+         "note": f"{bare['seconds']:.2f} s CPU ({bare['wall_s']:.2f} s wall); {check}"},
+        {"benchmark": benchmark, "metric": "edgesim / bare CPU time", "value": float(round(ratio, 3)),
+         "target": f"<= {ratio_target:g}", "ok": (ratio <= ratio_target and same) if judged else None,
+         "note": f"least of {repeats} alternated runs each; wall ratio {edge['wall_s'] / bare['wall_s']:.2f}"},
+    ]
+
+
 def measure(devices: int, days: float, repeats: int) -> dict:
     """Alternate edgesim (with a real events.csv), bare and edgesim (counts only); least CPU time of
     ``repeats`` each."""
     best: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="edgesim-engine-") as tmp:
         for _ in range(repeats):
-            for name, call in (("edgesim", lambda: run_edgesim(devices, days, Path(tmp))),
+            for name, call in (("edgesim", lambda: run_edgesim(devices, days, Path(tmp) / "events.csv")),
                                ("bare", lambda: run_bare(devices, days)),
                                ("edgesim_nolog", lambda: run_edgesim(devices, days, None))):
                 result = call()
@@ -307,12 +356,18 @@ def memory_mb(devices: int, days: float) -> float:
 def memory_slope(sizes: list[int], days: float) -> tuple[float, float, dict[int, float]]:
     """(MB per 1,000 devices, worst relative deviation from the fitted line, MB per size)."""
     mb = {n: memory_mb(n, days) for n in sizes}
+    return (*per_1000_devices(mb), mb)
+
+
+def per_1000_devices(mb: dict[int, float]) -> tuple[float, float]:
+    """The least-squares line through MB against fleet size: (its slope in MB per 1,000 devices, the worst
+    relative deviation of a size from it)."""
     xs, ys = list(mb), list(mb.values())
     mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / sum((x - mean_x) ** 2 for x in xs)
     intercept = mean_y - slope * mean_x
     worst = max(abs(y - (intercept + slope * x)) / y for x, y in zip(xs, ys))
-    return slope * 1000, worst, mb
+    return slope * 1000, worst
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -322,36 +377,19 @@ def run(quick: bool = False) -> list[dict]:
     reported but not judged (``ok`` is None); the event-count and linearity checks are judged."""
     devices, days, repeats = (1_000, 0.5, 1) if quick else (10_000, 7.0, 2)
     sizes, memory_days = ([250, 500, 1_000], 0.05) if quick else ([1_000, 5_000, 10_000], 0.25)
-    load = _load()
+    load = load_average()
     best = measure(devices, days, repeats)
     edge, bare, nolog = best["edgesim"], best["bare"], best["edgesim_nolog"]
-    rate, bare_rate, nolog_rate = (r["events"] / r["seconds"] for r in (edge, bare, nolog))
-    ratio = edge["seconds"] / bare["seconds"]
-    same = all(edge[key] == bare[key] for key in ("events", "rounds", "accepted", "failures"))
     size = f"{devices:,} devices, {days:g} d"
-    check = (f"same {edge['events']:,} events, {edge['rounds']:,} rounds, {edge['accepted']:,} updates, "
-             f"{edge['failures']:,} failures" if same else
-             f"MISMATCH: edgesim {edge['events']:,} events/{edge['rounds']} rounds, "
-             f"bare {bare['events']:,}/{bare['rounds']}")
     per_1000, worst, mb = memory_slope(sizes, memory_days)
     log_share = 1 - nolog["seconds"] / edge["seconds"]
     judged = not quick
     return [
-        {"benchmark": "engine", "metric": f"edgesim events/s ({size})", "value": float(round(rate)),
-         "target": f">= {TARGET_EVENTS_PER_S:,}", "ok": rate >= TARGET_EVENTS_PER_S if judged else None,
-         "note": f"{edge['events']:,} events in {edge['seconds']:.2f} s CPU ({edge['wall_s']:.2f} s wall); "
-                 f"{edge['rows']:,} rows, {edge['csv_mb']:.0f} MB events.csv; build {edge['build_s']:.1f} s; "
-                 f"{load}"},
-        {"benchmark": "engine", "metric": f"bare SimPy events/s ({size})", "value": float(round(bare_rate)),
-         "target": "same events as edgesim", "ok": same,
-         "note": f"{bare['seconds']:.2f} s CPU ({bare['wall_s']:.2f} s wall); {check}"},
-        {"benchmark": "engine", "metric": "edgesim / bare CPU time", "value": float(round(ratio, 3)),
-         "target": f"<= {TARGET_RATIO:g}", "ok": (ratio <= TARGET_RATIO and same) if judged else None,
-         "note": f"least of {repeats} alternated runs each; wall ratio "
-                 f"{edge['wall_s'] / bare['wall_s']:.2f}"},
+        *against_bare("engine", size, edge, bare, f"{edge['csv_mb']:.0f} MB events.csv", load, repeats, judged,
+                      TARGET_EVENTS_PER_S, TARGET_RATIO),
         {"benchmark": "engine", "metric": "event log share of edgesim time", "value": float(round(log_share, 3)),
          "target": "small (buffered)", "ok": None,
-         "note": f"counts only (no events.csv): {nolog_rate:,.0f} events/s, "
+         "note": f"counts only (no events.csv): {nolog['events'] / nolog['seconds']:,.0f} events/s, "
                  f"{nolog['seconds'] / bare['seconds']:.2f} x bare"},
         {"benchmark": "engine", "metric": "memory MB per 1,000 devices", "value": float(round(per_1000, 2)),
          "target": "linear in fleet size", "ok": worst <= 0.15,
@@ -361,7 +399,7 @@ def run(quick: bool = False) -> list[dict]:
     ]
 
 
-def _load() -> str:
+def load_average() -> str:
     """How busy the machine was: the timings are CPU time, but a loaded machine still slows them."""
     try:
         one, five, _ = os.getloadavg()
@@ -379,12 +417,17 @@ def print_table(rows: list[dict]) -> None:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row[:4], widths)) + "  " + row[4])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1,000 devices over half a day: a smoke check (timings not judged)")
+def command_line(run, doc: str, quick: str, argv: list[str] | None = None) -> int:
+    """A benchmark module run alone: ``--quick`` (``quick`` says what it does), then its rows as a table."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick)
     args = parser.parse_args(argv)
     print_table(run(quick=args.quick))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return command_line(run, __doc__, "1,000 devices over half a day: a smoke check (timings not judged)", argv)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Runs ``training.py`` (edgesim's training path against a bare PyTorch loop, and the masked MPT step
 against a dense one), ``batched.py`` (batched against sequential client training on this device),
-``engine.py`` (the simulation engine), ``flower_compare.py`` (edgesim vs Flower vs the bare loop,
+``engine.py`` (the simulation engine), ``cells.py`` (10,000 devices behind 100 shared cells against a bare
+SimPy twin), ``scale.py`` (100,000 devices for a day: events/s, memory, Parquet against CSV),
+``flower_compare.py`` (edgesim vs Flower vs the bare loop,
 whole processes), ``threads.py`` (how torch's threads wait, idle and beside busy work) and
 ``resume.py`` (checkpoints and resuming) and ``plots.py`` (the figures of a large run), prints one table of the ratios measured side by side in
 this run, with the machine, and writes ``benchmarks/REPORT.md``. ``--quick`` for a fast pass.
@@ -26,7 +28,7 @@ import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MODULES = ("training", "batched", "engine", "flower_compare", "threads", "resume", "plots")
+MODULES = ("training", "batched", "engine", "cells", "scale", "flower_compare", "threads", "resume", "plots")
 
 
 def machine() -> dict:

@@ -1,4 +1,12 @@
-"""Max-min fair sharing of links, and the FlowScheduler advancing flows in simulated time."""
+"""Max-min fair sharing of links, and the FlowScheduler advancing flows in simulated time.
+
+``reference_max_min_rates`` and ``ReferenceScheduler`` are the straightforward progressive filling (every
+link rescanned at every step, every flow's rate recomputed at every event) that edgesim used before its
+sharing became incremental; random fleets of flows must get exactly their rates and completion times.
+"""
+
+import math
+import random
 
 import pytest
 import simpy
@@ -6,6 +14,111 @@ import simpy
 from edgesim.sim.links import Flow, FlowScheduler, Link, max_min_rates
 
 BIG = 1e12  # a cap that never binds
+
+
+# --- the reference: progressive filling rescanning every link at every step ----------------------
+
+
+class ReferenceFlow:
+    __slots__ = ("cap_bps", "done", "links", "order", "rate_bps", "remaining_bits")
+
+    def __init__(self, env, bits, cap_bps, links, order):
+        self.remaining_bits = float(bits)
+        self.cap_bps = float(cap_bps)
+        self.links = links
+        self.rate_bps = 0.0
+        self.done = env.event()
+        self.order = order
+
+
+def reference_max_min_rates(flows):
+    rates = {}
+    remaining = {}
+    crossing = {}
+    for flow in flows:
+        for link in flow.links:
+            remaining[link] = link.capacity_bps
+            crossing.setdefault(link, []).append(flow)
+    unfixed = sorted(flows, key=lambda f: (f.cap_bps, f.order))
+    while unfixed:
+        bottleneck, share = None, math.inf
+        for link, members in crossing.items():
+            active = sum(1 for f in members if f not in rates)
+            if active and remaining[link] / active < share:
+                bottleneck, share = link, remaining[link] / active
+        smallest = unfixed[0]
+        if smallest.cap_bps <= share:
+            fixed = [smallest]
+            rate = smallest.cap_bps
+        else:
+            fixed = [f for f in crossing[bottleneck] if f not in rates]
+            rate = share
+        for flow in fixed:
+            rates[flow] = rate
+            for link in flow.links:
+                remaining[link] = max(0.0, remaining[link] - rate)
+        fixed_set = set(fixed)
+        unfixed = [f for f in unfixed if f not in fixed_set]
+    return rates
+
+
+class ReferenceScheduler:
+    def __init__(self, env):
+        self.env = env
+        self.flows = []
+        self._last = env.now
+        self._generation = 0
+        self._started = 0
+
+    def start(self, bits, cap_bps, links):
+        self._advance()
+        flow = ReferenceFlow(self.env, bits, cap_bps, links, self._started)
+        self._started += 1
+        self.flows.append(flow)
+        self._reschedule()
+        return flow
+
+    def cancel(self, flow):
+        if flow in self.flows:
+            self._advance()
+            self.flows.remove(flow)
+            self._reschedule()
+
+    def _advance(self):
+        elapsed = self.env.now - self._last
+        if elapsed > 0:
+            for flow in self.flows:
+                flow.remaining_bits -= flow.rate_bps * elapsed
+        self._last = self.env.now
+
+    def _reschedule(self):
+        self._generation += 1
+        if not self.flows:
+            return
+        rates = reference_max_min_rates(self.flows)
+        for flow in self.flows:
+            flow.rate_bps = rates[flow]
+        delay = min(
+            (max(0.0, f.remaining_bits) / f.rate_bps for f in self.flows if f.rate_bps > 0), default=math.inf
+        )
+        if math.isinf(delay):
+            raise RuntimeError("shared links left every active transfer without bandwidth")
+        timer = self.env.timeout(delay)
+        generation = self._generation
+        timer.callbacks.append(lambda _event: self._on_timer(generation))
+
+    def _on_timer(self, generation):
+        if generation != self._generation:
+            return
+        self._advance()
+        finished = [f for f in self.flows if f.remaining_bits <= 1e-6 * max(1.0, f.rate_bps)]
+        if not finished:
+            finished = [min(self.flows, key=lambda f: f.remaining_bits / f.rate_bps if f.rate_bps else math.inf)]
+        for flow in finished:
+            self.flows.remove(flow)
+            flow.remaining_bits = 0.0
+            flow.done.succeed()
+        self._reschedule()
 
 
 def make_flow(env, bits, cap, links, order):
@@ -172,3 +285,128 @@ def test_cancel_of_unknown_flow_is_a_no_op():
     env.run()  # the superseded timer still fires at t=1 but must do nothing
     assert not a.done.triggered
     assert scheduler.flows == []
+
+
+# --- random fleets of flows: the incremental sharing against the reference ---------------------
+
+
+def random_links(rng, count):
+    """Capacities from a few round values (so that shares tie) and from a continuum (so that they round)."""
+    return [Link(f"l{i}", rng.choice([10.0, 12.0, 30.0, 7.0]) if rng.random() < 0.5 else rng.uniform(1, 50))
+            for i in range(count)]
+
+
+def random_cap(rng):
+    return rng.choice([2.0, 3.0, 5.0, BIG]) if rng.random() < 0.5 else rng.uniform(0.5, 20)
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_rates_equal_the_reference_bit_for_bit(seed):
+    rng = random.Random(seed)
+    env = simpy.Environment()
+    links = random_links(rng, rng.randint(1, 6))
+    flows = [make_flow(env, 1, random_cap(rng), rng.sample(links, rng.randint(0, min(3, len(links)))), i)
+             for i in range(rng.randint(1, 40))]
+    rng.shuffle(flows)  # the order given decides which of two tied links goes first
+    rates = max_min_rates(flows)
+    assert rates == reference_max_min_rates(flows)
+    for link in links:  # and they are feasible: no link above its capacity (up to rounding)
+        assert sum(rates[f] for f in flows if link in f.links) <= link.capacity_bps * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_rates_of_flows_on_one_link_equal_the_reference_bit_for_bit(seed):
+    rng = random.Random(500 + seed)
+    env = simpy.Environment()
+    link = random_links(rng, 1)
+    flows = [make_flow(env, 1, random_cap(rng), link, i) for i in range(rng.randint(1, 60))]
+    rng.shuffle(flows)
+    assert max_min_rates(flows) == reference_max_min_rates(flows)
+
+
+def play(scheduler_class, script, links, clock_s=0.0):
+    """Run ``script`` (``(time, "start", bits, cap, link indices)`` or ``(time, "cancel", k)``: the k-th flow
+    started, times after ``clock_s``) on a scheduler; returns every flow's completion time (None if
+    cancelled), and after each step the rates and remaining bits of the flows in progress."""
+    env = simpy.Environment(initial_time=clock_s)
+    scheduler = scheduler_class(env)
+    started, done, snapshots = [], {}, []
+
+    def driver():
+        for step in script:
+            if clock_s + step[0] > env.now:
+                yield env.timeout(clock_s + step[0] - env.now)
+            if step[1] == "start":
+                flow = scheduler.start(step[2], step[3], tuple(links[i] for i in step[4]))
+                k = len(started)
+                flow.done.callbacks.append(lambda _e, k=k: done.__setitem__(k, env.now))
+                started.append(flow)
+            else:
+                scheduler.cancel(started[step[2]])
+            snapshots.append([(started.index(f), f.rate_bps, f.remaining_bits) for f in scheduler.flows])
+
+    env.process(driver())
+    env.run()
+    return [done.get(k) for k in range(len(started))], snapshots
+
+
+@pytest.mark.parametrize("clock_s", [0.0, 1e11])  # late in a long clock, rounding leaves no flow done on time
+@pytest.mark.parametrize("seed", range(60))
+def test_completion_times_equal_the_reference_bit_for_bit(seed, clock_s):
+    rng = random.Random(1000 + seed)
+    links = random_links(rng, rng.randint(1, 5))
+    script, now, count = [], 0.0, 0
+    for _ in range(rng.randint(5, 60)):
+        now += rng.choice([0.0, 0.0, rng.uniform(0, 2)])  # bursts at one instant, as when a round starts
+        if count and rng.random() < 0.15:
+            script.append((now, "cancel", rng.randrange(count)))
+        else:
+            bits = rng.choice([10.0, 20.0]) if rng.random() < 0.3 else rng.uniform(1, 40)
+            script.append((now, "start", bits, random_cap(rng),
+                           rng.sample(range(len(links)), rng.randint(1, min(3, len(links))))))
+            count += 1
+    times, snapshots = play(FlowScheduler, script, links, clock_s)
+    reference_times, reference_snapshots = play(ReferenceScheduler, script, links, clock_s)
+    assert times == reference_times
+    assert snapshots == reference_snapshots
+    assert any(t is not None for t in times)
+
+
+# --- fidelity: n equal flows take n times the solo time ------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 10, 1000])
+def test_n_equal_flows_take_n_times_the_solo_time(n):
+    env = simpy.Environment()
+    scheduler = FlowScheduler(env)
+    link = Link("cell", 10e6)
+    flows = [scheduler.start(5e6, BIG, (link,)) for _ in range(n)]
+    assert {f.rate_bps for f in flows} == {10e6 / n}
+    times = finish_times(env, dict(enumerate(flows)))
+    env.run()
+    solo = 5e6 / 10e6
+    assert len(times) == n
+    assert all(t == pytest.approx(n * solo, rel=1e-12) for t in times.values())
+    assert scheduler.flows == []
+
+
+def test_flows_on_separate_links_keep_their_rates_when_another_link_changes():
+    env = simpy.Environment()
+    scheduler = FlowScheduler(env)
+    cell_a, cell_b = Link("a", 10e6), Link("b", 6e6)
+    a = scheduler.start(10e6, BIG, (cell_a,))
+    b1 = scheduler.start(6e6, BIG, (cell_b,))
+    b2 = scheduler.start(6e6, 2e6, (cell_b,))
+    assert (a.rate_bps, b1.rate_bps, b2.rate_bps) == (10e6, 4e6, 2e6)
+    scheduler.cancel(b2)
+    assert (a.rate_bps, b1.rate_bps) == (10e6, 6e6)
+
+
+def test_a_flow_on_a_link_without_capacity_waits_at_rate_zero_as_in_the_reference():
+    links = [Link("dead", 0.0), Link("good", 10.0)]
+    script = [(0.0, "start", 10.0, BIG, [1]), (0.0, "start", 10.0, BIG, [0]), (0.0, "start", 5.0, 4.0, [0, 1]),
+              (0.5, "cancel", 1), (0.7, "cancel", 2)]
+    times, snapshots = play(FlowScheduler, script, links)
+    assert (times, snapshots) == play(ReferenceScheduler, script, links)
+    assert snapshots[2] == [(0, 10.0, 10.0), (1, 0.0, 10.0), (2, 0.0, 5.0)]
+    assert times == [1.0, None, None]
