@@ -2,6 +2,8 @@
 
 SCENARIO_FILE = "scenario.yaml"
 EVENTS_FILE = "events.csv"
+EVENTS_PARQUET_FILE = "events.parquet"
+"""The event table written as Parquet (``EventLog(format="parquet")``) instead of ``events.csv``."""
 METRICS_FILE = "metrics.csv"
 ARCHIVED_METRICS_FILE = "metrics.csv.gz"
 """``metrics.csv`` gzipped, as an archived run keeps it (``analysis/archive_sweep.py``); read in its place."""
@@ -22,8 +24,12 @@ RUN_FIGURES = ("accuracy.png", "staleness.png", "timeline.png", "k.png", "lr.png
 SWEEP_FIGURES = ("sweep_accuracy.png", "sweep_time_to_target.png", "sweep_staleness.png", "sweep_bytes_time.png")
 """What ``edgesim plot`` may write into a sweep directory."""
 
-EVENT_COLUMNS = ("sim_time_s", "device", "kind", "round", "model_version", "staleness", "bytes", "duration_s")
+EVENT_COLUMNS = ("sim_time_s", "device", "kind", "round", "model_version", "staleness", "bytes", "duration_s",
+                 "energy_j")
 """``events.csv``."""
+
+LATER_EVENT_COLUMNS = ("energy_j",)
+"""Columns of ``events.csv`` that runs written by earlier versions of edgesim lack (read as empty)."""
 
 METRIC_COLUMNS = ("sim_time_s", "round", "model_version", "accuracy", "loss")
 """The first columns of ``metrics.csv``; algorithms append their own."""
@@ -34,5 +40,6 @@ SWEEP_ID_COLUMNS = ("variant", "run_dir")
 SWEEP_SUMMARY_COLUMNS = (
     "status", "reason", "sim_time_s", "rounds", "final_accuracy", "best_accuracy", "target_accuracy",
     "time_to_target_s", "rounds_to_target", "bytes_up", "bytes_down", "updates_applied", "updates_discarded",
-    "staleness_mean", "staleness_p50", "staleness_p95", "failures", "wall_time_s",
+    "staleness_mean", "staleness_p50", "staleness_p95", "failures", "energy_j", "energy_to_target_j",
+    "battery_dropouts", "wall_time_s",
 )

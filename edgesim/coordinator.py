@@ -8,7 +8,8 @@ checkpoint; while a resumed run replays its clock, the recorded decisions
 are returned and nothing is trained (``edgesim.journal``).
 
 Rows: one per evaluation, or one per aggregation for strategies with
-``metrics_every_round`` (asynchronous methods: K, learning rate, staleness,
+``metrics_every_round``; each carries ``energy_j``, the energy the fleet's
+phases have spent so far (asynchronous methods: K, learning rate, staleness,
 with test accuracy filled in on the evaluation cadence;
 ``evaluation.every_rounds`` then counts aggregations). The decisions a
 replay needs are what the clock depends on: the next K and the remodel
@@ -36,6 +37,7 @@ from edgesim.journal import Journal
 from edgesim.results.checkpoint import Checkpoint
 from edgesim.results.tables import CsvTable
 from edgesim.scenario import Scenario
+from edgesim.sim.energy import EnergyMeter
 from edgesim.sim.engine import StopRules
 from edgesim.work import Aggregation, Arrival, Decision, Outcome, Task, TaskCost
 
@@ -55,6 +57,8 @@ class Progress:
     evaluations_since_best: int = 0
     """Evaluations after the one that set ``best_accuracy`` (the ``stop.patience`` rule counts them)."""
     time_to_target_s: float | None = None
+    energy_to_target_j: float | None = None
+    """The fleet's phases' energy when the target was reached, J."""
     rounds_to_target: int | None = None
     """The round (or server iteration) whose evaluation reached the target."""
     target_evaluation_accuracy: float | None = None
@@ -81,12 +85,15 @@ class Coordinator:
     """Evaluation cadence, metric rows, target tracking, stop rules and checkpoints, for any protocol."""
 
     def __init__(self, scenario: Scenario, strategy: Strategy, dataset: Dataset, open_metrics: MetricsOpener,
-                 journal: Journal, rules: StopRules,
+                 journal: Journal, rules: StopRules, meter: EnergyMeter,
                  on_progress: Callable[[float, Progress], None] = lambda now, progress: None,
                  on_evaluation: Callable[[dict], None] = lambda row: None):
         self.scenario = scenario
         self.strategy = strategy
+        self.costs_by_round = strategy.costs_by_round
+        """Whether a task's cost depends on its round (the servers may reuse a client's cost otherwise)."""
         self.rules = rules
+        self.meter = meter
         self.journal = journal
         self.on_progress = on_progress
         self.on_evaluation = on_evaluation
@@ -132,7 +139,7 @@ class Coordinator:
             if decision.next_k is not None or decision.remodel_staleness is not None:
                 self.decisions.setdefault(round, {}).update(next_k=decision.next_k,
                                                             remodel_staleness=decision.remodel_staleness)
-        row = {"updates": len(arrivals), **decision.metrics}
+        row = {"updates": len(arrivals), "energy_j": self.meter.total_j, **decision.metrics}
         stop = self.record(round, now, row, version + bool(arrivals))
         return Outcome(decision.next_k, decision.remodel_staleness, stop)
 
@@ -161,7 +168,7 @@ class Coordinator:
         if diverged:
             progress.diverged = f"{diverged} after round {round}"
         reason = self.rules.after_round(round, diverged is not None, progress.time_to_target_s is not None,
-                                        progress.evaluations_since_best)
+                                        progress.evaluations_since_best, self.meter.total_j)
         if reason not in (None, "diverged"):
             progress.stop_reason = reason
         self.journal.round_done(round, now, due, reason is not None, asdict(progress), self.metrics.size,
@@ -181,8 +188,11 @@ class Coordinator:
         return round % cadence.every_rounds == 0 or by_time
 
     def _evaluate(self, now: float, row: dict, version: int) -> None:
+        """Evaluate model ``version`` (an unchanged model's evaluation is reused, and does not count towards
+        ``stop.patience``: only a new model can fail to improve)."""
         progress = self.progress
-        if self._evaluated is None or self._evaluated[0] != version:
+        unchanged = self._evaluated is not None and self._evaluated[0] == version
+        if not unchanged:
             self._evaluated = (version, self.strategy.evaluate(self.eval_x, self.eval_y))
         row.update(self._evaluated[1])
         progress.last_eval_time = now
@@ -190,7 +200,8 @@ class Coordinator:
         progress.evaluations += 1
         progress.last_accuracy = accuracy
         improved = progress.best_accuracy is None or accuracy > progress.best_accuracy
-        progress.evaluations_since_best = 0 if improved else progress.evaluations_since_best + 1
+        if not unchanged:
+            progress.evaluations_since_best = 0 if improved else progress.evaluations_since_best + 1
         progress.best_accuracy = max(accuracy, progress.best_accuracy or 0.0)
         target = self.scenario.stop.target_accuracy
         if target is None or progress.time_to_target_s is not None or not accuracy >= target:
@@ -200,6 +211,7 @@ class Coordinator:
             full = row[FULL_TEST_COLUMN] = self.strategy.evaluate(self.test_x, self.test_y)["accuracy"]
         if full >= target:
             progress.time_to_target_s = now
+            progress.energy_to_target_j = self.meter.total_j
             progress.rounds_to_target = progress.rounds
             progress.target_evaluation_accuracy = accuracy
             progress.target_full_test_accuracy = full
@@ -224,7 +236,8 @@ def decisions_from(saved: list) -> dict[int, dict]:
 
 def metric_columns(strategy: Strategy, subset: bool = False) -> tuple[str, ...]:
     """``metrics.csv``'s columns; ``subset``: in-run evaluations use ``dataset.test_subset``."""
-    return METRIC_COLUMNS + ("updates",) + tuple(strategy.metric_columns) + ((FULL_TEST_COLUMN,) if subset else ())
+    return (METRIC_COLUMNS + ("updates", "energy_j") + tuple(strategy.metric_columns)
+            + ((FULL_TEST_COLUMN,) if subset else ()))
 
 
 def _non_finite(row: dict) -> str | None:

@@ -76,7 +76,9 @@ def _number_is_constant(value):
     return value
 
 
-DISTRIBUTIONS: Kinds[BaseDistribution] = Kinds("distribution", "kind", before=_number_is_constant)
+DISTRIBUTIONS: Kinds[BaseDistribution] = Kinds("distribution", "kind", before=_number_is_constant,
+                                                base=BaseDistribution,
+                                                required=("sample", "lower_bound", "describe", "mean|scipy"))
 register_distribution = DISTRIBUTIONS.register
 """Class decorator: adds a ``BaseDistribution`` subclass (a new ``kind: Literal[...]``) to every distribution key."""
 

@@ -48,13 +48,17 @@ class Kinds(Generic[Config]):
     """The config classes of one family, by the value of their ``tag`` field (a ``Literal``)."""
 
     def __init__(self, family: str, tag: str = "kind", default: str | None = None,
-                 before: Callable[[Any], Any] | None = None):
+                 before: Callable[[Any], Any] | None = None, base: type | None = None,
+                 required: tuple[str, ...] = ()):
         """``family`` names the family in messages; ``default`` is the tag a block without one means;
-        ``before`` rewrites raw input first (e.g. a bare number into a constant distribution)."""
+        ``before`` rewrites raw input first (e.g. a bare number into a constant distribution); ``required``
+        names the methods of ``base`` a class must override (``"a|b"``: at least one of them)."""
         self.family = family
         self.tag = tag
         self.default = default
         self.before = before
+        self.base = base
+        self.required = required
         self._classes: dict[str, type[Config]] = {}
 
     def register(self, cls: type[Config]) -> type[Config]:
@@ -64,6 +68,10 @@ class Kinds(Generic[Config]):
         if field is None or typing.get_origin(field.annotation) is not typing.Literal:
             raise TypeError(f"{cls.__name__}: a {self.family} class needs a field {self.tag}: Literal['<its name>']")
         values = typing.get_args(field.annotation)
+        missing = [name.replace("|", " or ") for name in self.required
+                   if all(getattr(cls, part) is getattr(self.base, part) for part in name.split("|"))]
+        if missing:
+            raise TypeError(f"{cls.__name__}: a {self.family} class must define {', '.join(missing)}")
         for value in values:
             if value in self._classes and self._classes[value] is not cls:
                 raise ValueError(f"{self.family} {value!r} is already registered ({self._classes[value].__name__})")
@@ -96,15 +104,16 @@ class Kinds(Generic[Config]):
             value = self.before(value)
         if isinstance(value, BaseModel) and type(value) in self.classes():
             return value
+        expected = ", ".join(f"'{n}'" for n in self.names())
         if not isinstance(value, dict):
-            raise PydanticCustomError("model_type", "Input should be a mapping with a {tag} key",
-                                      {"tag": self.tag})
+            hint = f" ({{{self.tag}: {value}}})" if isinstance(value, str) and value in self else ""
+            raise PydanticCustomError("model_type", "must be a mapping with a {tag} key{hint}; {tag}: one of "
+                                      "{expected}", {"tag": self.tag, "hint": hint, "expected": expected})
         name = self.tag_of(value)
         if name is None:
             raise PydanticCustomError("union_tag_not_found", "Unable to extract tag using discriminator '{tag}'",
-                                      {"tag": self.tag})
+                                      {"discriminator": f"'{self.tag}'", "tag": self.tag, "expected_tags": expected})
         if name not in self:
-            expected = ", ".join(f"'{n}'" for n in self.names())
             raise PydanticCustomError(
                 "union_tag_invalid",
                 "Input tag '{tag}' found using '{discriminator}' does not match any of the expected tags: "

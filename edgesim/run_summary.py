@@ -10,6 +10,7 @@ from edgesim.coordinator import Coordinator, Progress
 from edgesim.journal import Journal
 from edgesim.preflight import Prepared
 from edgesim.results.staleness import staleness_statistics
+from edgesim.sim.battery import BATTERY_LOW
 from edgesim.sim.engine import Ending, Engine
 from edgesim.sim.event_log import EventLog
 
@@ -19,12 +20,29 @@ def ending_status(progress: Progress, ending: Ending) -> tuple[str, str | None]:
     if progress.diverged:
         return outcome.DIVERGED, f"training diverged: {progress.diverged}"
     if ending.version == 0 and progress.stop_reason != "target":
-        if progress.rounds:
-            return outcome.STALLED, (f"all {progress.rounds} rounds closed without an update "
-                                     f"{'' if ending.stopped else 'before the horizon '}(a deadline shorter than "
-                                     "every task, or tasks lost to failures and availability)")
-        return outcome.STALLED, f"no update was applied before the horizon: {ending.waiting_for}"
+        return outcome.STALLED, f"no update was applied{'' if ending.stopped else ' before the horizon'}: " \
+                                f"{ending.waiting_for}"
     return outcome.COMPLETED, None
+
+
+def energy_fields(engine: Engine | None, prepared: Prepared, progress: Progress, log: EventLog) -> dict:
+    """Energy in joules (``edgesim.sim.energy``): what the fleet's phases spent (``energy_j``, split into
+    compute and transfer), the idle baseline beside it, the phases' energy when the target was reached, the
+    energy of work that was lost and its share, and how often a battery ran low."""
+    meter = engine.meter if engine else None
+    total = meter.total_j if meter else 0.0
+    lost = meter.wasted_j if meter else 0.0
+    return {
+        "energy_j": total,
+        "energy_compute_j": meter.compute_j if meter else 0.0,
+        "energy_transfer_j": meter.transfer_j if meter else 0.0,
+        "energy_idle_j": meter.idle_j((d.power for d in prepared.fleet.devices), engine.now) if meter else 0.0,
+        "energy_to_target_j": progress.energy_to_target_j,
+        "energy_lost_j": lost,
+        "energy_lost_share": lost / total if total else None,
+        "battery_devices": sum(1 for spec in prepared.fleet.device_battery if spec is not None),
+        "battery_dropouts": log.counts[BATTERY_LOW],
+    }
 
 
 def summary_fields(status: str, coordinator: Coordinator | None, engine: Engine | None, prepared: Prepared,
@@ -45,6 +63,7 @@ def summary_fields(status: str, coordinator: Coordinator | None, engine: Engine 
             "full_test": progress.target_full_test_accuracy,
             "subset": progress.target_evaluation_accuracy if coordinator.subset else None},
         "unconfirmed_target_crossings": progress.unconfirmed_target_crossings,
+        **energy_fields(engine, prepared, progress, log),
         "evaluation_samples": len(prepared.dataset.eval_idx),
         "bytes_up": log.bytes["upload_end"],
         "bytes_down": log.bytes["download_end"],

@@ -36,6 +36,7 @@ from edgesim.scenario import Scenario, scenario_text
 from edgesim.seeding import Streams
 from edgesim.signals import signal_number, signals_deferred
 from edgesim.run_summary import ending_status, summary_fields
+from edgesim.sim.energy import EnergyMeter
 from edgesim.sim.engine import Engine, StopRules
 from edgesim.sim.event_log import EventLog
 from edgesim.sim.protocols import ProtocolContext, RoundRules
@@ -111,10 +112,11 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
             log.attach(directory.events)
         for device in prepared.excluded:
             log.emit(0.0, device.id, "excluded", nbytes=prepared.footprint_bytes)
-        coordinator = Coordinator(scenario, algorithm, prepared.dataset, open_metrics, journal, rules,
+        meter = EnergyMeter()
+        coordinator = Coordinator(scenario, algorithm, prepared.dataset, open_metrics, journal, rules, meter,
                                   on_progress=bar.update, on_evaluation=on_evaluation)
         engine = Engine(plan, log, scenario.server.protocol, coordinator, protocol_context(scenario, prepared.streams),
-                        rules)
+                        rules, meter)
         with bar:
             ending = engine.run()
         if journal.resume is not None:
@@ -139,7 +141,7 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
 
 def stop_rules(scenario: Scenario) -> StopRules:
     stop = scenario.stop
-    return StopRules(stop.horizon_s, stop.max_rounds, stop.stop_at_target, stop.patience)
+    return StopRules(stop.horizon_s, stop.max_rounds, stop.stop_at_target, stop.patience, stop.energy_budget_j)
 
 
 def protocol_context(scenario: Scenario, streams: Streams) -> ProtocolContext:

@@ -11,7 +11,8 @@ through these values:
   for the task.
 - ``Arrival``: an update that reached the server, with the version it was
   computed on and its staleness (server version at aggregation minus that
-  version; always 0 in synchronous rounds).
+  version; always 0 in synchronous rounds), and how many earlier updates the
+  client computed from that same version.
 - ``Aggregation``: one aggregation the server asks for: the arrivals, the
   version they are folded into (the result is ``version + 1``) and the oldest
   version a client may still deliver an update from.
@@ -70,6 +71,10 @@ class Arrival:
     client: int
     base_version: int
     staleness: int
+    repeat: int = 0
+    """How many earlier updates of this run the client computed from the same ``base_version`` (a client that
+    trains again before the model changes, under the buffered and periodic protocols): the update's seed
+    differs from theirs. Always 0 in synchronous rounds and under K-async."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Behaviour is preserved: four scenarios keep the sha256 of their events.csv and metrics.csv.
+"""Behaviour is preserved: seven scenarios keep the sha256 of their events.csv and metrics.csv.
 
 The hashes in ``behaviour_hashes.json`` were recorded on synthetic data with one torch thread, so a
 redesign of the clock/strategy glue that changes what is simulated or trained fails here. After an
@@ -33,6 +33,13 @@ CASES = {
     "smoke_hmoe": ("smoke.yaml", ["algorithm.name=hmoe", "dataset.partition.classes_per_client=10",
                                   "dataset.partition.samples_per_class=10", "dataset.taxonomy.kind=edgelist",
                                   "dataset.taxonomy.path=TREE", "stop.max_rounds=8"]),
+    "smoke_buffered": ("smoke.yaml", ["algorithm={name: fedbuff, k: 3, local_steps: 3}",
+                                      "server.protocol={kind: buffered, concurrency: 5}", "stop.max_rounds=20",
+                                      "evaluation.every_rounds=5"]),
+    "smoke_periodic": ("smoke.yaml", ["algorithm={name: kasync_sgd, k: 2}", "server.protocol={kind: periodic, "
+                                      "period_s: 20s, concurrency: 6}", "stop.max_rounds=6"]),
+    "phones_battery": ("phones_battery_whatif.yaml", ["stop.max_rounds=6", "server.selection={kind: battery_aware}",
+                                                      "dataset.partition.samples_per_class=5"]),
 }
 RECORDING = os.environ.get("EDGESIM_RECORD_HASHES") == "1"
 

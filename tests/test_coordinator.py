@@ -16,6 +16,7 @@ from edgesim.results.run_dir import RunDirectory
 from edgesim.results.tables import CsvTable
 from edgesim.runner import stop_rules
 from edgesim.scenario import validate
+from edgesim.sim.energy import EnergyMeter
 from edgesim.sim.event_log import EventLog
 from edgesim.work import Arrival, Decision
 
@@ -25,6 +26,7 @@ class Scripted:
 
     metric_columns = ("train_loss",)
     metrics_every_round = False
+    costs_by_round = False
 
     def __init__(self):
         self.subset_accuracy, self.full_accuracy, self.train_loss = 0.0, 0.0, 1.0
@@ -53,7 +55,7 @@ def coordinator(tmp_path, subset: bool = True, stop: dict | None = None):
     columns = metric_columns(algorithm, subset)
     journal = Journal(directory, EventLog(None), algorithm, CheckpointPolicy(at_evaluations=False), "sha")
     c = Coordinator(scenario, algorithm, dataset, lambda at: CsvTable(directory.metrics, columns, at), journal,
-                    stop_rules(scenario))
+                    stop_rules(scenario), EnergyMeter())
     return c, algorithm, directory
 
 
@@ -94,7 +96,7 @@ def test_a_non_finite_training_loss_stops_the_run_as_diverged(tmp_path):
     assert close(c, 1) is True
     assert c.progress.diverged == "train_loss = nan after round 1" and c.progress.evaluations == 0
     c.metrics.close()
-    assert (tmp_path / "run" / "metrics.csv").read_text().splitlines()[1] == "1.000000,1,1,,,1,nan,"  # kept
+    assert (tmp_path / "run" / "metrics.csv").read_text().splitlines()[1] == "1.000000,1,1,,,1,0.000000,nan,"  # kept
 
 
 def test_rounds_that_change_nothing_reuse_the_last_evaluation(tmp_path):
@@ -139,3 +141,13 @@ def test_decisions_read_from_every_checkpoint_format():
     assert decisions_from([(2, [0.5, 0.25])]) == {2: {"losses": [0.5, 0.25]}}  # synchronous, before
     assert decisions_from([[5, -1], [4, 2]]) == {  # K-async, before: one per iteration from 1
         1: {"next_k": 5, "remodel_staleness": None}, 2: {"next_k": 4, "remodel_staleness": 2}}
+
+
+def test_an_unchanged_model_does_not_count_towards_patience(tmp_path):
+    c, algorithm, _ = coordinator(tmp_path, subset=False, stop={"patience": 2})
+    algorithm.full_accuracy = 0.5
+    assert close(c, 1) is False
+    assert [close(c, round, accepted=False) for round in range(2, 12)] == [False] * 10  # no new model: no verdict
+    algorithm.full_accuracy = 0.4
+    assert [close(c, 12), close(c, 13)] == [False, True]
+    assert c.progress.stop_reason == "plateau"

@@ -53,7 +53,7 @@ class FedMedian(FedAvg):
 class FirstReady(Selector):
     kind: Literal["first_ready"] = "first_ready"
 
-    def choose(self, ready, count, rng, losses=None):
+    def choose(self, ready, count, rng, round=None):
         return list(range(count))
 
 
@@ -65,6 +65,9 @@ class Triangular(BaseDistribution):
 
     def sample(self, rng):
         return float(rng.triangular(self.low, self.mode, self.high))
+
+    def mean(self):
+        return (self.low + self.mode + self.high) / 3
 
     def lower_bound(self):
         return self.low, True
@@ -140,8 +143,19 @@ def test_a_users_model_by_decorator():
         edgesim.register_model("tiny_linear", lambda *args: None)
 
 
+def test_a_distribution_must_say_how_it_samples_its_mean_and_its_bounds():
+    class Half(BaseDistribution):
+        kind: Literal["half"] = "half"
+
+        def sample(self, rng):
+            return 0.5
+
+    with pytest.raises(TypeError, match="Half: a distribution class must define lower_bound, describe, mean or scipy"):
+        edgesim.register_distribution(Half)
+
+
 def test_a_name_taken_by_another_class_is_refused():
-    class Other(BaseDistribution):
+    class Other(Triangular):
         kind: Literal["lognormal"] = "lognormal"
 
     with pytest.raises(ValueError, match="distribution 'lognormal' is already registered"):
@@ -162,3 +176,32 @@ def test_entry_points_of_the_plugin_group_register_once_in_every_process(monkeyp
                         else [])
     assert "triangular" in DISTRIBUTIONS and "triangular" in DISTRIBUTIONS.names()
     assert loads == [Triangular]
+
+
+def test_a_users_algorithm_that_declares_a_k_protocol_must_have_a_k():
+    class NoK(FedAvg):
+        protocols = ("buffered",)
+
+    class NoKConfig(FedAvgConfig):
+        name: Literal["no_k"] = "no_k"
+
+    edgesim.register_algorithm(NoKConfig, NoK)
+    scenario = {"name": "t", "fleet": {"groups": [{"name": "a", "profile": "laptop", "count": 2,
+                                                   "network": "wifi5"}]},
+                "dataset": {"name": "synthetic"}, "algorithm": {"name": "no_k"}}
+    with pytest.raises(InputError, match=r"server.protocol.kind: buffered aggregates every K updates, and no_k has "
+                                         r"no k \(algorithm.k\)"):
+        validate(scenario)
+
+
+def test_a_users_selector_that_returns_other_than_distinct_indices_stops_the_run_with_its_reason():
+    class Twice(Selector):
+        kind: Literal["twice"] = "twice"
+
+        def choose(self, ready, count, rng, round=None):
+            return [0] * count
+
+    edgesim.register_selector(Twice)
+    with pytest.raises(RuntimeError, match=r"server.selection 'twice' returned \[0, 0, 0, 0, 0\]: a selector must "
+                                           r"return 5 distinct indices"):
+        edgesim.simulate(SMOKE, overrides={**DATA, "stop.max_rounds": 1, "server.selection": {"kind": "twice"}})

@@ -88,11 +88,20 @@ def test_a_fleet_that_is_never_available_before_the_horizon():
 def test_warnings_for_excluded_devices_and_a_k_larger_than_the_fleet():
     fleet = {"groups": [{"name": "pi", "profile": "raspberry_pi_4", "count": 6, "network": "wifi5"},
                         {"name": "mcu", "profile": "mcu_gateway", "count": 1, "network": "wifi4"}]}
-    prepared = prepare(scenario(fleet=fleet, algorithm={"name": "kasync_sgd", "k": 10}, model={"name": "wkafl_cnn"}))
+    prepared = prepare(scenario(fleet=fleet, algorithm={"name": "kasync_sgd", "k": 10}, model={"name": "wkafl_cnn"},
+                                server={}))
     assert [w.split(":")[0] for w in prepared.warnings] == ["algorithm.k", "1 of 7 devices cannot hold the training "
                                                                            "footprint (6.1 MB) and will not take part"]
     assert prepared.warnings[0] == "algorithm.k: 10 is more than the 6 devices that can take part; each " \
                                    "aggregation takes 6"
+
+
+def test_round_keys_an_asynchronous_protocol_ignores_are_named():
+    prepared = prepare(scenario(algorithm={"name": "fedbuff", "k": 2},
+                                server={"clients_per_round": 3, "deadline_s": "1m", "over_selection": 0.0}))
+    assert prepared.warnings == ["server.clients_per_round applies to the sync protocol; the kasync protocol ignores it",
+                                 "server.deadline_s applies to the sync protocol; the kasync protocol ignores it"]
+    assert not prepare(scenario(server={"clients_per_round": 3, "deadline_s": "1m"})).warnings  # sync reads them
 
 
 def test_judging_on_the_test_series_needs_no_validation_set_but_is_announced():

@@ -32,12 +32,13 @@ def test_a_run_that_trains_is_completed(tmp_path):
 def test_rounds_that_all_close_empty_are_a_stall_not_a_completion(tmp_path):
     summary = run(tmp_path, server={"clients_per_round": 2, "deadline_s": 0.001})
     assert summary["status"] == "stalled" and summary["stop_reason"] is None and summary["model_version"] == 0
-    assert summary["reason"].startswith("all 3 rounds closed without an update")
+    assert summary["reason"].startswith("no update was applied: all 3 rounds closed without an update")
     # the same when the horizon ends them: the reason counts the empty rounds
     summary = run(tmp_path / "horizon", server={"clients_per_round": 2, "deadline_s": 0.001},
                   stop={"max_rounds": None, "horizon_s": 0.5})
     assert summary["status"] == "stalled" and summary["rounds"] > 3
-    assert summary["reason"].startswith(f"all {summary['rounds']} rounds closed without an update before the horizon")
+    assert summary["reason"].startswith(f"no update was applied before the horizon: all {summary['rounds']} rounds "
+                                        "closed without an update")
 
 
 def test_a_horizon_before_the_first_update_is_a_stall_that_says_what_the_server_waited_for(tmp_path):

@@ -136,13 +136,17 @@ class AsyncAlgorithm(Strategy):
         trainer call for all of them, so a batched trainer computes them together."""
         c = self.config
         jobs = [TrainJob(item.client, item.base_version, self.setup.client_indices[item.client], 1, c.batch_size,
-                         self.setup.streams.seed("async-work", item.client, item.base_version), steps=c.local_steps)
-                for item in items]
+                         self._seed(item), steps=c.local_steps) for item in items]
         bases = {item.base_version: self.versions[item.base_version] for item in items}
         if c.unit == "gradient":
             return self.trainer.gradients(jobs, bases)
         return [((self.flat(bases[u.version]) - self.flat(u.state)) / c.local_lr, u.mean_loss)
                 for u in self.trainer.run(jobs, bases)]
+
+    def _seed(self, item: Arrival) -> int:
+        """An arrival's training seed: from its client and base version, and its repeat when it has one."""
+        key = (item.client, item.base_version) + ((item.repeat,) if item.repeat else ())
+        return self.setup.streams.seed("async-work", *key)
 
     @abstractmethod
     def combine(self, iteration: int, arrivals: list[Arrival], vectors: list[torch.Tensor],

@@ -72,6 +72,7 @@ class _Expert:
 
 class Hmoe(Strategy):
     needs_taxonomy = True
+    costs_by_round = True  # each round trains its own expert
     metric_columns = ("train_loss", "expert", "info_precision", "info_recall", "info_f1",
                       "accuracy_greedy", "info_f1_greedy", "accuracy_beam", "info_f1_beam")
 

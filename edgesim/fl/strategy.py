@@ -59,6 +59,10 @@ class Strategy(ABC):
     metric_columns: ClassVar[tuple[str, ...]] = ()
     """Extra ``metrics.csv`` columns this method reports (from ``aggregate`` and ``evaluate``)."""
 
+    costs_by_round: ClassVar[bool] = False
+    """Whether a task's cost depends on its round (HMoE: each round's expert); otherwise the server may ask
+    once per client and reuse the answer."""
+
     metrics_every_round: ClassVar[bool] = False
     """Write a ``metrics.csv`` row after every aggregation (asynchronous methods: K, learning rate,
     staleness), not only at evaluations."""

@@ -13,24 +13,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from edgesim.contract import (
-    ARCHIVED_METRICS_FILE,
-    EVENT_COLUMNS,
-    EVENTS_FILE,
-    LABELS_FILE,
-    METRIC_COLUMNS,
-    METRICS_FILE,
-    SUMMARY_FILE,
-    SWEEP_FILE,
-)
+from edgesim.contract import (ARCHIVED_METRICS_FILE, EVENT_COLUMNS, EVENTS_FILE, EVENTS_PARQUET_FILE, LABELS_FILE,
+                              LATER_EVENT_COLUMNS, METRIC_COLUMNS, METRICS_FILE, SUMMARY_FILE, SWEEP_FILE)
 from edgesim.errors import InputError, brief
 from edgesim.outcome import FINISHED
 from edgesim.results.staleness import STALENESS_KEYS, staleness_statistics
 from edgesim.results.tables import complete_rows
 
 SWEEP_COLUMNS = ("run_dir", "sim_time_s", "time_to_target_s")
-NUMERIC_COLUMNS = {"sim_time_s", "round", "model_version", "staleness", "bytes", "duration_s", "accuracy", "loss",
-                   "time_to_target_s"}
+NUMERIC_COLUMNS = {"sim_time_s", "round", "model_version", "staleness", "bytes", "duration_s", "energy_j",
+                   "accuracy", "loss", "time_to_target_s"}
 """Columns of the contract's tables that hold numbers only (or nothing)."""
 
 
@@ -55,13 +47,35 @@ def _read_csv(path: Path, required: Collection[str], **read_kw) -> pd.DataFrame:
 
 
 def read_events(run_dir: Path, columns: Collection[str] = EVENT_COLUMNS) -> pd.DataFrame:
-    """The ``columns`` of ``events.csv`` (all contract columns by default)."""
-    return _read_csv(
-        Path(run_dir) / EVENTS_FILE,
-        columns,
-        usecols=lambda column: column in columns,
-        dtype={"device": str, "kind": str},
-    )
+    """The ``columns`` of ``events.csv`` (all contract columns by default), or of ``events.parquet`` when the
+    run wrote that instead; the same columns and dtypes either way. A run written before events carried their
+    energy gets an empty ``energy_j``."""
+    path = Path(run_dir) / EVENTS_FILE
+    parquet = path.with_name(EVENTS_PARQUET_FILE)
+    required = [column for column in columns if column not in LATER_EVENT_COLUMNS]
+    if not path.exists() and parquet.exists():
+        frame = _read_parquet(parquet, columns, required)
+    else:
+        frame = _read_csv(path, required, usecols=lambda column: column in columns,
+                          dtype={"device": str, "kind": str})
+    for column in LATER_EVENT_COLUMNS:
+        if column in columns and column not in frame.columns:
+            frame[column] = float("nan")
+    return frame
+
+
+def _read_parquet(path: Path, columns: Collection[str], required: Collection[str]) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+        missing = [column for column in required if column not in names]
+        if missing:
+            raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+        return pd.read_parquet(path, columns=[name for name in names if name in columns])
+    except (pa.ArrowException, OSError) as exc:  # no footer: the run was killed before it closed the table
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from exc
 
 
 def read_metrics(run_dir: Path) -> pd.DataFrame | None:

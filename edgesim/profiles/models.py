@@ -14,8 +14,9 @@ class DeviceProfile(ConfigModel):
     description: str = ""
     train_gflops: float = Field(gt=0, description="sustained fp32 training throughput, GFLOP/s")
     ram_mb: float = Field(gt=0, description="physical memory, MB")
-    power_idle_w: float = Field(ge=0)
-    power_active_w: float = Field(ge=0)
+    power_idle_w: float = Field(ge=0, description="whole-device power awake and idle, W")
+    power_active_w: float = Field(ge=0, description="whole-device power with every core training, W")
+    battery_wh: float | None = Field(None, gt=0, description="battery energy, Wh; null: mains-powered")
     source: str = Field(description="where the figures come from")
 
 
@@ -26,4 +27,6 @@ class NetworkProfile(ConfigModel):
     down_mbps: PositiveDistribution = Field(description="device download bandwidth, Mbit/s")
     up_mbps: PositiveDistribution = Field(description="device upload bandwidth, Mbit/s")
     latency_ms: NonNegativeDistribution = Field(description="one-way setup latency per transfer, ms")
+    radio_w: float | None = Field(None, ge=0, description="power a transfer adds over the device's idle power, W; "
+                                  "null: transfers count no energy")
     source: str

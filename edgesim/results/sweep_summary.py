@@ -35,7 +35,8 @@ MOST_SEEDS = 10_000
 """``seeds_to_separate`` looks no further."""
 FAILED_STATES = (outcome.FAILED, outcome.INVALID)
 MEANS = ("rounds_to_target", "final_accuracy", "best_accuracy", "staleness_mean", "staleness_p50",
-         "staleness_p95", "bytes_up", "bytes_down", "updates_discarded")
+         "staleness_p95", "bytes_up", "bytes_down", "updates_discarded", "energy_j", "energy_to_target_j",
+         "battery_dropouts")
 """Per-run columns of ``sweep.csv`` averaged over a variant's finished runs."""
 TABLE_COLUMNS = ("runs", "not_finished", "failed", "reached", "reached_share", "time_to_target_s_mean",
                  "time_to_target_s_ci_low", "time_to_target_s_ci_high",
@@ -126,9 +127,10 @@ def display_rows(summary: SweepSummary) -> tuple[list[str], list[list[str]]]:
     scale = time_scale(times.max().max() if len(table) else math.nan)
     unit = scale.unit
     bytes_in, per_unit = byte_unit(table[["bytes_up_mean", "bytes_down_mean"]].max().max() if len(table) else 0)
+    energy_in, per_joule = energy_unit(table[["energy_j_mean"]].max().max() if len(table) else 0)
     headers = [*summary.factors, "reached", f"time to target ({unit}, {CONFIDENCE:.0%} CI)", "rounds to target",
                "final acc (full test)", "best acc (evaluations)", "staleness mean / p50 / p95",
-               f"{bytes_in} up / down", "discarded"]
+               f"{bytes_in} up / down", "discarded", f"energy ({energy_in}) / to target", "battery drop-outs"]
     rows = []
     for (_, row), (_, count) in zip(table.iterrows(), summary.counts.iterrows()):
         def some(cell: str, *names: str) -> str:  # says so when the mean is over only some of the runs
@@ -148,6 +150,9 @@ def display_rows(summary: SweepSummary) -> tuple[list[str], list[list[str]]]:
             some(" / ".join(_number(row[c] / per_unit, "{:.3g}") for c in ("bytes_up_mean", "bytes_down_mean")),
                  "bytes_up"),
             some(_number(row["updates_discarded_mean"], "{:.1f}"), "updates_discarded"),
+            some(" / ".join(_number(row[c] / per_joule, "{:.3g}")
+                            for c in ("energy_j_mean", "energy_to_target_j_mean")), "energy_j"),
+            some(_number(row["battery_dropouts_mean"], "{:.1f}"), "battery_dropouts"),
         ])
     return headers, rows
 
@@ -295,6 +300,14 @@ def _reached_cell(row, target_set: bool) -> str:
     runs = int(row["runs"])
     reached = f"{int(row['reached'])}/{runs}" if target_set else f"no target, {runs} run{'s' * (runs != 1)}"
     return reached + (f" ({', '.join(notes)})" if notes else "")
+
+
+def energy_unit(largest: float) -> tuple[str, float]:
+    """The unit joules up to ``largest`` read best in (J, kJ or MJ), and joules per unit."""
+    for unit, size in (("MJ", 1e6), ("kJ", 1e3)):
+        if largest >= size:
+            return unit, size
+    return "J", 1.0
 
 
 def byte_unit(largest: float) -> tuple[str, float]:

@@ -8,6 +8,7 @@ from edgesim.fl.registry import ALGORITHMS, strategy_class
 from edgesim.models import model_names
 from edgesim.profiles import builtin_devices, builtin_networks
 from edgesim.scenario.schema import Scenario
+from edgesim.traces import load_trace
 
 
 def _unknown(kind: str, name: str, known) -> str:
@@ -22,6 +23,20 @@ def network_profiles(scenario: Scenario) -> dict:
     return {**builtin_networks(), **scenario.profiles.networks}
 
 
+SYNC_KEYS = ("clients_per_round", "min_clients", "over_selection", "deadline_s")
+"""The ``server`` keys only the synchronous protocol reads (with ``selection``)."""
+
+
+def ignored_server_keys(scenario: Scenario) -> list[str]:
+    """Warnings for ``server`` keys set away from their defaults that the scenario's protocol does not read."""
+    server = scenario.server
+    if server.protocol.kind == "sync":
+        return []
+    fields = type(server).model_fields
+    return [f"server.{key} applies to the sync protocol; the {server.protocol.kind} protocol ignores it"
+            for key in SYNC_KEYS if getattr(server, key) != fields[key].default]
+
+
 def scenario_problems(scenario: Scenario) -> list[str]:
     problems = []
     devices, networks = device_profiles(scenario), network_profiles(scenario)
@@ -34,6 +49,14 @@ def scenario_problems(scenario: Scenario) -> list[str]:
             problems.append(f"{where}.network: {_unknown('network profile', group.network, networks)}")
         if group.link is not None and group.link not in scenario.links:
             problems.append(f"{where}.link: {_unknown('link', group.link, scenario.links) if scenario.links else 'no links are defined under links:'}")
+        if group.battery is not None and group.profile in devices:
+            if group.battery.capacity_wh is None and devices[group.profile].battery_wh is None:
+                problems.append(f"{where}.battery.capacity_wh: the profile {group.profile} has no battery_wh; give "
+                                "the battery's capacity")
+            if group.battery.charging == "trace" and (group.trace is None
+                                                      or load_trace(group.trace).availability is None):
+                problems.append(f"{where}.battery.charging: trace charges over the availability intervals of the "
+                                "group's trace, and the group has no trace that holds them")
         if group.name in seen:
             problems.append(f"{where}.name: '{group.name}' is used by an earlier group; names must be unique")
         seen.add(group.name)
@@ -50,9 +73,17 @@ def scenario_problems(scenario: Scenario) -> list[str]:
         problems.append(
             f"server.clients_per_round: {server.clients_per_round} is more than the fleet's {fleet_size} devices"
         )
+    if protocol in supported and protocol in ("kasync", "buffered") and getattr(scenario.algorithm, "k", None) is None:
+        problems.append(f"server.protocol.kind: {protocol} aggregates every K updates, and {name} has no k "
+                        "(algorithm.k)")
+    period = getattr(server.protocol, "period_s", None)
+    if period is not None and period >= scenario.stop.horizon_s:
+        problems.append(f"server.protocol.period_s: {period:g} s is not shorter than stop.horizon_s "
+                        f"({scenario.stop.horizon_s:g} s): no period would end before the run does")
     if not synchronous and server.selection.kind != "uniform":
         problems.append(f"server.selection: the {protocol} protocol starts devices as they become free, so there is "
-                        "no round to select clients for (leave server.selection out, or use server.protocol: sync)")
+                        "no round to select clients for (leave server.selection out"
+                        + (", or use server.protocol: {kind: sync})" if "sync" in supported else ")"))
     elif server.selection.needs_losses and not hasattr(strategy_class(name), "client_losses"):
         ranked = sorted(n for n in ALGORITHMS.names() if hasattr(strategy_class(n), "client_losses"))
         problems.append(f"server.selection: {server.selection.kind} ranks devices by their local loss, which "

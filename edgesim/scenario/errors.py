@@ -141,6 +141,16 @@ def allowed_keys(model: type[BaseModel], path: Sequence[Any], data: Any) -> list
     return None
 
 
+def _annotation_at(model: type[BaseModel], path: Sequence[Any], data: Any):
+    """The schema's annotation of the value at ``path`` (``Any`` when the schema does not say)."""
+    annotation, node = model, data
+    for part in path:
+        annotation = _child(annotation, part, node)
+        node = node[part] if isinstance(node, (dict, list)) and (
+            isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int)) else None
+    return annotation
+
+
 def format_validation_error(exc: ValidationError, model: type[BaseModel], data: Any, prefix: str = "") -> list[str]:
     """One message per problem: ``<yaml path>: <what is wrong>``."""
     problems = []
@@ -153,6 +163,12 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], data: 
             problems.append(f"{where}: unknown key{hint}")
         elif error["type"] == "missing":
             problems.append(f"{where}: required key is missing")
+        elif error["type"] == "union_tag_not_found":  # a tagged block without its tag
+            ctx = error.get("ctx", {})
+            key = str(ctx.get("discriminator", "kind")).strip("'")
+            expected = ctx.get("expected_tags") or ", ".join(f"'{t}'" for m in _union_members(
+                _annotation_at(model, path, data)) for t in _tags(m))
+            problems.append(f"{where}.{key}: required key is missing" + (f"; one of {expected}" if expected else ""))
         elif error["type"] == "union_tag_invalid":  # pydantic's message quotes the whole tag first
             ctx = error.get("ctx", {})
             key = str(ctx.get("discriminator", "kind")).strip("'")

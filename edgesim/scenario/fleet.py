@@ -7,6 +7,11 @@ devices before it draw. Access bandwidth is drawn once per device; latency
 and task slowdowns per transfer and per task (``edgesim.sim.fleet_plan``
 draws the on/off schedules).
 
+Every device draws its profile's power (``edgesim.sim.energy``) and, in a
+group with a ``battery``, runs on one: its capacity is the group's or the
+profile's, and its state of charge at time 0 is drawn from its own
+``battery`` stream.
+
 A group with a ``trace`` takes its devices in trace order: from the parts it
 uses, each figure the trace gives for a device (compute, memory, bandwidth,
 latency) replaces the profile's (and the group's ``overrides``), its
@@ -27,8 +32,10 @@ from edgesim.scenario.checks import device_profiles, network_profiles
 from edgesim.scenario.schema import FleetGroup, Scenario
 from edgesim.seeding import Streams
 from edgesim.sim.availability import IntervalAvailability
+from edgesim.sim.battery import BatteryConfig
 from edgesim.sim.device import CapacityChange, Device
-from edgesim.sim.fleet_plan import FleetPlan
+from edgesim.sim.energy import DevicePower
+from edgesim.sim.fleet_plan import BatterySpec, FleetPlan
 from edgesim.sim.links import Link
 from edgesim.sim.stragglers import CombinedStragglers
 from edgesim.traces import FleetTrace, held_parts, load_trace
@@ -77,6 +84,7 @@ def build_fleet(scenario: Scenario, streams: Streams) -> FleetPlan:
                 links_up=tuple(link for link in (group_up, *server_up) if link is not None),
                 stragglers=stragglers,
                 rng=rng,
+                power=DevicePower(profile.power_idle_w, profile.power_active_w, network.radio_w or 0.0),
             )
             for direction, mbps in (("down_mbps", down), ("up_mbps", up)):
                 if not (mbps > 0 and math.isfinite(8 / (mbps * 1e6))):
@@ -86,7 +94,18 @@ def build_fleet(scenario: Scenario, streams: Streams) -> FleetPlan:
             plan.devices.append(device)
             plan.device_availability.append(_availability_of(trace, i) if "availability" in parts else availability)
             plan.device_capacity.append(_capacity_of(trace, i) if "capacity" in parts else [])
+            plan.device_battery.append(None if group.battery is None else _battery(
+                group.battery, profile, trace, i, streams.rng("battery", index)))
     return plan
+
+
+def _battery(config: BatteryConfig, profile, trace: FleetTrace | None, i: int, rng) -> BatterySpec:
+    """Device ``i``'s battery: the group's capacity or the profile's, a state of charge drawn from the device's own
+    ``battery`` stream, and when it is plugged in."""
+    soc = min(1.0, max(0.0, config.initial_soc.sample(rng)))
+    charging = config.charging
+    schedule = None if charging == "availability" else _availability_of(trace, i) if charging == "trace" else charging
+    return BatterySpec(config.capacity_wh or profile.battery_wh, soc, config, schedule)
 
 
 def _trace_of(group: FleetGroup) -> tuple[FleetTrace | None, set[str]]:

@@ -22,6 +22,7 @@ from edgesim.fl.registry import ALGORITHMS, AlgorithmConfigField, strategy_class
 from edgesim.models import ModelConfig
 from edgesim.profiles import DeviceProfile, NetworkProfile
 from edgesim.sim.availability import AlwaysAvailable, AvailabilityConfig
+from edgesim.sim.battery import BatteryConfig
 from edgesim.sim.failures import FailureConfig, NoFailures
 from edgesim.sim.protocols import ProtocolField
 from edgesim.sim.selection import Selection, UniformSelection
@@ -52,6 +53,8 @@ class FleetGroup(ConfigModel):
     stragglers: StragglerConfig | None = Field(None, description="multiplies with fleet.stragglers")
     trace: TraceConfig | None = Field(None, description="take the devices, their availability or their capacity "
                                       "changes from a trace (edgesim's open tables or FedScale's)")
+    battery: BatteryConfig | None = Field(None, description="the devices run on batteries: they drain, charge while "
+                                          "plugged in, and leave when low (null: mains-powered)")
 
     @model_validator(mode="after")
     def _count_from_the_trace(self):
@@ -116,6 +119,8 @@ class StopConfig(ConfigModel):
     stop_at_target: bool = True
     patience: int | None = Field(None, ge=1, description="stop once this many evaluations in a row have not "
                                  "raised the best accuracy (training has plateaued)")
+    energy_budget_j: float | None = Field(None, gt=0, description="stop once the fleet's training and transfers "
+                                          "have spent this much energy, J")
 
 
 def _first_repeat(values: list) -> list:

@@ -9,6 +9,8 @@ import numpy as np
 import simpy
 
 from edgesim.distributions import Distribution
+from edgesim.sim.battery import Battery
+from edgesim.sim.energy import DevicePower
 from edgesim.sim.links import Link
 from edgesim.sim.stragglers import CombinedStragglers, Straggler
 
@@ -28,9 +30,10 @@ class CapacityChange:
 class Device:
     """One member of the fleet. ``ready`` means it may be given work now.
 
-    ``available``, ``up`` and ``busy`` are properties: setting one recomputes
-    ``ready`` and, when it changed, tells the fleet that holds the device (its
-    ready set and waiters are kept incrementally, never by scanning the fleet).
+    ``available``, ``up``, ``powered`` (its battery, if any, is not low) and
+    ``busy`` are properties: setting one recomputes ``ready`` and, when it
+    changed, tells the fleet that holds the device (its ready set and waiters
+    are kept incrementally, never by scanning the fleet).
     """
 
     id: str
@@ -46,9 +49,12 @@ class Device:
     stragglers: Straggler | CombinedStragglers
     rng: np.random.Generator
     slowdown: float = 1.0
+    power: DevicePower = DevicePower()
+    battery: Battery | None = field(default=None, repr=False)
     task: simpy.Process | None = field(default=None, repr=False)
     _available: bool = field(default=True, init=False, repr=False)
     _up: bool = field(default=True, init=False, repr=False)
+    _powered: bool = field(default=True, init=False, repr=False)
     _busy: bool = field(default=False, init=False, repr=False)
     _ready: bool = field(default=True, init=False, repr=False)
     _on_ready_change: Callable[[Device, bool], None] | None = field(default=None, init=False, repr=False)
@@ -64,8 +70,7 @@ class Device:
     @available.setter
     def available(self, value: bool) -> None:
         self._available = value
-        if self._ready != (self._available and self._up and not self._busy):
-            self._refresh()
+        self._changed()
 
     @property
     def up(self) -> bool:
@@ -74,8 +79,16 @@ class Device:
     @up.setter
     def up(self, value: bool) -> None:
         self._up = value
-        if self._ready != (self._available and self._up and not self._busy):
-            self._refresh()
+        self._changed()
+
+    @property
+    def powered(self) -> bool:
+        return self._powered
+
+    @powered.setter
+    def powered(self, value: bool) -> None:
+        self._powered = value
+        self._changed()
 
     @property
     def busy(self) -> bool:
@@ -84,11 +97,21 @@ class Device:
     @busy.setter
     def busy(self, value: bool) -> None:
         self._busy = value
-        if self._ready != (self._available and self._up and not self._busy):
+        self._changed()
+
+    def draw(self, phase: str | None) -> None:
+        """The device starts ``phase`` (``download``, ``compute``, ``upload``) or, with ``None``, goes idle: its
+        battery, if it has one, drains at the new draw."""
+        if self.battery is not None:
+            self.battery.set_draw(self.power.idle_w if phase is None else self.power.of(phase))
+
+    def _changed(self) -> None:
+        """A state changed: recompute ``ready`` if it no longer holds."""
+        if self._ready != (self._available and self._up and self._powered and not self._busy):
             self._refresh()
 
     def _refresh(self) -> None:
-        self._ready = ready = bool(self._available and self._up and not self._busy)
+        self._ready = ready = bool(self._available and self._up and self._powered and not self._busy)
         if self._on_ready_change is not None:
             self._on_ready_change(self, ready)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import simpy
 
+from edgesim.sim.energy import EnergyMeter
 from edgesim.sim.event_log import EventLog
 from edgesim.sim.fleet import Fleet
 from edgesim.sim.fleet_plan import FleetPlan
@@ -31,22 +32,23 @@ from edgesim.sim.task import TaskRunner
 @dataclass(frozen=True)
 class StopRules:
     """When a run ends: at ``horizon_s`` of simulated time (the engine), or after a round when training
-    diverged, the target was reached (with ``stop_at_target``), ``max_rounds`` are done, or ``patience``
-    evaluations in a row brought no new best accuracy."""
+    diverged, the target was reached (with ``stop_at_target``), ``max_rounds`` are done, ``patience``
+    evaluations in a row brought no new best accuracy, or the fleet has spent ``energy_budget_j``."""
 
     horizon_s: float
     max_rounds: int | None = None
     stop_at_target: bool = True
     patience: int | None = None
+    energy_budget_j: float | None = None
 
     def is_last_round(self, round: int) -> bool:
         """Whether ``round`` is the last one ``max_rounds`` allows (it is always evaluated)."""
         return self.max_rounds is not None and round >= self.max_rounds
 
-    def after_round(self, round: int, diverged: bool, target_reached: bool,
-                    evaluations_since_best: int) -> str | None:
-        """The rule that ends the run after ``round`` (``diverged``, ``target``, ``max_rounds``, ``plateau``),
-        or ``None`` to go on."""
+    def after_round(self, round: int, diverged: bool, target_reached: bool, evaluations_since_best: int,
+                    energy_j: float = 0.0) -> str | None:
+        """The rule that ends the run after ``round`` (``diverged``, ``target``, ``max_rounds``, ``plateau``,
+        ``energy_budget``), or ``None`` to go on."""
         if diverged:
             return "diverged"
         if target_reached and self.stop_at_target:
@@ -55,6 +57,8 @@ class StopRules:
             return "max_rounds"
         if self.patience is not None and evaluations_since_best >= self.patience:
             return "plateau"
+        if self.energy_budget_j is not None and energy_j >= self.energy_budget_j:
+            return "energy_budget"
         return None
 
 
@@ -73,12 +77,14 @@ class Engine:
     """One simulation's clock, fleet and protocol server."""
 
     def __init__(self, plan: FleetPlan, log: EventLog, protocol: ProtocolConfig, owner: Owner,
-                 context: ProtocolContext, rules: StopRules):
+                 context: ProtocolContext, rules: StopRules, meter: EnergyMeter | None = None):
         self.env = env = simpy.Environment()
         self.rules = rules
         fleet = Fleet(env, plan.devices, log)
         fleet.start(plan.availability(), plan.outages(), plan.capacity())
-        tasks = TaskRunner(env, FlowScheduler(env), log)
+        fleet.start_batteries(plan.batteries())
+        self.meter = meter or EnergyMeter()
+        tasks = TaskRunner(env, FlowScheduler(env), log, self.meter)
         self.server = protocol.server(env, fleet, tasks, log, owner, context)
 
     @property

@@ -1,9 +1,10 @@
 """The fleet: devices plus the processes that switch them on and off.
 
 Availability and failure processes run for every device from time 0; when a
-device stops being available or fails, the task it is running (if any) is
-interrupted and its work is lost. The server asks the fleet which devices are
-ready and may wait until enough are.
+device stops being available, fails or its battery runs low
+(``edgesim.sim.battery``), the task it is running (if any) is interrupted and
+its work is lost. The server asks the fleet which devices are ready and may
+wait until enough are.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Callable, Iterable, Iterator
 
 import simpy
 
+from edgesim.sim.battery import BATTERY_LOW, BATTERY_OK, Battery, BatteryPlan
 from edgesim.sim.device import CapacityChange, Device
 from edgesim.sim.event_log import EventLog
 
@@ -118,7 +120,7 @@ class Fleet:
 
     def brute_force_check(self) -> None:
         """Assert the incremental state equals a scan of the fleet (tests)."""
-        scanned = [d for d in self.devices if d.available and d.up and not d.busy]
+        scanned = [d for d in self.devices if d.available and d.up and d.powered and not d.busy]
         assert self.ready() == scanned, "ready set differs from a scan"
         assert self._ready_count == len(scanned), "ready count differs from a scan"
         for waiter in self._waiters:
@@ -142,10 +144,43 @@ class Fleet:
             if time == 0.0 and available:
                 continue  # the default state needs no row
             device.available = available
+            if device.battery is not None and device.battery.plugged_while_available:
+                device.battery.set_charging(available)
             self.log.emit(self.env.now, device.id, "available" if available else "unavailable")
             if not available:
                 self._interrupt(device, "unavailable")
             self.notify()
+
+    def start_batteries(self, plans: Iterable[BatteryPlan | None]) -> None:
+        """Give each device with a plan its battery (in device order), and start it and its charging."""
+        for device, plan in zip(self.devices, plans):
+            if plan is None:
+                continue
+            device.battery = Battery(self.env, plan.capacity_wh, plan.initial_soc, plan.config, device.power.idle_w,
+                                     on_low=lambda soc, device=device: self._battery_low(device),
+                                     on_ok=lambda soc, device=device: self._battery_ok(device))
+            if plan.charging is None:
+                device.battery.plugged_while_available = True
+                device.battery.charging = device.available
+            else:
+                self.env.process(self._charging(device, iter(plan.charging)))
+            device.battery.start()
+
+    def _battery_low(self, device: Device) -> None:
+        device.powered = False
+        self.log.emit(self.env.now, device.id, BATTERY_LOW)
+        self._interrupt(device, "battery")
+
+    def _battery_ok(self, device: Device) -> None:
+        device.powered = True
+        self.log.emit(self.env.now, device.id, BATTERY_OK)
+        self.notify()
+
+    def _charging(self, device: Device, changes: Iterator[tuple[float, bool]]):
+        for time, plugged in changes:
+            if time > self.env.now:
+                yield self.env.timeout(time - self.env.now)
+            device.battery.set_charging(plugged)
 
     def _capacity(self, device: Device, first: CapacityChange, changes: Iterator[CapacityChange]):
         change = first

@@ -57,7 +57,7 @@ class Straggler(BaseDistribution):
         return self.draw(rng) if self.per == "task" else 1.0
 
 
-STRAGGLERS: Kinds[Straggler] = Kinds("straggler model", "kind")
+STRAGGLERS: Kinds[Straggler] = Kinds("straggler model", "kind", base=BaseDistribution, required=("sample",))
 register_straggler = STRAGGLERS.register
 """Class decorator: adds a ``Straggler`` subclass (a new ``kind``) to ``fleet.stragglers`` and groups'."""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edgesim.contract import EVENT_COLUMNS, SWEEP_SUMMARY_COLUMNS
+from edgesim.contract import EVENT_COLUMNS, LATER_EVENT_COLUMNS, SWEEP_SUMMARY_COLUMNS
 
 PHASES = ("download", "compute", "upload")
 
@@ -55,7 +55,9 @@ def write_run(run_dir: Path, *, devices: int = 8, rounds: int = 6, asynchronous:
             metric.update(k=int(rng.integers(2, 6)), lr=float(rng.lognormal(-4, 1)), max_weight=float(rng.uniform(0.2, 0.9)),
                           dev_accuracy=accuracy * 0.95)
         metrics.append(metric)
-    events = pd.DataFrame(rows, columns=EVENT_COLUMNS).sort_values("sim_time_s", kind="stable")
+    # written as a run before events carried energy: readers take such runs too
+    events = pd.DataFrame(rows, columns=[c for c in EVENT_COLUMNS if c not in LATER_EVENT_COLUMNS]).sort_values(
+        "sim_time_s", kind="stable")
     events.to_csv(run_dir / "events.csv", index=False)
     pd.DataFrame(metrics).to_csv(run_dir / "metrics.csv", index=False)
     reached = next((m["sim_time_s"] for m in metrics if m["accuracy"] >= target), None)

@@ -211,3 +211,37 @@ def test_runs_saved_without_staleness_statistics_get_them_from_their_events(tmp_
         applied = events.loc[events["kind"] == "update_applied", "staleness"]
         assert row["staleness_mean"] == pytest.approx(applied.mean())
         assert row["staleness_p95"] == sorted(applied)[math.ceil(0.95 * len(applied)) - 1]
+
+
+def write_parquet_events(run_dir: Path) -> pd.DataFrame:
+    """Write the run's events.csv rows again through the Parquet event log, drop the CSV, return its rows."""
+    from edgesim.contract import EVENTS_PARQUET_FILE
+    from edgesim.plots.data import read_events
+    from edgesim.sim.event_log import EventLog
+
+    rows = read_events(run_dir)
+    log = EventLog(run_dir / EVENTS_PARQUET_FILE, flush_every=100, format="parquet")
+    for row in rows.astype(object).where(rows.notna(), None).itertuples(index=False):
+        log.emit(*row)
+    log.close()
+    (run_dir / "events.csv").unlink()
+    return rows
+
+
+def test_a_run_with_parquet_events_reads_the_same_table_and_plots_it(sync_run: Path) -> None:
+    from edgesim.plots.data import read_events
+
+    rows = write_parquet_events(sync_run)
+    pd.testing.assert_frame_equal(read_events(sync_run), rows)
+    pd.testing.assert_frame_equal(read_events(sync_run, columns=("kind", "staleness")), rows[["kind", "staleness"]])
+    assert_pngs(plot_run(sync_run), RUN_FIGURES)
+
+
+def test_an_unfinished_parquet_event_table_is_an_input_error(sync_run: Path) -> None:
+    from edgesim.plots.data import read_events
+
+    write_parquet_events(sync_run)
+    path = sync_run / "events.parquet"
+    path.write_bytes(path.read_bytes()[:-100])  # a killed run never writes the footer
+    with pytest.raises(InputError, match="events.parquet: not a readable Parquet file"):
+        read_events(sync_run)

@@ -347,3 +347,18 @@ def test_an_unknown_protocol_or_a_missing_period_is_named_by_its_path(tmp_path):
     assert found == ["server.protocol.period_s: required key is missing"]
     found = problems(tmp_path, GOOD + "algorithm: {name: fedbuff}\n", ["server.protocol={kind: buffered, bogus: 1}"])
     assert found == ["server.protocol.bogus: unknown key; allowed keys: kind, concurrency"]
+
+
+def test_a_period_that_cannot_end_before_the_horizon_or_is_below_a_millisecond_is_refused(tmp_path):
+    text = GOOD + "algorithm: {name: fedbuff}\nstop: {horizon_s: 1h}\n"
+    found = problems(tmp_path, text, ["server.protocol={kind: periodic, period_s: 2h}"])
+    assert found == ["server.protocol.period_s: 7200 s is not shorter than stop.horizon_s (3600 s): no period "
+                     "would end before the run does"]
+    found = problems(tmp_path, text, ["server.protocol={kind: periodic, period_s: 1e-9}"])
+    assert found[0].startswith("server.protocol.period_s: Input should be greater than or equal to 0.001")
+
+
+def test_a_protocol_given_as_a_bare_name_says_how_to_write_it(tmp_path):
+    assert problems(tmp_path, GOOD + "algorithm: {name: fedbuff}\n", ["server.protocol=buffered"]) == [
+        "server.protocol: must be a mapping with a kind key ({kind: buffered}); kind: one of 'buffered', 'kasync', "
+        "'periodic', 'sync' (got 'buffered')"]

@@ -57,6 +57,7 @@ class RecordingOwner:
 
     stop_after: int
     k: int = 1
+    costs_by_round: bool = True
     next_k: dict = field(default_factory=dict)  # round -> K for the following aggregation
     remodel: object = lambda round: None  # round -> remodel threshold
     accepts: object = lambda client: True

@@ -58,3 +58,18 @@ def test_the_period_is_a_duration_with_units_and_must_be_positive():
     assert scenario.server.protocol == PeriodicProtocol(period_s=30.0)
     with pytest.raises(ValueError):
         PeriodicProtocol(period_s=0)
+
+
+def test_a_client_that_trains_again_on_an_unchanged_model_gets_a_fresh_repeat(tmp_path):
+    seen = []
+
+    class Recording(RecordingOwner):
+        def aggregate(self, round, version, arrivals, oldest_held_version, now):
+            seen.extend((f"d-{a.client}", a.base_version, a.repeat) for a in arrivals)
+            return super().aggregate(round, version, arrivals, oldest_held_version, now)
+
+    simulate(tmp_path, Recording(stop_after=2), period_s=7.0)
+    # the first period: d-0's second cycle (from 3.02 to 6.04) was again on version 0; the second period: its
+    # third (from 6.04), d-1's second and d-2's second too, then the first cycles on version 1
+    assert seen == [("d-0", 0, 0), ("d-1", 0, 0), ("d-2", 0, 0), ("d-0", 0, 1),
+                    ("d-1", 0, 1), ("d-0", 0, 2), ("d-2", 0, 1), ("d-1", 1, 0), ("d-0", 1, 0)]

@@ -27,6 +27,7 @@ TASK_S = [3.02, 4.02, 6.02]
 @dataclass
 class StubOwner:
     stop_after: int
+    costs_by_round: bool = True
     eligible: object = lambda client: True
     closes: list = field(default_factory=list)
 

@@ -29,6 +29,9 @@ from edgesim.work import Arrival, Outcome, Task, TaskCost
 class Owner(Protocol):
     """The side of the run that trains: it prices tasks, aggregates arrivals and may rank clients by loss."""
 
+    costs_by_round: bool
+    """Whether a task's cost depends on its round; otherwise a server may ask once per client."""
+
     def cost(self, task: Task) -> TaskCost | None:
         """What ``task`` asks of a device; ``None`` when its client holds no data for it."""
 

@@ -15,7 +15,8 @@ starts again when it can.
 
 Subclasses decide when the buffer is aggregated (``process``). Staleness of
 an arrival = the server's version when it is aggregated minus the version it
-was computed on. Rows: task rows carry round = aggregations (or periods) so
+was computed on. A device that starts again before the model has changed
+trains the same version again, on a fresh seed (``Arrival.repeat``). Rows: task rows carry round = aggregations (or periods) so
 far + 1 and the version downloaded; at an aggregation ``update_applied``
 (round, base version, staleness, bytes) for each arrival, then the server row
 ``aggregate`` (round, the new version, time since the previous aggregation).
@@ -53,6 +54,8 @@ class CyclingServer:
         self.running: dict[Device, int] = {}
         """Training devices -> the version they train on."""
         self._idle: dict[Device, None] = dict.fromkeys(self.participants)  # insertion-ordered set
+        self._last: dict[Device, tuple[int, int]] = {}
+        """Device -> (the version of its last task, how many tasks it has run on that version)."""
         self._waiting: simpy.Event | None = None
         self._last_aggregation = 0.0
 
@@ -86,7 +89,10 @@ class CyclingServer:
         del self._idle[device]
         round = self.round + 1
         cost = self.owner.cost(Task(device.index, round, self.version))
-        plan = TaskPlan(round, self.version, cost.download_bytes, cost.flops, cost.upload_bytes)
+        version, earlier = self._last.get(device, (None, 0))
+        repeat = earlier if version == self.version else 0
+        self._last[device] = (self.version, repeat + 1)
+        plan = TaskPlan(round, self.version, cost.download_bytes, cost.flops, cost.upload_bytes, repeat)
         device.busy = True
         self.running[device] = self.version
         device.task = self.env.process(self.tasks.run(device, plan))
@@ -117,7 +123,7 @@ class CyclingServer:
         for r in taken:
             self.log.emit(now, r.device.id, "update_applied", self.round, r.plan.version,
                           staleness=version - r.plan.version, nbytes=r.plan.upload_bytes)
-        arrivals = [Arrival(r.device.index, r.plan.version, version - r.plan.version) for r in taken]
+        arrivals = [Arrival(r.device.index, r.plan.version, version - r.plan.version, r.plan.repeat) for r in taken]
         oldest_held = min([*self.running.values(), *(r.plan.version for r in taken)], default=version)
         outcome = self.owner.aggregate(self.round, version, arrivals, oldest_held, now)
         if taken:

@@ -187,6 +187,7 @@ class KAsyncServer:
             # the upload ended in the same instant as the remodel decision, before this callback
             self.log.emit(result.time, device.id, "update_discarded", self.iteration, result.plan.version,
                           staleness=self.version - result.plan.version, nbytes=result.plan.upload_bytes)
+            self.tasks.meter.lost(result.energy_j)
         # interrupted (failure, unavailability, remodel) or the run has stopped
         self.fleet.release(device)
         self._start_or_wait(device)
@@ -225,6 +226,7 @@ class KAsyncServer:
                 self.buffer.remove(result)
                 self.log.emit(now, device.id, "update_discarded", self.iteration, result.plan.version,
                               staleness=staleness, nbytes=result.plan.upload_bytes)
+                self.tasks.meter.lost(result.energy_j)
                 self._send_model(device)
             elif device.task is not None:
                 self._remodelled.add(device)  # _cycle_ended restarts it

@@ -22,11 +22,15 @@ from edgesim.sim.protocols.base import ProtocolConfig, register_protocol
 from edgesim.sim.protocols.cycles import CyclingServer
 from edgesim.units import Duration
 
+MIN_PERIOD_S = 1e-3
+"""The shortest period: shorter ones would flood the clock with aggregations."""
+
 
 @register_protocol
 class PeriodicProtocol(ProtocolConfig):
     kind: Literal["periodic"] = "periodic"
-    period_s: Duration = Field(gt=0, description="simulated time between aggregations, e.g. 30s or 5m")
+    period_s: Duration = Field(ge=MIN_PERIOD_S, description="simulated time between aggregations, e.g. 30s or 5m "
+                               "(at least 1 ms)")
     concurrency: int | None = Field(None, ge=1, description="clients training at once; null: every device "
                                                             "that can take part")
 
@@ -40,13 +44,16 @@ class PeriodicServer(CyclingServer):
         self.period_s = period_s
 
     def describe_wait(self) -> str:
+        if self.round == 0:
+            return (f"the first period of {self.period_s:g} s had not ended ({len(self.buffer)} updates were "
+                    f"waiting for it, {len(self.running)} devices were training)")
         return (f"no update arrived in {self.round} periods of {self.period_s:g} s ({len(self.running)} devices "
                 "were training)")
 
     def process(self):
         self.start()
         while True:
-            yield self.env.timeout(self.period_s)
+            yield self.env.timeout((self.round + 1) * self.period_s - self.env.now)  # no drift from adding
             self.round += 1
             taken, self.buffer = self.buffer, []
             if self.aggregate_buffer(taken).stop:

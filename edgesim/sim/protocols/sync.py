@@ -29,6 +29,7 @@ from edgesim.sim.device import Device
 from edgesim.sim.event_log import SERVER, EventLog
 from edgesim.sim.fleet import Fleet
 from edgesim.sim.protocols.base import Owner, ProtocolConfig, ProtocolContext, register_protocol, task_cost
+from edgesim.sim.selection import RoundView
 from edgesim.sim.task import TaskPlan, TaskResult, TaskRunner
 from edgesim.work import Arrival, TaskCost
 
@@ -42,7 +43,8 @@ class SyncProtocol(ProtocolConfig):
 
 
 class _Costs:
-    """One round's task costs, asked of the owner once per device (``None``: the device cannot take part)."""
+    """A round's task costs (every round's, when they do not depend on the round), asked of the owner once per
+    device (``None``: the device cannot take part)."""
 
     __slots__ = ("owner", "round", "version", "known")
 
@@ -58,6 +60,17 @@ class _Costs:
 
     def eligible(self, device: Device) -> bool:
         return self(device) is not None
+
+
+def checked(selector, chosen, ready: int, count: int) -> list[int]:
+    """``chosen`` if it is what a selector must return (``count`` distinct indices into ``ready`` devices, in
+    increasing order); a selector of the user's that returns anything else stops the run with its reason."""
+    chosen = list(chosen)
+    if (len(chosen) != count or len(set(chosen)) != count or chosen != sorted(chosen)
+            or any(not isinstance(i, int) or not 0 <= i < ready for i in chosen)):
+        raise RuntimeError(f"server.selection {selector.kind!r} returned {chosen[:10]!r}: a selector must return "
+                           f"{count} distinct indices into the {ready} ready devices, in increasing order")
+    return chosen
 
 
 @dataclass(slots=True)
@@ -87,6 +100,8 @@ class SyncServer:
         self.owner, self.settings, self.rng = owner, context.rounds, context.rng
         self.version = 0
         self.round = 0
+        self.closed = 0
+        """Rounds closed so far."""
         self.stopped = env.event()
         self._costs: _Costs | None = None
         self._waiting_since: float | None = None
@@ -94,6 +109,9 @@ class SyncServer:
 
     def describe_wait(self) -> str:
         """What the server is waiting for now, in words (the reason given for a run that stalled)."""
+        if self.version == 0 and self.closed:
+            return (f"all {self.closed} rounds closed without an update (a deadline shorter than every task, or "
+                    "tasks lost to failures and availability)")
         if self._waiting_since is not None:
             ready = sum(1 for device in self.fleet.ready() if self._costs.eligible(device))
             return (f"round {self.round} had been waiting since {self._waiting_since:.0f} s for "
@@ -105,7 +123,9 @@ class SyncServer:
         settings = self.settings
         while True:
             self.round += 1
-            costs = self._costs = _Costs(self.owner, self.round, self.version)
+            if self._costs is None or self.owner.costs_by_round:  # else a client's cost stays what it was
+                self._costs = _Costs(self.owner, self.round, self.version)
+            costs = self._costs
             candidates: list[Device] = []
             self._waiting_since = self.env.now
             while len(candidates) < settings.min_clients:  # re-check: states may change within an instant
@@ -113,7 +133,9 @@ class SyncServer:
                 candidates = list(filter(costs.eligible, self.fleet.ready()))  # fleet order
             self._waiting_since = None
             count = min(len(candidates), math.ceil(settings.clients_per_round * (1 + settings.over_selection)))
-            chosen = settings.selection.choose(candidates, count, self.rng, self._client_losses)
+            chosen = checked(settings.selection, settings.selection.choose(
+                candidates, count, self.rng, RoundView(self._client_losses, costs, settings.deadline_s)),
+                len(candidates), count)
             start = self._round_started = self.env.now
             current = _Round(self, self.round, settings.clients_per_round, count, self.env.event())
             self.log.emit(start, SERVER, "round_start", self.round, self.version)
@@ -128,6 +150,7 @@ class SyncServer:
             for result in current.accepted:
                 self.log.emit(self.env.now, result.device.id, "update_applied", self.round, self.version,
                               staleness=0, nbytes=result.plan.upload_bytes)
+            self.closed += 1
             arrivals = [Arrival(result.device.index, self.version, 0) for result in current.accepted]
             outcome = self.owner.aggregate(self.round, self.version, arrivals, self.version, self.env.now)
             if current.accepted:
@@ -153,6 +176,7 @@ class SyncServer:
             if current.closed or len(current.accepted) >= current.wanted:
                 self.log.emit(result.time, result.device.id, "update_discarded", current.number,
                               result.plan.version, nbytes=result.plan.upload_bytes)
+                self.tasks.meter.lost(result.energy_j)
             else:
                 current.accepted.append(result)
         if not current.closed and not current.complete.triggered and (

@@ -1,0 +1,168 @@
+"""Batteries: a device's state of charge over simulated time, charging while plugged in, and leaving the fleet
+when it runs low.
+
+A battery holds ``capacity_wh`` (the group's ``battery.capacity_wh``, else its
+profile's ``battery_wh``) and starts at ``initial_soc`` of it. It drains at the
+device's draw (``edgesim.sim.energy``: idle, computing or transferring) and,
+while the device is plugged in, charges at ``charge_w`` (net of the draw, and
+never above full). When the state of charge falls to ``leave_below``, the
+device leaves: the task it is running is interrupted (``battery`` is the
+cause; that work is lost) and it takes no task until charging has brought it
+back to ``rejoin_above``. Rows: ``battery_low`` when it leaves, ``battery_ok``
+when it may rejoin.
+
+When it is plugged in: ``charging: availability`` (the default) while the
+device is available (its availability windows, or its trace), ``charging:
+trace`` over its trace's availability intervals even when the group does not
+take its availability from the trace, or any availability schedule
+(``{kind: windows, ...}``, ``{kind: hourly, ...}``).
+
+Power is piecewise constant between events, so the state of charge is exact:
+the battery wakes only at the instant it would cross a threshold or reach
+full, computed from its current net power, and every change of draw or of
+charging recomputes that instant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import simpy
+from pydantic import Field, model_validator
+
+from edgesim.config_model import ConfigModel
+from edgesim.distributions import Distribution
+from edgesim.sim.availability import AvailabilityConfig
+
+BATTERY_LOW = "battery_low"
+BATTERY_OK = "battery_ok"
+WH = 3600.0
+"""Joules per watt-hour."""
+
+
+class BatteryConfig(ConfigModel):
+    """A group's ``battery:`` block."""
+
+    capacity_wh: float | None = Field(None, gt=0, description="default: the profile's battery_wh")
+    initial_soc: Distribution = Field(1.0, description="state of charge at time 0, 0-1 (a distribution: drawn "
+                                      "per device, clipped to 0-1)")
+    leave_below: float = Field(0.2, ge=0, lt=1, description="the device leaves at this state of charge")
+    rejoin_above: float = Field(0.5, gt=0, le=1, description="and takes tasks again once charged to this")
+    charge_w: float = Field(10.0, gt=0, description="charging power while plugged in, W")
+    charging: Literal["availability", "trace"] | AvailabilityConfig = Field(
+        "availability", description="when the device is plugged in: while available, over its trace's "
+                                    "availability, or a schedule of its own")
+
+    @model_validator(mode="after")
+    def _thresholds(self):
+        if self.rejoin_above <= self.leave_below:
+            raise ValueError(f"rejoin_above ({self.rejoin_above:g}) must be above leave_below ({self.leave_below:g})")
+        return self
+
+
+@dataclass(frozen=True)
+class BatteryPlan:
+    """What one device's battery starts as: its capacity, its state of charge at time 0, its group's settings,
+    and when it is plugged in (``None``: while the device is available; else a schedule's changes)."""
+
+    capacity_wh: float
+    initial_soc: float
+    config: BatteryConfig
+    charging: Iterable[tuple[float, bool]] | None = None
+
+
+class Battery:
+    """One device's battery on the clock. ``on_low`` / ``on_ok`` are told when it leaves / may rejoin."""
+
+    def __init__(self, env: simpy.Environment, capacity_wh: float, soc: float, config: BatteryConfig,
+                 idle_w: float, on_low: Callable[[float], None], on_ok: Callable[[float], None]):
+        self.env = env
+        self.capacity_j = capacity_wh * WH
+        self.energy_j = min(max(soc, 0.0), 1.0) * self.capacity_j
+        self.leave_j = config.leave_below * self.capacity_j
+        self.rejoin_j = config.rejoin_above * self.capacity_j
+        self.charge_w = config.charge_w
+        self.draw_w = idle_w
+        self.idle_w = idle_w
+        self.charging = False
+        self.plugged_while_available = False
+        """Whether the fleet plugs it in whenever the device is available (``charging: availability``)."""
+        self.low = False
+        self._on_low, self._on_ok = on_low, on_ok
+        self._since = env.now
+        self._generation = 0
+
+    @property
+    def soc(self) -> float:
+        """The state of charge now, 0-1."""
+        self._settle()
+        return self.energy_j / self.capacity_j
+
+    def start(self) -> None:
+        """At time 0: leave at once if the battery starts low, and schedule the first crossing."""
+        self._update()
+
+    def set_draw(self, watts: float) -> None:
+        """The device's draw changed (a phase began or ended)."""
+        self._settle()
+        self.draw_w = watts
+        self._update()
+
+    def set_charging(self, plugged: bool) -> None:
+        self._settle()
+        self.charging = plugged
+        self._update()
+
+    def _net_w(self) -> float:
+        """Watts into the battery now (negative: draining). Full and plugged in, charging covers the draw up to
+        ``charge_w`` and the battery stays full."""
+        if not self.charging:
+            return -self.draw_w
+        if self.energy_j >= self.capacity_j:
+            return min(0.0, self.charge_w - self.draw_w)
+        return self.charge_w - self.draw_w
+
+    def _settle(self) -> None:
+        now = self.env.now
+        if now > self._since:
+            self.energy_j = min(self.capacity_j, max(0.0, self.energy_j + self._net_w() * (now - self._since)))
+        self._since = now
+
+    def _reschedule(self) -> None:
+        self._generation += 1
+        wait = self._until_next()
+        if math.isfinite(wait):
+            generation = self._generation
+            self.env.timeout(max(wait, 0.0)).callbacks.append(lambda _event: self._wake(generation))
+
+    def _until_next(self) -> float:
+        """Seconds until the energy reaches the next level that matters at the current net power."""
+        net = self._net_w()
+        if net < 0:
+            target = 0.0 if self.low else self.leave_j
+            return (self.energy_j - target) / -net if self.energy_j > target else math.inf
+        if net > 0:
+            target = self.rejoin_j if self.low and self.energy_j < self.rejoin_j else self.capacity_j
+            return (target - self.energy_j) / net if self.energy_j < target else math.inf
+        return math.inf
+
+    def _wake(self, generation: int) -> None:
+        if generation == self._generation:  # else superseded by a later change, which rescheduled
+            self._update()
+
+    def _update(self) -> None:
+        """Bring the charge up to now, leave or rejoin if a threshold is reached, and schedule the next wake."""
+        self._settle()
+        slack = 1e-9 * self.capacity_j
+        if not self.low and self.energy_j <= self.leave_j + slack:
+            self.energy_j = min(self.energy_j, self.leave_j)
+            self.low = True
+            self._on_low(self.energy_j / self.capacity_j)
+        elif self.low and self.energy_j >= self.rejoin_j - slack:
+            self.energy_j = max(self.energy_j, self.rejoin_j)
+            self.low = False
+            self._on_ok(self.energy_j / self.capacity_j)
+        self._reschedule()
