@@ -64,7 +64,7 @@ def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = No
     with RunDirectory.open(run_dir, mode) as directory:
         try:
             if mode == "resume":
-                _check_resumable(directory)
+                _check_resumable(directory, scenario)
             prepared = prepare(scenario, compute)
         except BaseException:
             directory.abandon()
@@ -73,11 +73,14 @@ def run_scenario(scenario: Scenario, run_dir: Path, console: Console | None = No
                     on_evaluation)
 
 
-def _check_resumable(directory: RunDirectory) -> None:
+def _check_resumable(directory: RunDirectory, scenario: Scenario) -> None:
     summary = read_summary(directory.path)
     if summary is not None and summary.get("status") in outcome.FINISHED:
         raise InputError(f"--resume {directory.path}: the run already ended ({summary['status']}); "
                          "there is nothing to resume")
+    if scenario.output.events == "parquet":
+        raise InputError(f"--resume {directory.path}: the run writes its events as Parquet (output.events), which "
+                         "cannot be continued; run it again (--overwrite), or write events as CSV to resume runs")
 
 
 def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_progress: bool, compute: Compute,
@@ -87,7 +90,10 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
         sha256 = sha256_text((directory.path / SCENARIO_FILE).read_text(encoding="utf-8"))
     else:
         sha256 = directory.write_scenario(scenario_text(scenario))
-    log = EventLog(None)
+    events_format = scenario.output.events
+    if events_format == "parquet":  # a Parquet table is whole only once closed: nothing to continue from
+        checkpoints = CheckpointPolicy(at_evaluations=False)
+    log = EventLog(None, format=events_format)
     journal = Journal.for_run(directory, log, algorithm, checkpoints, sha256, resuming)
     directory.remove_summary()
     warnings = list(prepared.warnings)
@@ -109,7 +115,7 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
     try:
         journal.start()  # before any table exists: a run killed from here on resumes on its own thread count
         if journal.resume is None:
-            log.attach(directory.events)
+            log.attach(directory.events_in(events_format))
         for device in prepared.excluded:
             log.emit(0.0, device.id, "excluded", nbytes=prepared.footprint_bytes)
         meter = EnergyMeter()

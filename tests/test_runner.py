@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from edgesim.compute import Compute
@@ -52,3 +53,47 @@ def test_a_failed_pre_flight_leaves_no_run_directory_behind(tmp_path):
         run(tmp_path, fleet={"groups": [{"name": "pi", "profile": "raspberry_pi_4", "count": 4, "network": "wifi5"}],
                              "memory_fraction": 1e-9})
     assert not (tmp_path / "run").exists()
+
+
+def test_the_summary_adds_up_the_energy_of_the_events_and_of_lost_work(tmp_path):
+    summary = run(tmp_path, server={"clients_per_round": 2, "over_selection": 1.0})  # 4 selected, 2 kept a round
+    events = pd.read_csv(tmp_path / "run" / "events.csv")
+    assert summary["energy_j"] == pytest.approx(events["energy_j"].sum())
+    assert summary["energy_j"] == pytest.approx(summary["energy_compute_j"] + summary["energy_transfer_j"])
+    compute = events[events["kind"] == "compute_end"]
+    assert summary["energy_compute_j"] == pytest.approx(6.4 * compute["duration_s"].sum())  # the Pi 4 at 6.4 W
+    assert summary["updates_discarded"] > 0 and 0 < summary["energy_lost_share"] < 1  # the late arrivals' work
+    metrics = pd.read_csv(tmp_path / "run" / "metrics.csv")
+    assert metrics["energy_j"].is_monotonic_increasing and metrics["energy_j"].iloc[-1] <= summary["energy_j"]
+    assert summary["energy_idle_j"] > 0 and summary["battery_devices"] == summary["battery_dropouts"] == 0
+
+
+def test_an_energy_budget_stops_the_run_once_spent(tmp_path):
+    spent = run(tmp_path / "free")["energy_j"]
+    summary = run(tmp_path, stop={"max_rounds": 3, "energy_budget_j": spent / 3})
+    assert summary["stop_reason"] == "energy_budget" and summary["rounds"] < 3
+
+
+def test_a_battery_group_needs_a_capacity_and_charging_over_a_trace_needs_one():
+    battery = {"name": "pi", "profile": "raspberry_pi_4", "count": 4, "network": "wifi5", "battery": {}}
+    with pytest.raises(InputError, match=r"fleet.groups\[0\].battery.capacity_wh: the profile raspberry_pi_4 has no "
+                                         "battery_wh"):
+        scenario(fleet={"groups": [battery]})
+    with pytest.raises(InputError, match=r"fleet.groups\[0\].battery.charging: trace charges over the availability"):
+        scenario(fleet={"groups": [{**battery, "battery": {"capacity_wh": 5, "charging": "trace"}}]})
+
+
+def test_events_as_parquet_hold_the_csv_rows_and_such_a_run_cannot_resume(tmp_path):
+    from edgesim.plots.data import read_events
+    from edgesim.plots.dispatch import plot_any
+
+    csv = run(tmp_path / "csv")
+    parquet = run_scenario(scenario(output={"events": "parquet"}), tmp_path / "pq", show_progress=False,
+                           compute=Compute("cpu")).summary
+    assert (tmp_path / "pq" / "events.parquet").is_file() and not (tmp_path / "pq" / "events.csv").exists()
+    pd.testing.assert_frame_equal(read_events(tmp_path / "pq"), read_events(tmp_path / "csv" / "run"))
+    assert parquet["energy_j"] == csv["energy_j"] and parquet["checkpoints"]["taken"] == 0
+    assert any(path.name == "timeline.png" for path in plot_any(tmp_path / "pq"))
+    (tmp_path / "pq" / "summary.json").unlink()  # as if it had been killed
+    with pytest.raises(InputError, match="writes its events as Parquet .* cannot be continued"):
+        run_scenario(scenario(output={"events": "parquet"}), tmp_path / "pq", mode="resume", show_progress=False)

@@ -46,6 +46,11 @@ def _read_csv(path: Path, required: Collection[str], **read_kw) -> pd.DataFrame:
     return frame
 
 
+def has_events(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds an event table (``events.csv``, or ``events.parquet``)."""
+    return (Path(run_dir) / EVENTS_FILE).is_file() or (Path(run_dir) / EVENTS_PARQUET_FILE).is_file()
+
+
 def read_events(run_dir: Path, columns: Collection[str] = EVENT_COLUMNS) -> pd.DataFrame:
     """The ``columns`` of ``events.csv`` (all contract columns by default), or of ``events.parquet`` when the
     run wrote that instead; the same columns and dtypes either way. A run written before events carried their
@@ -117,7 +122,7 @@ def read_sweep(sweep_dir: Path) -> pd.DataFrame:
         if "status" in sweep else []
     for index in missing:
         run_dir = Path(sweep_dir) / str(sweep.at[index, "run_dir"])
-        if (run_dir / EVENTS_FILE).is_file():
+        if has_events(run_dir):
             events = read_events(run_dir, columns=("kind", "staleness"))
             applied = events.loc[events["kind"] == "update_applied", "staleness"].dropna().astype(int)
             for key, value in staleness_statistics(Counter(applied.tolist())).items():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from edgesim.contract import EVENTS_FILE, SWEEP_FILE, SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_MD
 from edgesim.errors import InputError
-from edgesim.plots.data import read_factor_labels, read_sweep
+from edgesim.plots.data import has_events, read_factor_labels, read_sweep
 from edgesim.plots.report import write_run_report, write_sweep_report
 from edgesim.plots.run import plot_run
 from edgesim.plots.sweep_figures import plot_sweep
@@ -24,7 +24,7 @@ def plot_any(path: Path | str) -> list[Path]:
         summary = write_sweep_summary(path, sweep, custom)
         tables = [path / SWEEP_SUMMARY_CSV, path / SWEEP_SUMMARY_MD]
         return [*figures, *tables, write_sweep_report(path, figures, sweep, summary)]
-    if (path / EVENTS_FILE).is_file():
+    if has_events(path):
         figures = plot_run(path)
         return [*figures, write_run_report(path, figures)]
     if not path.exists():

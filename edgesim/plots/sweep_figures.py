@@ -20,8 +20,7 @@ import pandas as pd
 import seaborn as sns
 
 from edgesim import outcome
-from edgesim.contract import EVENTS_FILE
-from edgesim.plots.data import read_events, read_factor_labels, read_metrics, read_sweep
+from edgesim.plots.data import has_events, read_events, read_factor_labels, read_metrics, read_sweep
 from edgesim.plots.figure import png_figure
 from edgesim.results.factor_labels import factor_columns, factor_labels, factor_names
 from edgesim.results.sweep_summary import byte_unit, t_interval
@@ -144,7 +143,7 @@ def _applied_staleness(sweep_dir: Path, frame: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for index, run_dir in frame["run_dir"].items():
         run_path = sweep_dir / str(run_dir)
-        if not (run_path / EVENTS_FILE).is_file():
+        if not has_events(run_path):
             continue
         events = read_events(run_path, columns=("kind", "staleness"))
         staleness = events.loc[events["kind"] == "update_applied", "staleness"].dropna()

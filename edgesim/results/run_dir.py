@@ -28,8 +28,8 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from edgesim.contract import (CHECKPOINT_DIR, EVENTS_FILE, LABELS_FILE, METRICS_FILE, REPORT_FILE, RUN_FIGURES,
-                              SCENARIO_FILE, SUMMARY_FILE, SWEEP_FIGURES, SWEEP_FILE, SWEEP_SUMMARY_CSV,
+from edgesim.contract import (CHECKPOINT_DIR, EVENTS_FILE, EVENTS_PARQUET_FILE, LABELS_FILE, METRICS_FILE, REPORT_FILE,
+                              RUN_FIGURES, SCENARIO_FILE, SUMMARY_FILE, SWEEP_FIGURES, SWEEP_FILE, SWEEP_SUMMARY_CSV,
                               SWEEP_SUMMARY_MD)
 from edgesim.errors import InputError, OutputError
 from edgesim.results.checkpoint import remove_checkpoint
@@ -37,7 +37,7 @@ from edgesim.results.tables import output_error
 
 LOCK_FILE = ".lock"
 MODES = ("new", "overwrite", "resume")
-RUN_FILES = (SCENARIO_FILE, EVENTS_FILE, METRICS_FILE, SUMMARY_FILE, *RUN_FIGURES, REPORT_FILE)
+RUN_FILES = (SCENARIO_FILE, EVENTS_FILE, EVENTS_PARQUET_FILE, METRICS_FILE, SUMMARY_FILE, *RUN_FIGURES, REPORT_FILE)
 SWEEP_FILES = (SWEEP_FILE, LABELS_FILE, SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_MD, *SWEEP_FIGURES, REPORT_FILE)
 VARIANT_DIR = re.compile(r"run-[0-9]{3,}")
 """A sweep's variant directories: ``run-000``, ``run-001``, ..."""
@@ -224,6 +224,10 @@ class RunDirectory:
     @property
     def events(self) -> Path:
         return self.path / EVENTS_FILE
+
+    def events_in(self, format: str) -> Path:
+        """The event table's path when it is written as ``format`` (``csv`` or ``parquet``)."""
+        return self.path / (EVENTS_PARQUET_FILE if format == "parquet" else EVENTS_FILE)
 
     @property
     def metrics(self) -> Path:

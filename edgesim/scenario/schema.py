@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -107,6 +107,11 @@ class ServerConfig(ConfigModel):
 class EvaluationConfig(ConfigModel):
     every_rounds: int = Field(1, ge=1)
     every_s: Duration | None = Field(None, gt=0, description="also evaluate once this much simulated time passed")
+
+
+class OutputConfig(ConfigModel):
+    events: Literal["csv", "parquet"] = Field("csv", description="how events are written: events.csv, or "
+                                              "events.parquet (smaller, for large fleets; such a run cannot resume)")
 
 
 MAX_HORIZON_S = 100 * 365.25 * 86400.0
@@ -208,6 +213,7 @@ class Scenario(ConfigModel):
     algorithm: AlgorithmConfigField = FedAvgConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     stop: StopConfig = StopConfig()
+    output: OutputConfig = OutputConfig()
     sweep: SweepConfig | None = None
 
     @field_validator("name")
