@@ -28,7 +28,8 @@ import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MODULES = ("training", "batched", "engine", "cells", "scale", "flower_compare", "threads", "resume", "plots")
+MODULES = ("training", "batched", "engine", "cells", "scale", "traces", "flower_compare", "threads", "resume",
+           "plots")
 
 
 def machine() -> dict:
