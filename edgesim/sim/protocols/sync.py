@@ -42,24 +42,42 @@ class SyncProtocol(ProtocolConfig):
         return SyncServer(env, fleet, tasks, log, owner, context)
 
 
-class _Costs:
-    """A round's task costs (every round's, when they do not depend on the round), asked of the owner once per
-    device (``None``: the device cannot take part)."""
+class _Costs(dict):
+    """A round's task costs by device (every round's, when they do not depend on the round), asked of the owner
+    once per device (``None``: the device cannot take part). ``eligible`` is a dict lookup, as fast as the
+    fleet's scans need it."""
 
-    __slots__ = ("owner", "round", "version", "known")
+    __slots__ = ("owner", "round", "version", "eligible")
 
     def __init__(self, owner: Owner, round: int, version: int):
+        super().__init__()
         self.owner, self.round, self.version = owner, round, version
-        self.known: dict[Device, TaskCost | None] = {}
+        self.eligible = _Eligible(self)
+        """Device -> whether it can take the round's task."""
+
+    def __missing__(self, device: Device) -> TaskCost | None:
+        cost = self[device] = task_cost(self.owner, device, self.round, self.version)
+        return cost
 
     def __call__(self, device: Device) -> TaskCost | None:
-        known = self.known
-        if device not in known:
-            known[device] = task_cost(self.owner, device, self.round, self.version)
-        return known[device]
+        return self[device]
 
-    def eligible(self, device: Device) -> bool:
-        return self(device) is not None
+
+class _Eligible(dict):
+    """Device -> whether its cost is not ``None``, filled from the costs on first use."""
+
+    __slots__ = ("costs",)
+
+    def __init__(self, costs: _Costs):
+        super().__init__()
+        self.costs = costs
+
+    def __missing__(self, device: Device) -> bool:
+        able = self[device] = self.costs[device] is not None
+        return able
+
+    def __call__(self, device: Device) -> bool:
+        return self[device]
 
 
 def checked(selector, chosen, ready: int, count: int) -> list[int]:
@@ -129,8 +147,8 @@ class SyncServer:
             candidates: list[Device] = []
             self._waiting_since = self.env.now
             while len(candidates) < settings.min_clients:  # re-check: states may change within an instant
-                yield self.fleet.wait_ready(settings.min_clients, costs.eligible)
-                candidates = list(filter(costs.eligible, self.fleet.ready()))  # fleet order
+                yield self.fleet.wait_ready(settings.min_clients, costs.eligible.__getitem__)
+                candidates = list(filter(costs.eligible.__getitem__, self.fleet.ready()))  # fleet order
             self._waiting_since = None
             count = min(len(candidates), math.ceil(settings.clients_per_round * (1 + settings.over_selection)))
             chosen = checked(settings.selection, settings.selection.choose(
