@@ -34,7 +34,7 @@ import simpy
 from pydantic import Field, model_validator
 
 from edgesim.config_model import ConfigModel
-from edgesim.distributions import Distribution
+from edgesim.distributions import Constant, Distribution
 from edgesim.sim.availability import AvailabilityConfig
 
 BATTERY_LOW = "battery_low"
@@ -47,8 +47,8 @@ class BatteryConfig(ConfigModel):
     """A group's ``battery:`` block."""
 
     capacity_wh: float | None = Field(None, gt=0, description="default: the profile's battery_wh")
-    initial_soc: Distribution = Field(1.0, description="state of charge at time 0, 0-1 (a distribution: drawn "
-                                      "per device, clipped to 0-1)")
+    initial_soc: Distribution = Field(Constant(value=1.0), description="state of charge at time 0, 0-1 (a "
+                                      "distribution: drawn per device, clipped to 0-1)")
     leave_below: float = Field(0.2, ge=0, lt=1, description="the device leaves at this state of charge")
     rejoin_above: float = Field(0.5, gt=0, le=1, description="and takes tasks again once charged to this")
     charge_w: float = Field(10.0, gt=0, description="charging power while plugged in, W")
@@ -133,21 +133,28 @@ class Battery:
 
     def _reschedule(self) -> None:
         self._generation += 1
-        wait = self._until_next()
-        if math.isfinite(wait):
-            generation = self._generation
-            self.env.timeout(max(wait, 0.0)).callbacks.append(lambda _event: self._wake(generation))
+        level, wait = self._next_level()
+        if level is None:
+            return
+        if self.env.now + wait <= self.env.now:  # closer than the clock can tell apart: it is there now
+            self.energy_j = level
+            self._update()
+            return
+        generation = self._generation
+        self.env.timeout(wait).callbacks.append(lambda _event: self._wake(generation))
 
-    def _until_next(self) -> float:
-        """Seconds until the energy reaches the next level that matters at the current net power."""
+    def _next_level(self) -> tuple[float | None, float]:
+        """The next energy level that matters at the current net power (empty or the threshold to leave when
+        draining; the threshold to rejoin, or full, when charging) and the seconds until it is reached;
+        ``(None, inf)`` when none lies ahead."""
         net = self._net_w()
         if net < 0:
-            target = 0.0 if self.low else self.leave_j
-            return (self.energy_j - target) / -net if self.energy_j > target else math.inf
+            level = 0.0 if self.low else self.leave_j
+            return (level, (self.energy_j - level) / -net) if self.energy_j > level else (None, math.inf)
         if net > 0:
-            target = self.rejoin_j if self.low and self.energy_j < self.rejoin_j else self.capacity_j
-            return (target - self.energy_j) / net if self.energy_j < target else math.inf
-        return math.inf
+            level = self.rejoin_j if self.low and self.energy_j < self.rejoin_j else self.capacity_j
+            return (level, (level - self.energy_j) / net) if self.energy_j < level else (None, math.inf)
+        return None, math.inf
 
     def _wake(self, generation: int) -> None:
         if generation == self._generation:  # else superseded by a later change, which rescheduled

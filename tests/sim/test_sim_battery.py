@@ -92,3 +92,21 @@ def test_a_device_that_runs_low_leaves_mid_task_and_rejoins_when_charged(tmp_pat
 def test_thresholds_must_leave_room_to_recharge():
     with pytest.raises(ValueError, match="rejoin_above .* must be above leave_below"):
         BatteryConfig(leave_below=0.5, rejoin_above=0.4)
+
+
+@pytest.mark.parametrize("start, charging, until", [(0.2001, False, 1e6), (0.999999999999, True, 1e6)])
+def test_a_level_closer_than_the_clock_can_tell_is_reached_not_waited_for(start, charging, until):
+    env = simpy.Environment()
+    env.run(until=86536.0)  # late enough that the clock's resolution is coarse
+    b, seen = battery(env, soc=start, idle_w=0.6, capacity_wh=0.05)
+    b.set_charging(charging)
+    steps = 0
+    while env.peek() < until and steps < 10_000:
+        env.step()
+        steps += 1
+    assert steps < 10_000  # it settles (empty, or full) instead of waking at one instant for ever
+    assert b.soc in (0.0, 1.0)
+
+
+def test_a_battery_block_of_defaults_starts_full():
+    assert BatteryConfig().initial_soc.sample(None) == 1.0
