@@ -197,8 +197,12 @@ def cmd_run(args, console: Console) -> int:
             if not (run_dir / SCENARIO_FILE).is_file():
                 print("interrupted before the run started; nothing was written", file=sys.stderr)
                 return outcome.interrupted_exit(signal_number(exc))
-            print(f"interrupted; the files written so far are kept; continue with: edgesim run --resume "
-                  f"{run_dir}", file=sys.stderr)
+            if scenario.output.events == "parquet":  # no checkpoints: see runner._check_resumable
+                print("interrupted; the files written so far are kept, but a run writing its events as Parquet "
+                      f"cannot be continued: run it again with --out {run_dir} --overwrite", file=sys.stderr)
+            else:
+                print(f"interrupted; the files written so far are kept; continue with: edgesim run --resume "
+                      f"{run_dir}", file=sys.stderr)
             console.print(str(run_dir), highlight=False, soft_wrap=True)
             return outcome.interrupted_exit(signal_number(exc))
     except Exception as exc:

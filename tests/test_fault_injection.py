@@ -157,6 +157,17 @@ def test_sigterm_flushes_the_tables_writes_an_interrupted_summary_and_exits_143(
     assert_same_tables(run_dir, reference["sync"])
 
 
+def test_sigterm_on_a_parquet_run_says_to_run_it_again_not_to_resume(tmp_path):
+    run_dir = tmp_path / "run"
+    process = edgesim("run", *SYNC, "--set", "output.events=parquet", "--out", str(run_dir))
+    wait_until(lambda: metrics_rows(run_dir) >= 3)
+    process.send_signal(signal.SIGTERM)
+    code, err = finish(process, timeout=30)
+    assert code == 143 and "Traceback" not in err
+    assert "--resume" not in err and f"--out {run_dir} --overwrite" in err
+    assert summary(run_dir)["status"] == "interrupted"
+
+
 def sweep_args(out: Path) -> list[str]:
     return ["sweep", *SMOKE, "--set", "stop.max_rounds=12", "--set", "sweep={seeds: [7, 8, 9]}",
             "--workers", "2", "--out", str(out)]

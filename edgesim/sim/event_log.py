@@ -12,10 +12,11 @@ A log without a file (``path=None``) only counts: benchmarks use it, and a
 resumed run replays its clock on one until the checkpoint, then ``attach``es
 the file where the checkpoint left it.
 
-``format="parquet"`` writes the same rows to a Parquet file (pyarrow), one
-row group per flush, with ``PARQUET_TYPES``: the CSV's columns, its
-numbers (times and durations rounded to the microsecond as the CSV prints
-them) and its empty cells as nulls. A Parquet file is readable only once
+``format="parquet"`` writes the same rows to a Parquet file (pyarrow), a
+row group per ``flush_every`` rows and one for the rest on ``close``, with
+``PARQUET_TYPES``: the CSV's columns, its numbers (times and durations
+rounded to the microsecond as the CSV prints them) and its empty cells as
+nulls. A Parquet file is readable only once
 closed (its footer comes last), so a killed run leaves an unreadable one, and
 a Parquet table cannot be continued from a checkpoint: ``attach`` with
 ``resume_at`` refuses it (``OutputError``).
@@ -108,8 +109,8 @@ class EventLog:
             self.flush()
 
     def flush(self) -> None:
-        if self._parquet is not None:
-            self._parquet.flush()
+        """Write the kept CSV rows. A Parquet table's rows wait for ``flush_every`` of them or ``close``: its file
+        is unreadable until closed anyway, and a row group per evaluation would only bloat it."""
         if self._file is not None and self._rows:
             block = "".join(self._rows)
             self._rows.clear()

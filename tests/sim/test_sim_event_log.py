@@ -134,14 +134,28 @@ def test_parquet_rows_read_back_equal_to_the_csv_rows(tmp_path):
     assert [field.nullable for field in file.schema_arrow] == [False] * 3 + [True] * 6
 
 
+def test_parquet_flushes_at_evaluations_add_no_row_groups(tmp_path):
+    """A run flushes its log at every evaluation; a Parquet table waits for whole blocks instead of writing a
+    small row group each time."""
+    import pyarrow.parquet as pq
+
+    log = EventLog(tmp_path / "events.parquet", flush_every=100, format="parquet")
+    for i in range(250):
+        log.emit(float(i), "a", "available")
+        if i % 10 == 0:
+            log.flush()
+    log.close()
+    file = pq.ParquetFile(tmp_path / "events.parquet")
+    assert [file.metadata.row_group(i).num_rows for i in range(file.metadata.num_row_groups)] == [100, 100, 50]
+
+
 def test_parquet_keeps_counts_and_reports_the_bytes_written(tmp_path):
-    log = EventLog(None, format="parquet")
+    log = EventLog(None, flush_every=4, format="parquet")
     log.attach(tmp_path / "events.parquet")  # as the runner does: the log counts first, then gets its file
+    before = log.size
     emit_mixed_rows(log, count=2)
     assert log.rows == 8 and log.counts["update_applied"] == 2 and log.staleness == {3: 2}
-    before = log.size
-    log.flush()
-    assert log.size > before
+    assert log.size > before  # two row groups of 4 rows written
     log.close()
 
 
