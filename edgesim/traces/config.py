@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from edgesim.config_model import ConfigModel, ConfigPath
 from edgesim.traces.fedscale import DEFAULT_REFERENCE_GFLOP
@@ -15,7 +15,16 @@ is available; ``capacity``: compute and bandwidth changing over time."""
 
 
 class _TraceConfig(ConfigModel):
-    use: list[Part] | None = Field(None, description="what the group takes from the trace; null: all it holds")
+    use: list[Part] | None = Field(None, min_length=1, description="what the group takes from the trace, each part "
+                                   "once; null: all it holds")
+
+    @field_validator("use")
+    @classmethod
+    def _each_part_once(cls, use: list[str] | None) -> list[str] | None:
+        repeated = [part for i, part in enumerate(use or ()) if part in use[:i]]
+        if repeated:
+            raise ValueError(f"lists {repeated[0]} twice (name each part once)")
+        return use
 
     def parts(self, held: set[str]) -> set[str]:
         """The parts the group takes, given those the trace ``held``."""

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgesim.errors import InputError
+from edgesim.errors import InputError, brief
 from edgesim.traces.model import FleetTrace, grouped
 
 DEFAULT_REFERENCE_GFLOP = 0.6
@@ -71,10 +71,15 @@ def _mapping(path: Path, data) -> dict:
 
 
 def _number(path: Path, client, key: str, value, positive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or (
-            positive and value <= 0):
-        raise InputError(f"trace {path}: client {client!r}: {key} {value!r} is not a {'positive ' * positive}number")
-    return float(value)
+    """``value`` as a float (``InputError`` unless it is a finite number, and positive if ``positive``)."""
+    try:
+        number = math.nan if isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
+    except OverflowError:  # an integer beyond a float's range (its repr may be too long to print)
+        raise InputError(f"trace {path}: client {client!r}: {key} is an integer too large for a number") from None
+    if not math.isfinite(number) or (positive and number <= 0):
+        raise InputError(f"trace {path}: client {client!r}: {key} {brief(value)} is not a "
+                         f"{'positive ' * positive}number")
+    return number
 
 
 def read_fedscale_trace(capacity_path: Path | None, behaviour_path: Path | None,
@@ -96,8 +101,12 @@ def read_fedscale_trace(capacity_path: Path | None, behaviour_path: Path | None,
             for key in ("computation", "communication"):
                 if key not in entry:
                     raise InputError(f"trace {capacity_path}: client {client!r}: no {key}")
-            gflops[i] = reference_gflop / (_number(capacity_path, client, "computation", entry["computation"]) / 1000)
+            seconds = _number(capacity_path, client, "computation", entry["computation"]) / 1000
             mbps[i] = _number(capacity_path, client, "communication", entry["communication"]) / 1000
+            if seconds == 0 or mbps[i] == 0 or not math.isfinite(reference_gflop / seconds):
+                raise InputError(f"trace {capacity_path}: client {client!r}: computation or communication too small "
+                                 "to be a speed")
+            gflops[i] = reference_gflop / seconds
         figures = {"train_gflops": gflops, "down_mbps": mbps, "up_mbps": mbps.copy()}
     availability, period = None, None
     if behaviour is not None:
@@ -128,6 +137,9 @@ def _behaviour(path: Path, client, entry) -> tuple[list[float], list[float], flo
     finish = _number(path, client, "finish_time", entry["finish_time"])
     active = [_number(path, client, "active", a, positive=False) for a in active]
     inactive = [_number(path, client, "inactive", b, positive=False) for b in inactive]
+    for k, (a, b) in enumerate(zip(active, inactive)):
+        if a > b:
+            raise InputError(f"trace {path}: client {client!r}: active[{k}] {a:g} is after inactive[{k}] {b:g}")
     if any(b > finish or a < 0 for a, b in zip(active, inactive)) or any(
             later < earlier for earlier, later in zip(inactive, active[1:])):
         raise InputError(f"trace {path}: client {client!r}: intervals must lie in order within [0, finish_time]")

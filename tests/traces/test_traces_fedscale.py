@@ -60,6 +60,11 @@ def test_a_pickle_that_names_any_class_or_function_is_refused(tmp_path, value, c
     ([1, 2], "expected a non-empty dict"),
     ({1: {"computation": 0, "communication": 5}}, "computation 0 is not a positive number"),
     ({1: {"computation": 3}}, "no communication"),
+    ({1: {"computation": 10**400, "communication": 5}}, "client 1: computation is an integer too large for a number"),
+    ({1: {"computation": 40, "communication": 10**5000}}, "communication is an integer too large"),  # repr refuses it
+    ({1: {"computation": float("inf"), "communication": 5}}, "computation inf is not a positive number"),
+    ({1: {"computation": 5e-324, "communication": 5}}, "client 1: computation or communication too small"),
+    ({1: {"computation": 40, "communication": 5e-324}}, "computation or communication too small"),
 ])
 def test_malformed_capacity_is_named(tmp_path, capacity, message):
     with pytest.raises(InputError, match=message):
@@ -72,3 +77,22 @@ def test_behaviour_out_of_order_or_beyond_its_period_is_refused(tmp_path):
         read_fedscale_trace(None, write(tmp_path / "beh", bad))
     with pytest.raises(InputError, match="cannot be read"):
         read_fedscale_trace(tmp_path / "missing", None)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("finish_time", 10**400, "client 1: finish_time is an integer too large for a number"),
+    ("active", [10**400, 100], "client 1: active is an integer too large"),
+    ("inactive", [50, -(10**400)], "client 1: inactive is an integer too large"),
+    ("finish_time", float("nan"), "client 1: finish_time nan is not a positive number"),
+])
+def test_behaviour_numbers_beyond_a_float_are_bad_input(tmp_path, key, value, message):
+    with pytest.raises(InputError, match=message):
+        read_fedscale_trace(None, write(tmp_path / "beh", {1: {**BEHAVIOUR[1], key: value}}))
+
+
+def test_a_behaviour_entry_active_after_its_inactive_time_is_refused_naming_it(tmp_path):
+    bad = {1: {**BEHAVIOUR[1], "active": [10, 120], "inactive": [50, 110]}}
+    with pytest.raises(InputError, match=r"beh: client 1: active\[1\] 120 is after inactive\[1\] 110"):
+        read_fedscale_trace(None, write(tmp_path / "beh", bad))
+    empty = {1: {**BEHAVIOUR[1], "active": [10, 100], "inactive": [10, 150]}}  # a zero-length entry: no interval
+    assert read_fedscale_trace(None, write(tmp_path / "beh", empty)).availability.of(0)["start_s"].tolist() == [100.0]

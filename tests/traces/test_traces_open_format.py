@@ -1,10 +1,12 @@
 """edgesim's open trace tables: read from CSV and Parquet alike, grouped per device, and every malformed row
 named by its file and line."""
 
-from pathlib import Path
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from edgesim.errors import InputError
@@ -43,17 +45,74 @@ def test_without_a_devices_table_the_devices_are_those_of_the_availability_table
     ("devices", pd.DataFrame({"device": ["a", "b"], "train_gflops": [1.0, -2.0]}),
      r"row 3: train_gflops must be positive"),
     ("devices", pd.DataFrame({"device": ["a"], "cpu": [1]}), r"unknown column cpu \(allowed: device, train_gflops"),
-    ("devices", pd.DataFrame({"device": ["a"], "ram_mb": ["lots"]}), r"row 2: ram_mb 'lots' is not a number"),
+    ("devices", pd.DataFrame({"device": ["a"], "ram_mb": ["lots"]}), r"row 2: ram_mb 'lots' is not a finite number"),
     ("availability", pd.DataFrame({"device": ["a"], "start_s": [5.0], "end_s": [5.0]}),
      r"availability.csv: row 2: end_s must be after start_s"),
     ("availability", pd.DataFrame({"device": ["a", "a"], "start_s": [0.0, 5.0], "end_s": [10.0, 20.0]}),
-     r"intervals overlap \(\[0, 10\) and \[5, 20\)"),
+     r"availability.csv: rows 2 and 3: availability intervals overlap \(\[0, 10\) and \[5, 20\) of device 'a'\)"),
+    ("availability", pd.DataFrame({"device": ["a", "b", "a"], "start_s": [5.0, 0.0, 0.0], "end_s": [20.0, 9.0, 10.0]}),
+     r"rows 4 and 2: availability intervals overlap \(\[0, 10\) and \[5, 20\)"),  # named in the intervals' order
     ("availability", pd.DataFrame({"device": ["a"], "start_s": [0.0]}), r"no column end_s"),
 ])
 def test_a_malformed_table_names_its_file_and_row(tmp_path, table, frame, message):
     write_open_trace(tmp_path, **{table: frame})
     with pytest.raises(InputError, match=message):
         read_open_trace(tmp_path)
+
+
+@pytest.mark.parametrize("table, text, message", [
+    ("devices", "device,train_gflops\na,1\nb,inf\n", r"devices.csv: row 3: train_gflops inf is not a finite number"),
+    ("devices", "device,ram_mb,latency_ms\na,1,-inf\n", r"row 2: latency_ms -inf is not a finite number"),
+    ("devices", "device,train_gflops\na,nan\n", r"row 2: train_gflops 'nan' is not a finite number"),
+    ("devices", "device,train_gflops\na,NA\n", r"row 2: train_gflops 'NA' is not a finite number"),  # only '' is empty
+    ("availability", "device,start_s,end_s\na,0,Infinity\n", r"availability.csv: row 2: end_s inf is not a finite"),
+    ("capacity", "device,time_s,up_mbps\na,0,1e999\n", r"capacity.csv: row 2: up_mbps inf is not a finite number"),
+    ("devices", "device,train_gflops\na,1\n,2\n", r"devices.csv: row 3: device is empty"),
+    ("devices", "device,train_gflops\na,1\n   ,2\n", r"devices.csv: row 3: device is empty"),
+    ("availability", "device,start_s,end_s\na,0,1\n,2,3\n", r"availability.csv: row 3: device is empty"),
+    ("availability", "device,start_s,end_s\na,0,1,9\nb,2,3,9\n", r"row 2: more fields than the header has columns"),
+    ("availability", "device,start_s,end_s\na,0,1\nb,2,3,9\n", r"row 3: more fields than the header has columns"),
+    ("availability", "device,start_s,end_s\na,0,1\nb,,3\n", r"availability.csv: row 3: start_s is empty"),
+    ("availability", "device,start_s,end_s\na,0,1\nb,2\n", r"availability.csv: row 3: end_s is empty"),
+    ("capacity", "device,time_s,train_gflops\na,,1\n", r"capacity.csv: row 2: time_s is empty"),
+    ("devices", "device,train_gflops\n", r"devices.csv: holds no devices"),
+    ("availability", "device,start_s,end_s\n", r"availability.csv: holds no devices"),
+])
+def test_a_malformed_csv_names_its_file_and_row(tmp_path, table, text, message):
+    (tmp_path / f"{table}.csv").write_text(text)
+    if table == "capacity":
+        (tmp_path / "devices.csv").write_text("device\na\n")
+    with pytest.raises(InputError, match=message):
+        read_open_trace(tmp_path)
+
+
+@pytest.mark.parametrize("table, columns, message", [
+    ("devices", {"device": ["a"], "ram_mb": [True]}, r"devices.parquet: column ram_mb holds bool values, not numbers"),
+    ("devices", {"device": ["a", "b"], "ram_mb": pa.array([True, None])}, r"column ram_mb holds bool values"),
+    ("availability", {"device": ["a"], "start_s": pa.array([0], pa.timestamp("ms")), "end_s": [1.0]},
+     r"column start_s holds timestamp\[ms\] values, not numbers"),
+    ("devices", {"device": ["a"], "train_gflops": ["2.5"]}, r"column train_gflops holds string values, not numbers"),
+    ("devices", {"device": ["a", "b"], "ram_mb": [1.0, float("nan")]}, r"devices.parquet: row 2: ram_mb nan is not"),
+    ("devices", {"device": ["a", "b"], "up_mbps": [1.0, float("inf")]}, r"row 2: up_mbps inf is not a finite number"),
+    ("devices", {"device": pa.array(["a", None])}, r"devices.parquet: row 2: device is empty"),
+    ("devices", {"device": ["a", ""]}, r"devices.parquet: row 2: device is empty"),
+    ("availability", {"device": ["a"], "start_s": pa.array([None], pa.float64()), "end_s": [1.0]},
+     r"availability.parquet: row 1: start_s is empty"),
+    ("devices", {"device": pa.array([], pa.string())}, r"devices.parquet: holds no devices"),
+])
+def test_a_malformed_parquet_table_names_its_file_column_and_row(tmp_path, table, columns, message):
+    pq.write_table(pa.table(columns), tmp_path / f"{table}.parquet")
+    with pytest.raises(InputError, match=message):
+        read_open_trace(tmp_path)
+
+
+def test_parquet_numbers_of_any_numeric_type_and_empty_cells_are_read(tmp_path):
+    columns = {"device": [7, 8], "ram_mb": pa.array([1, None], pa.int32()), "down_mbps": pa.array([None, None]),
+               "up_mbps": pa.array([Decimal("1.5"), 2], pa.decimal128(3, 1))}
+    pq.write_table(pa.table(columns), tmp_path / "devices.parquet")
+    trace = read_open_trace(tmp_path)
+    assert trace.devices == ("7", "8") and trace.figure("ram_mb", 0) == 1.0 and trace.figure("ram_mb", 1) is None
+    assert trace.figure("down_mbps", 0) is None and trace.figure("up_mbps", 1) == 2.0
 
 
 def test_a_device_of_another_table_must_be_in_the_devices_table(tmp_path):
