@@ -27,6 +27,7 @@ from edgesim.errors import InputError, OutputError
 from edgesim.progress import describe_time
 from edgesim.scenario import Scenario, apply_edits, expand_sweep, read_raw, shadowed_assignments, validate
 from edgesim.signals import interruptions_ignored, signal_number, sigterm_as_interrupt
+from edgesim.units import energy_unit
 
 MAX_PROBLEMS_SHOWN = 20
 MAX_THREADS_PER_CORE = 4
@@ -265,7 +266,20 @@ def _ending_line(s: dict) -> str:
             target = (f"; target {s['target_accuracy']} reached in {describe_time(s['time_to_target_s'])} "
                       f"simulated{checked}")
     return (f"final accuracy {s['final_accuracy']:.4f} after {s['rounds']} rounds, "
-            f"{describe_time(s['sim_time_s'])} simulated{target}")
+            f"{describe_time(s['sim_time_s'])} simulated{target}{_energy_words(s)}")
+
+
+def _energy_words(s: dict) -> str:
+    """``; energy 4.2 kJ (3% lost); 12 battery drop-outs`` for the ending line (empty parts left out)."""
+    words = ""
+    if s.get("energy_j"):
+        unit, size = energy_unit(s["energy_j"])
+        lost = s.get("energy_lost_share")
+        words = f"; energy {s['energy_j'] / size:.3g} {unit}" + (f" ({lost:.0%} lost)" if lost else "")
+    if s.get("battery_devices"):
+        dropouts = s.get("battery_dropouts", 0)
+        words += f"; {dropouts} battery drop-out{'s' * (dropouts != 1)}"
+    return words
 
 
 def cmd_sweep(args, console: Console) -> int:

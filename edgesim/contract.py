@@ -41,5 +41,5 @@ SWEEP_SUMMARY_COLUMNS = (
     "status", "reason", "sim_time_s", "rounds", "final_accuracy", "best_accuracy", "target_accuracy",
     "time_to_target_s", "rounds_to_target", "bytes_up", "bytes_down", "updates_applied", "updates_discarded",
     "staleness_mean", "staleness_p50", "staleness_p95", "failures", "energy_j", "energy_to_target_j",
-    "battery_dropouts", "wall_time_s",
+    "energy_lost_share", "battery_dropouts", "wall_time_s",
 )

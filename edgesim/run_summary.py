@@ -10,7 +10,6 @@ from edgesim.coordinator import Coordinator, Progress
 from edgesim.journal import Journal
 from edgesim.preflight import Prepared
 from edgesim.results.staleness import staleness_statistics
-from edgesim.sim.battery import BATTERY_LOW
 from edgesim.sim.engine import Ending, Engine
 from edgesim.sim.event_log import EventLog
 
@@ -28,7 +27,8 @@ def ending_status(progress: Progress, ending: Ending) -> tuple[str, str | None]:
 def energy_fields(engine: Engine | None, prepared: Prepared, progress: Progress, log: EventLog) -> dict:
     """Energy in joules (``edgesim.sim.energy``): what the fleet's phases spent (``energy_j``, split into
     compute and transfer), the idle baseline beside it, the phases' energy when the target was reached, the
-    energy of work that was lost and its share, and how often a battery ran low."""
+    energy of work that was lost and its share, how often a battery ran low while the clock ran and how many
+    devices started below their threshold to leave."""
     meter = engine.meter if engine else None
     total = meter.total_j if meter else 0.0
     lost = meter.wasted_j if meter else 0.0
@@ -41,7 +41,8 @@ def energy_fields(engine: Engine | None, prepared: Prepared, progress: Progress,
         "energy_lost_j": lost,
         "energy_lost_share": lost / total if total else None,
         "battery_devices": sum(1 for spec in prepared.fleet.device_battery if spec is not None),
-        "battery_dropouts": log.counts[BATTERY_LOW],
+        "battery_dropouts": engine.fleet.battery_dropouts if engine else 0,
+        "battery_low_at_start": engine.fleet.battery_low_at_start if engine else 0,
     }
 
 

@@ -1,4 +1,5 @@
-"""Durations written by people: ``90``, ``"45s"``, ``"30m"``, ``"12h"``, ``"7d"`` (seconds by default)."""
+"""Units: durations written by people (``90``, ``"45s"``, ``"30m"``, ``"12h"``, ``"7d"``; seconds by default),
+and the unit a quantity of energy or bytes reads best in."""
 
 from __future__ import annotations
 
@@ -22,3 +23,19 @@ def parse_duration(value):
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def energy_unit(largest: float) -> tuple[str, float]:
+    """The unit joules up to ``largest`` read best in (J, kJ or MJ), and joules per unit."""
+    for unit, size in (("MJ", 1e6), ("kJ", 1e3)):
+        if largest >= size:
+            return unit, size
+    return "J", 1.0
+
+
+def byte_unit(largest: float) -> tuple[str, float]:
+    """The unit bytes up to ``largest`` read best in (kB, MB or GB), and bytes per unit."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6)):
+        if largest >= size:
+            return unit, size
+    return "kB", 1e3

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from run_inputs import SCENARIOS, data_options
 
-from edgesim.cli import _print_sweep_summary, main
+from edgesim.cli import _ending_line, _print_sweep_summary, main
 
 
 def test_validate_ok(capsys):
@@ -194,3 +194,12 @@ def test_a_set_inside_a_sweep_case_that_does_not_exist_is_refused(capsys):
     assert err.startswith("error: --set 'sweep.cases.no_such_case[stop.max_rounds]': the sweep has no case "
                           "'no_such_case' (its cases: ")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_last_line_of_a_run_gives_its_energy_and_battery_drop_outs_when_it_has_them():
+    summary = {"status": "completed", "final_accuracy": 0.91, "rounds": 12, "sim_time_s": 90.0,
+               "target_accuracy": None, "energy_j": 4200.0, "energy_lost_share": 0.031, "battery_devices": 0}
+    assert _ending_line(summary).endswith("simulated; energy 4.2 kJ (3% lost)")
+    summary.update(battery_devices=50, battery_dropouts=1, energy_lost_share=0.0)
+    assert _ending_line(summary).endswith("simulated; energy 4.2 kJ; 1 battery drop-out")
+    assert _ending_line({**summary, "energy_j": 0.0, "battery_devices": 0}).endswith("after 12 rounds, 90s simulated")

@@ -104,6 +104,21 @@ def test_round_keys_an_asynchronous_protocol_ignores_are_named():
     assert not prepare(scenario(server={"clients_per_round": 3, "deadline_s": "1m"})).warnings  # sync reads them
 
 
+def test_power_figures_of_0_w_and_batteries_that_can_never_drain_are_announced():
+    unmeasured = {"calibrated": {"train_gflops": 5, "ram_mb": 4000, "power_idle_w": 0, "power_active_w": 0,
+                                "source": "edgesim calibrate"}}
+    group = {"name": "pi", "profile": "calibrated", "count": 6, "network": "wifi5", "battery": {"capacity_wh": 5}}
+    prepared = prepare(scenario(profiles={"devices": unmeasured}, fleet={"groups": [group]}))
+    assert prepared.warnings == [
+        "fleet.groups[0].profile: calibrated gives no power figures (0 W idle and active), so its devices' energy "
+        "counts as 0 J",
+        "fleet.groups[0].battery.charging: the devices charge while available and are always available, so their "
+        "batteries never drain; give the group an availability or battery.charging a schedule"]
+    evenings = {"kind": "windows", "windows": [[0, 23]]}
+    group = {**group, "profile": "raspberry_pi_4", "availability": evenings}
+    assert not prepare(scenario(fleet={"groups": [group]})).warnings
+
+
 def test_judging_on_the_test_series_needs_no_validation_set_but_is_announced():
     judged = {"name": "akafl_rj", "k": 2, "judgement_data": "test"}
     prepared = prepare(scenario(algorithm=judged))

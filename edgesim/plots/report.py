@@ -19,6 +19,7 @@ from edgesim.plots.data import read_summary
 from edgesim.results.sweep_summary import (SEPARATED_HEADERS, UNSEPARATED_HEADERS, SweepSummary, display_rows,
                                            separated_rows, separation_note, unseparated_rows)
 from edgesim.time_scale import time_scale
+from edgesim.units import energy_unit
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
@@ -94,6 +95,12 @@ def _run_rows(summary: dict) -> list[list[str]]:
         value = summary.get(key)
         return "–" if value is None else form.format(value)
 
+    unit, per_joule = energy_unit(summary.get("energy_j") or 0.0)
+
+    def joules(key):
+        value = summary.get(key)
+        return "–" if value is None else f"{value / per_joule:.3g} {unit}"
+
     status = plain("status") + (f": {summary['reason']}" if summary.get("reason") else "")
     return [
         ["status", status], ["stopped by", plain("stop_reason")],
@@ -105,6 +112,10 @@ def _run_rows(summary: dict) -> list[list[str]]:
         ["updates applied / discarded", f"{plain('updates_applied')} / {plain('updates_discarded')}"],
         ["staleness mean / p50 / p95", " / ".join(plain(k, "{:g}") for k in
                                                    ("staleness_mean", "staleness_p50", "staleness_p95"))],
+        ["energy / to target", f"{joules('energy_j')} / {joules('energy_to_target_j')}"],
+        ["energy lost (share)", f"{joules('energy_lost_j')} ({plain('energy_lost_share', '{:.1%}')})"],
+        ["battery drop-outs (low at start)",
+         f"{plain('battery_dropouts')} ({plain('battery_low_at_start')}) of {plain('battery_devices')} devices"],
         ["failures", plain("failures")], ["devices (excluded)", f"{plain('devices')} ({plain('devices_excluded')})"],
         ["wall time", plain("wall_time_s", "{:.1f} s")],
     ]

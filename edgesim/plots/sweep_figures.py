@@ -23,8 +23,9 @@ from edgesim import outcome
 from edgesim.plots.data import has_events, read_events, read_factor_labels, read_metrics, read_sweep
 from edgesim.plots.figure import png_figure
 from edgesim.results.factor_labels import factor_columns, factor_labels, factor_names
-from edgesim.results.sweep_summary import byte_unit, t_interval
+from edgesim.results.sweep_summary import t_interval
 from edgesim.time_scale import time_scale
+from edgesim.units import byte_unit
 
 ALL_RUNS = "all runs"
 GRID_POINTS = 200

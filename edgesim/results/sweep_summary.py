@@ -28,6 +28,7 @@ from edgesim import outcome
 from edgesim.contract import SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_MD
 from edgesim.results.factor_labels import factor_columns, factor_labels, factor_names
 from edgesim.time_scale import time_scale
+from edgesim.units import byte_unit, energy_unit
 
 CONFIDENCE = 0.95
 OVERLAP = "intervals overlap"
@@ -36,7 +37,7 @@ MOST_SEEDS = 10_000
 FAILED_STATES = (outcome.FAILED, outcome.INVALID)
 MEANS = ("rounds_to_target", "final_accuracy", "best_accuracy", "staleness_mean", "staleness_p50",
          "staleness_p95", "bytes_up", "bytes_down", "updates_discarded", "energy_j", "energy_to_target_j",
-         "battery_dropouts")
+         "energy_lost_share", "battery_dropouts")
 """Per-run columns of ``sweep.csv`` averaged over a variant's finished runs."""
 TABLE_COLUMNS = ("runs", "not_finished", "failed", "reached", "reached_share", "time_to_target_s_mean",
                  "time_to_target_s_ci_low", "time_to_target_s_ci_high",
@@ -130,7 +131,7 @@ def display_rows(summary: SweepSummary) -> tuple[list[str], list[list[str]]]:
     energy_in, per_joule = energy_unit(table[["energy_j_mean"]].max().max() if len(table) else 0)
     headers = [*summary.factors, "reached", f"time to target ({unit}, {CONFIDENCE:.0%} CI)", "rounds to target",
                "final acc (full test)", "best acc (evaluations)", "staleness mean / p50 / p95",
-               f"{bytes_in} up / down", "discarded", f"energy ({energy_in}) / to target", "battery drop-outs"]
+               f"{bytes_in} up / down", "discarded", f"energy ({energy_in}) / to target", "energy lost", "battery drop-outs"]
     rows = []
     for (_, row), (_, count) in zip(table.iterrows(), summary.counts.iterrows()):
         def some(cell: str, *names: str) -> str:  # says so when the mean is over only some of the runs
@@ -152,6 +153,7 @@ def display_rows(summary: SweepSummary) -> tuple[list[str], list[list[str]]]:
             some(_number(row["updates_discarded_mean"], "{:.1f}"), "updates_discarded"),
             some(" / ".join(_number(row[c] / per_joule, "{:.3g}")
                             for c in ("energy_j_mean", "energy_to_target_j_mean")), "energy_j"),
+            some(_number(row["energy_lost_share_mean"], "{:.1%}"), "energy_lost_share"),
             some(_number(row["battery_dropouts_mean"], "{:.1f}"), "battery_dropouts"),
         ])
     return headers, rows
@@ -300,22 +302,6 @@ def _reached_cell(row, target_set: bool) -> str:
     runs = int(row["runs"])
     reached = f"{int(row['reached'])}/{runs}" if target_set else f"no target, {runs} run{'s' * (runs != 1)}"
     return reached + (f" ({', '.join(notes)})" if notes else "")
-
-
-def energy_unit(largest: float) -> tuple[str, float]:
-    """The unit joules up to ``largest`` read best in (J, kJ or MJ), and joules per unit."""
-    for unit, size in (("MJ", 1e6), ("kJ", 1e3)):
-        if largest >= size:
-            return unit, size
-    return "J", 1.0
-
-
-def byte_unit(largest: float) -> tuple[str, float]:
-    """The unit bytes up to ``largest`` read best in (kB, MB or GB), and bytes per unit."""
-    for unit, size in (("GB", 1e9), ("MB", 1e6)):
-        if largest >= size:
-            return unit, size
-    return "kB", 1e3
 
 
 def _time_cell(row, scale) -> str:

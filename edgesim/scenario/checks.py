@@ -8,7 +8,7 @@ from edgesim.fl.registry import ALGORITHMS, strategy_class
 from edgesim.models import model_names
 from edgesim.profiles import builtin_devices, builtin_networks
 from edgesim.scenario.schema import Scenario
-from edgesim.traces import load_trace
+from edgesim.traces import held_parts, load_trace
 
 
 def _unknown(kind: str, name: str, known) -> str:
@@ -35,6 +35,29 @@ def ignored_server_keys(scenario: Scenario) -> list[str]:
     fields = type(server).model_fields
     return [f"server.{key} applies to the sync protocol; the {server.protocol.kind} protocol ignores it"
             for key in SYNC_KEYS if getattr(server, key) != fields[key].default]
+
+
+def energy_warnings(scenario: Scenario) -> list[str]:
+    """Warnings for energy figures that cannot say what they seem to: a profile without power figures (its
+    devices spend 0 J), and batteries that charge whenever their device is available while it always is (they
+    never drain)."""
+    devices = device_profiles(scenario)
+    warnings = []
+    for i, group in enumerate(scenario.fleet.groups):
+        profile = devices.get(group.profile)
+        if profile is None:
+            continue
+        if profile.power_idle_w == profile.power_active_w == 0:
+            warnings.append(f"fleet.groups[{i}].profile: {group.profile} gives no power figures (0 W idle and "
+                            "active), so its devices' energy counts as 0 J")
+        if group.battery is not None and group.battery.charging == "availability":
+            trace = group.trace
+            traced = trace is not None and "availability" in trace.parts(held_parts(load_trace(trace)))
+            if not traced and (group.availability or scenario.fleet.availability).kind == "always":
+                warnings.append(f"fleet.groups[{i}].battery.charging: the devices charge while available and are "
+                                "always available, so their batteries never drain; give the group an availability "
+                                "or battery.charging a schedule")
+    return warnings
 
 
 def scenario_problems(scenario: Scenario) -> list[str]:

@@ -80,7 +80,7 @@ class Engine:
                  context: ProtocolContext, rules: StopRules, meter: EnergyMeter | None = None):
         self.env = env = simpy.Environment()
         self.rules = rules
-        fleet = Fleet(env, plan.devices, log)
+        self.fleet = fleet = Fleet(env, plan.devices, log)
         fleet.start(plan.availability(), plan.outages(), plan.capacity())
         fleet.start_batteries(plan.batteries())
         self.meter = meter or EnergyMeter()

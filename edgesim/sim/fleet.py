@@ -59,6 +59,9 @@ class Fleet:
             self._flags[i] = device.ready
             device._on_ready_change = self._ready_changed
         self._ready_count = sum(self._flags)
+        self.battery_dropouts = 0
+        """Devices that left because their battery ran low while the clock ran (not those that started low)."""
+        self.battery_low_at_start = 0
 
     def start(self, availability: Iterable[Iterator], outages: Iterable[Iterator],
               capacity: Iterable[Iterator[CapacityChange]] = ()) -> None:
@@ -168,6 +171,10 @@ class Fleet:
 
     def _battery_low(self, device: Device) -> None:
         device.powered = False
+        if self.env.now > 0:
+            self.battery_dropouts += 1
+        else:
+            self.battery_low_at_start += 1
         self.log.emit(self.env.now, device.id, BATTERY_LOW)
         self._interrupt(device, "battery")
 

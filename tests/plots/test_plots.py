@@ -123,6 +123,8 @@ def test_an_archived_sweep_draws_accuracy_from_its_gzipped_metrics(sweep_dir: Pa
 
 def test_plot_any_dispatches(sync_run: Path, sweep_dir: Path) -> None:
     assert {path.name for path in plot_any(sync_run)} == RUN_FIGURES | {"report.html"}
+    report = (sync_run / "report.html").read_text()
+    assert "<td>energy / to target</td>" in report and "<td>battery drop-outs (low at start)</td>" in report
     written = plot_any(str(sweep_dir))
     assert "sweep_accuracy.png" in {path.name for path in written} and written[-1].name == "report.html"
     assert [path.name for path in written[-3:-1]] == ["summary.csv", "summary.md"]

@@ -121,3 +121,17 @@ def test_without_a_target_nothing_is_called_not_reached():
 def test_a_header_only_sweep_csv_summarises_to_an_empty_table():
     summary = summarise_sweep(sweep([]))
     assert summary.table.empty and display_rows(summary)[1] == []
+
+
+def test_energy_its_lost_share_and_battery_drop_outs_are_averaged_and_shown_in_readable_units():
+    frame = sweep([run("a", NONE, 1, 50.0), run("a", NONE, 2, 52.0)])
+    frame["energy_j"], frame["energy_to_target_j"] = [3000.0, 5000.0], [2000.0, 4000.0]
+    frame["energy_lost_share"], frame["battery_dropouts"] = [0.1, 0.2], [1, 2]
+    summary = summarise_sweep(frame)
+    headers, rows = display_rows(summary)
+    assert rows[0][headers.index("energy (kJ) / to target")] == "4 / 3"
+    assert rows[0][headers.index("energy lost")] == "15.0%"
+    assert rows[0][headers.index("battery drop-outs")] == "1.5"
+    older = summarise_sweep(sweep([run("a", NONE, 1, 50.0)]))  # a sweep.csv from before energy was measured
+    headers, rows = display_rows(older)
+    assert rows[0][headers.index("energy lost")] == "–"

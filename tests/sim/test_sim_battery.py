@@ -89,6 +89,21 @@ def test_a_device_that_runs_low_leaves_mid_task_and_rejoins_when_charged(tmp_pat
     assert fleet.log.counts == {"battery_low": 1, "battery_ok": 1}
 
 
+def test_devices_that_start_low_are_not_counted_as_drop_outs():
+    env = simpy.Environment()
+    devices = [make_device(f"d{i}") for i in range(3)]
+    for device in devices:
+        device.power = DevicePower(idle_w=1.0, active_w=5.0)
+    fleet = Fleet(env, devices, EventLog(None))
+    fleet.start([iter([(0.0, True)])] * 3, [iter(())] * 3)
+    never = [(0.0, False)]
+    fleet.start_batteries([BatteryPlan(1.0, 0.1, CONFIG, iter(never)), BatteryPlan(1.0, 0.25, CONFIG, iter(never)),
+                           BatteryPlan(1.0, 0.9, CONFIG, iter(never))])
+    env.run(until=1000)  # the second drains 180 J at 1 W by 180 s; the third keeps 2520 J above 20%
+    assert (fleet.battery_low_at_start, fleet.battery_dropouts) == (1, 1)
+    assert fleet.log.counts["battery_low"] == 2
+
+
 def test_thresholds_must_leave_room_to_recharge():
     with pytest.raises(ValueError, match="rejoin_above .* must be above leave_below"):
         BatteryConfig(leave_below=0.5, rejoin_above=0.4)
