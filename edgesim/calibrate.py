@@ -72,6 +72,8 @@ INPUT_SHAPE = (1, 28, 28)
 NUM_CLASSES = 10
 LR = 0.01
 WINDOWS = 5
+SHORT_S = 1.0
+"""Fewer ``--seconds`` than this per model draws a warning: windows under 0.2 s are mostly noise."""
 WARMUP_MIN_STEPS = 2
 TRANSFER_TIMEOUT_S = 10.0
 """Seconds to wait for the endpoint to answer (and between two reads)."""
@@ -367,6 +369,10 @@ def calibrate(models: Sequence[str] | None, out: Path | None, name: str | None, 
         progress_console.print(f"[yellow]warning:[/yellow] the load average is {host.load:.2f} on {host.cores} "
                                "cores: other work is running, and the figures will understate an idle machine",
                                highlight=False, soft_wrap=True)
+    if seconds < SHORT_S:
+        progress_console.print(f"[yellow]warning:[/yellow] --seconds {seconds:g}: timed windows of "
+                               f"{seconds / WINDOWS:.2g} s are swayed by timer and scheduler noise; give "
+                               f"{SHORT_S:g} or more for a steady figure", highlight=False, soft_wrap=True)
     transfer = measure_transfer(endpoint) if endpoint else None
     results = _measure_all(names, batch_size, seconds, progress_console)
     profile = device_profile(results, host, batch_size, seconds, measured_at, power_w)

@@ -34,6 +34,7 @@ def _device_table(devices: Mapping[str, DeviceProfile]) -> Table:
     table.add_column("GFLOP/s", justify="right", no_wrap=True)
     table.add_column("RAM MB", justify="right", no_wrap=True)
     table.add_column("W idle/act", justify="right", no_wrap=True)
+    table.add_column("battery Wh", justify="right", no_wrap=True)
     table.add_column("description", ratio=2, min_width=14)
     table.add_column("source", ratio=4, min_width=18, style="dim")
     for name, p in devices.items():
@@ -42,6 +43,7 @@ def _device_table(devices: Mapping[str, DeviceProfile]) -> Table:
             _num(p.train_gflops),
             _num(p.ram_mb),
             f"{_num(p.power_idle_w)}/{_num(p.power_active_w)}",
+            "–" if p.battery_wh is None else _num(p.battery_wh),
             p.description,
             p.source,
         )
@@ -54,6 +56,7 @@ def _network_table(networks: Mapping[str, NetworkProfile]) -> Table:
     # Distribution texts wrap onto two lines ("lognormal / median 50 σ0.4").
     for label in ("down Mbit/s", "up Mbit/s", "latency ms"):
         table.add_column(label, ratio=1, min_width=11, max_width=16)
+    table.add_column("radio W", justify="right", no_wrap=True)
     table.add_column("source", ratio=3, min_width=18, style="dim")
     for name, p in networks.items():
         table.add_row(
@@ -61,6 +64,7 @@ def _network_table(networks: Mapping[str, NetworkProfile]) -> Table:
             describe_distribution(p.down_mbps),
             describe_distribution(p.up_mbps),
             describe_distribution(p.latency_ms),
+            "–" if p.radio_w is None else _num(p.radio_w),
             f"{p.description}. {p.source}" if p.description else p.source,
         )
     return table

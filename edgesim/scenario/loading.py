@@ -1,8 +1,8 @@
 """Read a scenario file, apply command-line edits, validate, and expand sweeps.
 
-Relative file paths in a scenario (``dataset.data_dir``, ``dataset.taxonomy.path``)
-are relative to the folder of the scenario file (``base_dir``), whether they are
-written in the file, in its sweep block or given with ``--set``; the validated
+Relative file paths in a scenario (``ConfigPath`` fields: ``dataset.data_dir``,
+``dataset.taxonomy.path``, a trace's files) are relative to the folder of the
+scenario file (``base_dir``), whether they are written in the file, in its sweep block or given with ``--set``; the validated
 scenario holds them as absolute paths, so its resolved copy runs from anywhere.
 """
 
