@@ -2,8 +2,9 @@
 
 Relative file paths in a scenario (``ConfigPath`` fields: ``dataset.data_dir``,
 ``dataset.taxonomy.path``, a trace's files) are relative to the folder of the
-scenario file (``base_dir``), whether they are written in the file, in its sweep block or given with ``--set``; the validated
-scenario holds them as absolute paths, so its resolved copy runs from anywhere.
+scenario file (``base_dir``), whether they are written in the file, in its
+sweep block or given with ``--set``; the validated scenario holds them as
+absolute paths, so its resolved copy runs from anywhere.
 """
 
 from __future__ import annotations
