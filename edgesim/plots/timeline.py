@@ -1,9 +1,11 @@
-"""Device timeline: one row per device with its phases, down time, unavailability and round boundaries.
+"""Device timeline: one row per device with its phases, down time, unavailability, low battery and round
+boundaries.
 
 Phase bars come straight from ``*_end`` / ``*_interrupted`` rows (a phase began
 at ``sim_time_s - duration_s``); down time pairs each ``failure`` with the
 device's next event of the pair (``recovery``), and likewise ``unavailable``
-with ``available``; a span still open at the end of the run lasts to its end.
+with ``available`` and ``battery_low`` with ``battery_ok`` (shown only in runs
+with batteries); a span still open at the end of the run lasts to its end.
 Bars are drawn with one ``broken_barh`` per device and category, so 100k+
 event rows render in a few seconds. A fleet of more than ``MAX_DEVICES``
 devices is sampled per group (the id before its last ``-``), every group
@@ -36,7 +38,10 @@ INTERRUPTED_EDGE = "tab:red"
 STATE_SPANS = (
     ("unavailable", "available", "#e8dcb5", "unavailable"),
     ("failure", "recovery", "#8c8c8c", "down (failure → recovery)"),
+    ("battery_low", "battery_ok", "#c9a0dc", "battery low (until recharged)"),
 )
+OPTIONAL_SPANS = ("battery_low",)
+"""States drawn, and in the legend, only when the run has them."""
 
 
 def _natural_key(device: str) -> tuple:
@@ -113,6 +118,8 @@ def timeline_figure(events: pd.DataFrame, summary: dict, path: Path | None = Non
         handles = []
         for start_kind, end_kind, colour, label in STATE_SPANS:
             spans = _spans(events, start_kind, end_kind, end_s)
+            if start_kind in OPTIONAL_SPANS and spans.empty:
+                continue
             spans[["start", "duration"]] = scale.convert(spans[["start", "duration"]])
             _bars(ax, spans, rows, 1.0, facecolors=colour, linewidth=0, zorder=1)
             handles.append(Patch(facecolor=colour, label=label))

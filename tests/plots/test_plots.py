@@ -155,6 +155,20 @@ def test_a_timeline_of_over_100k_events_is_drawn(tmp_path: Path) -> None:
     assert "timeline.png" in {path.name for path in written}
 
 
+def test_the_timeline_shows_low_battery_spans_only_in_runs_with_batteries() -> None:
+    from edgesim.plots.timeline import timeline_figure
+
+    def legend(rows):
+        events = pd.DataFrame(rows, columns=["sim_time_s", "device", "kind", "duration_s"])
+        figure = timeline_figure(events, {"sim_time_s": 100.0})
+        return [text.get_text() for text in figure.legends[0].get_texts()]
+
+    phases = [(10.0, "a-0", "compute_end", 5.0), (20.0, "a-1", "compute_end", 5.0)]
+    assert "battery low (until recharged)" not in legend(phases)
+    low = [(30.0, "a-1", "battery_low", None), (80.0, "a-1", "battery_ok", None)]
+    assert "battery low (until recharged)" in legend(phases + low)
+
+
 @pytest.mark.parametrize(("span_s", "unit"), [(0, "s"), (90, "s"), (300, "min"), (3 * 3600, "h"), (5 * 86400, "days")])
 def test_time_scale_picks_unit(span_s: float, unit: str) -> None:
     assert time_scale(span_s).unit == unit
