@@ -21,7 +21,8 @@ REPORT_FILE = "report.html"
 RUN_FIGURES = ("accuracy.png", "staleness.png", "timeline.png", "k.png", "lr.png", "iteration_time.png",
                "dominance.png")
 """What ``edgesim plot`` may write into a run directory."""
-SWEEP_FIGURES = ("sweep_accuracy.png", "sweep_time_to_target.png", "sweep_staleness.png", "sweep_bytes_time.png")
+SWEEP_FIGURES = ("sweep_accuracy.png", "sweep_time_to_target.png", "sweep_staleness.png", "sweep_bytes_time.png",
+                 "sweep_energy_time.png")
 """What ``edgesim plot`` may write into a sweep directory."""
 
 EVENT_COLUMNS = ("sim_time_s", "device", "kind", "round", "model_version", "staleness", "bytes", "duration_s",

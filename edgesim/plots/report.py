@@ -41,6 +41,7 @@ CAPTIONS = {
     "sweep_staleness.png": "Staleness of applied updates per variant (ECDF, seeds pooled).",
     "sweep_accuracy.png": "Accuracy over simulated time: mean over seeds, band = the seeds' range.",
     "sweep_bytes_time.png": "Bytes moved against time to target, one point per run.",
+    "sweep_energy_time.png": "Energy spent until the target against time to target, one point per run.",
 }
 
 

@@ -25,7 +25,7 @@ from edgesim.plots.figure import png_figure
 from edgesim.results.factor_labels import factor_columns, factor_labels, factor_names
 from edgesim.results.sweep_summary import t_interval
 from edgesim.time_scale import time_scale
-from edgesim.units import byte_unit
+from edgesim.units import byte_unit, energy_unit
 
 ALL_RUNS = "all runs"
 GRID_POINTS = 200
@@ -265,33 +265,60 @@ def sweep_accuracy_figure(sweep_dir: Path, sweep: pd.DataFrame, path: Path,
     return path
 
 
-def sweep_bytes_time_figure(sweep: pd.DataFrame, path: Path, custom: dict | None = None) -> Path | None:
-    """Bytes the run moved (up + down, the whole run: with ``stop_at_target: false`` also after the target)
-    against its time to target, one point per run that reached it. None if none did."""
+def _reached_target(sweep: pd.DataFrame, custom: dict | None) -> tuple[pd.DataFrame, pd.DataFrame, Layout]:
+    """The finished runs, those of them that reached the target, and the sweep's layout."""
     frame, layout = labelled_runs(_finished(sweep), custom)
-    reached = frame[frame["time_to_target_s"].notna()].copy()
-    if reached.empty:
-        return None
+    return frame, frame[frame["time_to_target_s"].notna()].copy(), layout
+
+
+def _cost_against_time(frame: pd.DataFrame, reached: pd.DataFrame, layout: Layout, cost: pd.Series,
+                       unit: tuple[str, float], ylabel: str, title: str, path: Path) -> Path:
+    """Scatter ``cost`` (in ``unit``: its name and size) of each run in ``reached`` against its time to
+    target, with the runs of ``frame`` that never reached it counted in the title."""
     scale = time_scale(reached["time_to_target_s"].max())
-    reached["time"] = scale.convert(reached["time_to_target_s"])
-    moved = reached["bytes_up"] + reached["bytes_down"]
-    unit, per_unit = byte_unit(moved.max())
-    reached["moved"] = moved / per_unit
+    reached = reached.assign(time=scale.convert(reached["time_to_target_s"]), cost=cost / unit[1])
     many_groups = len(layout.group_order) > 1
     with png_figure(path, size=(9.0, 5.0)) as (figure, ax):
-        sns.scatterplot(data=reached, x="time", y="moved", hue=layout.hue, hue_order=layout.hue_order,
+        sns.scatterplot(data=reached, x="time", y="cost", hue=layout.hue, hue_order=layout.hue_order,
                         style=layout.group if many_groups else None,
                         style_order=layout.group_order if many_groups else None, s=45, ax=ax)
         _legend_outside(figure, ax, None)
         ax.set_xlabel(scale.label("simulated time to target"))
-        spread = moved.max() / moved.min() if moved.min() > 0 else 0.0
+        spread = cost.max() / cost.min() if cost.min() > 0 else 0.0
         if spread > 30:  # runs an order of magnitude apart: a linear axis would squash the small ones
             ax.set_yscale("log")
-        ax.set_ylabel(f"{unit} moved in the run (up + down, whole fleet{', log scale' if spread > 30 else ''})")
+        ax.set_ylabel(f"{unit[0]} {ylabel}{', log scale' if spread > 30 else ''}")
         omitted = len(frame) - len(reached)
         note = f"; {omitted} run(s) that never reached it left out" if omitted else ""
-        ax.set_title(f"Communication of each run against its time to target{note}", fontsize=10)
+        ax.set_title(f"{title}{note}", fontsize=10)
     return path
+
+
+def sweep_bytes_time_figure(sweep: pd.DataFrame, path: Path, custom: dict | None = None) -> Path | None:
+    """Bytes the run moved (up + down, the whole run: with ``stop_at_target: false`` also after the target)
+    against its time to target, one point per run that reached it. None if none did."""
+    frame, reached, layout = _reached_target(sweep, custom)
+    if reached.empty:
+        return None
+    moved = reached["bytes_up"] + reached["bytes_down"]
+    return _cost_against_time(frame, reached, layout, moved, byte_unit(moved.max()),
+                              "moved in the run (up + down, whole fleet)",
+                              "Communication of each run against its time to target", path)
+
+
+def sweep_energy_time_figure(sweep: pd.DataFrame, path: Path, custom: dict | None = None) -> Path | None:
+    """The fleet's training and transfer energy until the target (``energy_to_target_j``, J; idle draw
+    excluded) against the time to target, one point per run that reached it. None if none did, or if the
+    sweep recorded no energy (profiles without power figures, or runs saved before energy was counted)."""
+    if "energy_to_target_j" not in sweep.columns:
+        return None
+    frame, reached, layout = _reached_target(sweep, custom)
+    energy = reached["energy_to_target_j"]
+    if reached.empty or not (energy > 0).any():
+        return None
+    return _cost_against_time(frame, reached, layout, energy, energy_unit(energy.max()),
+                              "spent until the target (training + transfers, whole fleet)",
+                              "Energy of each run against its time to target", path)
 
 
 def plot_sweep(sweep_dir: Path, sweep: pd.DataFrame | None = None,
@@ -300,7 +327,8 @@ def plot_sweep(sweep_dir: Path, sweep: pd.DataFrame | None = None,
 
     ``sweep_time_to_target.png`` is always written; ``sweep_accuracy.png`` needs a run with
     ``metrics.csv``, ``sweep_staleness.png`` a run with stale applied updates in ``events.csv``, and
-    ``sweep_bytes_time.png`` a run that reached the target. ``sweep`` and ``custom`` (``read_sweep``,
+    ``sweep_bytes_time.png`` a run that reached the target, ``sweep_energy_time.png`` one that reached it
+    having spent energy. ``sweep`` and ``custom`` (``read_sweep``,
     ``read_factor_labels``) are read from ``sweep_dir`` unless the caller has them already.
     """
     sweep_dir = Path(sweep_dir)
@@ -311,5 +339,6 @@ def plot_sweep(sweep_dir: Path, sweep: pd.DataFrame | None = None,
         sweep_time_to_target_figure(sweep, sweep_dir / "sweep_time_to_target.png", custom),
         sweep_staleness_figure(sweep_dir, sweep, sweep_dir / "sweep_staleness.png", custom),
         sweep_bytes_time_figure(sweep, sweep_dir / "sweep_bytes_time.png", custom),
+        sweep_energy_time_figure(sweep, sweep_dir / "sweep_energy_time.png", custom),
     ]
     return [path for path in written if path is not None]

@@ -99,6 +99,17 @@ def test_sweep_figures(sweep_dir: Path) -> None:
                                         "sweep_bytes_time.png"})
 
 
+def test_sweep_energy_figure_needs_runs_that_spent_energy(sweep_dir: Path) -> None:
+    sweep = pd.read_csv(sweep_dir / "sweep.csv")
+    sweep["energy_to_target_j"] = 0.0  # profiles without power figures: nothing to draw
+    sweep.to_csv(sweep_dir / "sweep.csv", index=False)
+    assert "sweep_energy_time.png" not in {path.name for path in plot_sweep(sweep_dir)}
+    sweep["energy_to_target_j"] = sweep["time_to_target_s"] * 3.5  # J; empty where the target was missed
+    sweep.to_csv(sweep_dir / "sweep.csv", index=False)
+    assert_pngs(plot_sweep(sweep_dir), {"sweep_accuracy.png", "sweep_time_to_target.png", "sweep_staleness.png",
+                                        "sweep_bytes_time.png", "sweep_energy_time.png"})
+
+
 def test_sweep_figures_are_deterministic(sweep_dir: Path) -> None:
     first = {path.name: path.read_bytes() for path in plot_sweep(sweep_dir)}
     assert {path.name: path.read_bytes() for path in plot_sweep(sweep_dir)} == first
