@@ -110,13 +110,30 @@ def test_power_figures_of_0_w_and_batteries_that_can_never_drain_are_announced()
     group = {"name": "pi", "profile": "calibrated", "count": 6, "network": "wifi5", "battery": {"capacity_wh": 5}}
     prepared = prepare(scenario(profiles={"devices": unmeasured}, fleet={"groups": [group]}))
     assert prepared.warnings == [
-        "fleet.groups[0].profile: calibrated gives no power figures (0 W idle and active), so its devices' energy "
-        "counts as 0 J",
-        "fleet.groups[0].battery.charging: the devices charge while available and are always available, so their "
-        "batteries never drain; give the group an availability or battery.charging a schedule"]
+        "fleet.groups[0].profile: calibrated gives no power figures (0 W idle and active), so its devices' computing "
+        "and idling count as 0 J; only transfers count, at the wifi5 radio's 0.8 W",
+        "fleet.groups[0].battery.charging: the devices charge while available, are always available and charge at "
+        "10 W, at least their heaviest draw (0.8 W), so their batteries never drain; give the group an availability "
+        "or battery.charging a schedule"]
     evenings = {"kind": "windows", "windows": [[0, 23]]}
     group = {**group, "profile": "raspberry_pi_4", "availability": evenings}
     assert not prepare(scenario(fleet={"groups": [group]})).warnings
+
+
+def test_a_charger_weaker_than_the_draw_drains_the_battery_and_is_not_warned_of():
+    group = {"name": "pi", "profile": "raspberry_pi_4", "count": 6, "network": "wifi5",
+             "battery": {"capacity_wh": 5, "charge_w": 2}}  # a Pi 4 trains at 6.4 W
+    assert not prepare(scenario(fleet={"groups": [group]})).warnings
+
+
+def test_a_0_w_profile_on_a_network_without_radio_power_counts_nothing():
+    silent = {"devices": {"calibrated": {"train_gflops": 5, "ram_mb": 4000, "power_idle_w": 0, "power_active_w": 0,
+                                         "source": "edgesim calibrate"}},
+              "networks": {"wired": {"down_mbps": 100, "up_mbps": 100, "latency_ms": 1, "source": "assumed"}}}
+    group = {"name": "pi", "profile": "calibrated", "count": 6, "network": "wired"}
+    assert prepare(scenario(profiles=silent, fleet={"groups": [group]})).warnings == [
+        "fleet.groups[0].profile: calibrated gives no power figures (0 W idle and active), so its devices' computing "
+        "and idling count as 0 J (the wired network gives no radio_w either)"]
 
 
 def test_judging_on_the_test_series_needs_no_validation_set_but_is_announced():

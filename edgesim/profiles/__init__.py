@@ -53,7 +53,7 @@ def validate_profiles(data: Any, model: type[M], where: str) -> dict[str, M]:
         except ValidationError as exc:
             for err in exc.errors():
                 loc = ".".join(str(part) for part in (name, *err["loc"]))
-                problems.append(f"{where}: {loc}: {err['msg']}")
+                problems.append(f"{where}: {loc}: {err['msg'].removeprefix('Value error, ')}")
     if problems:
         raise InputError(problems)
     return profiles

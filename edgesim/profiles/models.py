@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from edgesim.config_model import ConfigModel
 from edgesim.distributions import NonNegativeDistribution, PositiveDistribution
@@ -19,6 +19,13 @@ class DeviceProfile(ConfigModel):
     battery_wh: float | None = Field(None, gt=0, description="battery energy, Wh; null: mains-powered")
     source: str = Field(description="where the figures come from")
 
+    @model_validator(mode="after")
+    def _training_draws_at_least_idle(self):
+        if self.power_active_w < self.power_idle_w:
+            raise ValueError(f"power_active_w ({self.power_active_w:g} W) is below power_idle_w "
+                             f"({self.power_idle_w:g} W): a device training draws at least its idle power")
+        return self
+
 
 class NetworkProfile(ConfigModel):
     """A device's access network: bandwidth sampled once per device, latency per transfer."""
@@ -28,5 +35,5 @@ class NetworkProfile(ConfigModel):
     up_mbps: PositiveDistribution = Field(description="device upload bandwidth, Mbit/s")
     latency_ms: NonNegativeDistribution = Field(description="one-way setup latency per transfer, ms")
     radio_w: float | None = Field(None, ge=0, description="power a transfer adds over the device's idle power, W; "
-                                  "null: transfers count no energy")
+                                  "null (the default): a transfer draws only the idle power")
     source: str

@@ -39,24 +39,31 @@ def ignored_server_keys(scenario: Scenario) -> list[str]:
 
 def energy_warnings(scenario: Scenario) -> list[str]:
     """Warnings for energy figures that cannot say what they seem to: a profile without power figures (its
-    devices spend 0 J), and batteries that charge whenever their device is available while it always is (they
-    never drain)."""
-    devices = device_profiles(scenario)
+    devices spend 0 J but for their radio), and batteries that charge whenever their device is available, while
+    it always is, faster than the device can draw (they never drain)."""
+    devices, networks = device_profiles(scenario), network_profiles(scenario)
     warnings = []
     for i, group in enumerate(scenario.fleet.groups):
-        profile = devices.get(group.profile)
-        if profile is None:
+        profile, network = devices.get(group.profile), networks.get(group.network)
+        if profile is None or network is None:
             continue
+        radio_w = network.radio_w or 0.0
         if profile.power_idle_w == profile.power_active_w == 0:
+            radio = (f"; only transfers count, at the {group.network} radio's {radio_w:g} W" if radio_w
+                     else f" (the {group.network} network gives no radio_w either)")
             warnings.append(f"fleet.groups[{i}].profile: {group.profile} gives no power figures (0 W idle and "
-                            "active), so its devices' energy counts as 0 J")
-        if group.battery is not None and group.battery.charging == "availability":
+                            f"active), so its devices' computing and idling count as 0 J{radio}")
+        battery = group.battery
+        if battery is not None and battery.charging == "availability":
             trace = group.trace
             traced = trace is not None and "availability" in trace.parts(held_parts(load_trace(trace)))
-            if not traced and (group.availability or scenario.fleet.availability).kind == "always":
-                warnings.append(f"fleet.groups[{i}].battery.charging: the devices charge while available and are "
-                                "always available, so their batteries never drain; give the group an availability "
-                                "or battery.charging a schedule")
+            heaviest_w = max(profile.power_active_w, profile.power_idle_w + radio_w)
+            if (not traced and (group.availability or scenario.fleet.availability).kind == "always"
+                    and battery.charge_w >= heaviest_w):
+                warnings.append(f"fleet.groups[{i}].battery.charging: the devices charge while available, are "
+                                f"always available and charge at {battery.charge_w:g} W, at least their heaviest "
+                                f"draw ({heaviest_w:g} W), so their batteries never drain; give the group an "
+                                "availability or battery.charging a schedule")
     return warnings
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Callable, Literal
 
 import simpy
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from edgesim.config_model import ConfigModel
 from edgesim.distributions import Constant, Distribution
@@ -55,6 +55,20 @@ class BatteryConfig(ConfigModel):
     charging: Literal["availability", "trace"] | AvailabilityConfig = Field(
         "availability", description="when the device is plugged in: while available, over its trace's "
                                     "availability, or a schedule of its own")
+
+    @field_validator("initial_soc")
+    @classmethod
+    def _a_share_of_full(cls, soc: Distribution) -> Distribution:
+        """A constant state of charge lies in 0-1 (50% is 0.5); a distribution's draws are clipped to 0-1, so one
+        that can only draw beyond it is refused."""
+        if soc.kind == "constant" and not 0 <= soc.value <= 1:
+            raise ValueError(f"{soc.value:g} is not a state of charge: write a share of full from 0 to 1 "
+                             f"(50% is 0.5)")
+        low, attained = soc.lower_bound()
+        if low > 1 or (low == 1 and not attained):
+            raise ValueError(f"this {soc.kind} distribution draws only above 1, so every device would start full; "
+                             "write shares of full from 0 to 1")
+        return soc
 
     @model_validator(mode="after")
     def _thresholds(self):

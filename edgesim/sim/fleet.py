@@ -59,9 +59,9 @@ class Fleet:
             self._flags[i] = device.ready
             device._on_ready_change = self._ready_changed
         self._ready_count = sum(self._flags)
-        self.battery_dropouts = 0
-        """Devices that left because their battery ran low while the clock ran (not those that started low)."""
+        self._dropped_out: set[str] = set()
         self.battery_low_at_start = 0
+        """Devices whose battery started below the level to leave."""
 
     def start(self, availability: Iterable[Iterator], outages: Iterable[Iterator],
               capacity: Iterable[Iterator[CapacityChange]] = ()) -> None:
@@ -169,10 +169,16 @@ class Fleet:
                 self.env.process(self._charging(device, iter(plan.charging)))
             device.battery.start()
 
+    @property
+    def battery_dropouts(self) -> int:
+        """Devices that left at least once because their battery ran low while the clock ran, each counted once
+        however often it left (a device that started low counts only if it ran low again later)."""
+        return len(self._dropped_out)
+
     def _battery_low(self, device: Device) -> None:
         device.powered = False
         if self.env.now > 0:
-            self.battery_dropouts += 1
+            self._dropped_out.add(device.id)
         else:
             self.battery_low_at_start += 1
         self.log.emit(self.env.now, device.id, BATTERY_LOW)

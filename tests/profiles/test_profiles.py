@@ -83,6 +83,12 @@ def test_validate_profiles_reports_where():
         validate_profiles([1, 2], DeviceProfile, "test.yaml")
 
 
+def test_a_device_that_draws_less_training_than_idle_is_refused():
+    inverted = {"box": {"train_gflops": 1, "ram_mb": 1, "power_idle_w": 5, "power_active_w": 1, "source": "x"}}
+    with pytest.raises(InputError, match=r"box: power_active_w \(1 W\) is below power_idle_w \(5 W\)"):
+        validate_profiles(inverted, DeviceProfile, "test.yaml")
+
+
 def test_render_profiles_mentions_every_name():
     devices, networks = builtin_devices(), builtin_networks()
     buf = io.StringIO()

@@ -104,6 +104,21 @@ def test_devices_that_start_low_are_not_counted_as_drop_outs():
     assert fleet.log.counts["battery_low"] == 2
 
 
+def test_a_device_that_runs_low_twice_is_one_drop_out():
+    env = simpy.Environment()
+    device = make_device("d0")
+    device.power = DevicePower(idle_w=1.0, active_w=5.0)
+    fleet = Fleet(env, [device], EventLog(None))
+    fleet.start([iter([(0.0, True)])], [iter(())])
+    # unplugged: 0.3 Wh above 20% lasts 1080 s at 1 W; plugged from 1500 s (300 J left) it charges at 9 W net,
+    # full by 1867 s; unplugged again from 2000 s, 2880 J above 20% run it low a second time at 4880 s
+    plugged = iter([(0.0, False), (1500.0, True), (2000.0, False)])
+    fleet.start_batteries([BatteryPlan(1.0, 0.5, CONFIG, plugged)])
+    env.run(until=6000)
+    assert fleet.log.counts["battery_low"] == 2
+    assert fleet.battery_dropouts == 1
+
+
 def test_thresholds_must_leave_room_to_recharge():
     with pytest.raises(ValueError, match="rejoin_above .* must be above leave_below"):
         BatteryConfig(leave_below=0.5, rejoin_above=0.4)
@@ -125,3 +140,15 @@ def test_a_level_closer_than_the_clock_can_tell_is_reached_not_waited_for(start,
 
 def test_a_battery_block_of_defaults_starts_full():
     assert BatteryConfig().initial_soc.sample(None) == 1.0
+
+
+@pytest.mark.parametrize("soc", [50, -0.5, 1.5])
+def test_a_constant_state_of_charge_outside_0_to_1_is_refused(soc):
+    with pytest.raises(ValueError, match="is not a state of charge: write a share of full from 0 to 1"):
+        BatteryConfig(initial_soc=soc)
+
+
+def test_a_distribution_that_only_draws_above_full_is_refused_and_one_that_straddles_it_is_clipped():
+    with pytest.raises(ValueError, match="draws only above 1"):
+        BatteryConfig(initial_soc={"kind": "uniform", "low": 20, "high": 80})
+    assert BatteryConfig(initial_soc={"kind": "uniform", "low": 0.5, "high": 1.5}).initial_soc.kind == "uniform"
