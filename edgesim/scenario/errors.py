@@ -8,6 +8,7 @@ the keys that are allowed at that place.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from typing import Any, Sequence
@@ -15,9 +16,11 @@ from typing import Any, Sequence
 from pydantic import BaseModel, ValidationError
 
 from edgesim.errors import brief
-from edgesim.registry import kinds_of
+from edgesim.registry import Kinds, kinds_of
 
 KEY_LIMIT = 40
+UNION_MEMBER = re.compile(r"^(tagged-union|literal|function-[a-z-]+)\[")
+"""How pydantic labels the member of an untagged union in an error's location (``literal['a','b']``)."""
 
 
 def yaml_path(parts: Sequence[Any]) -> str:
@@ -35,6 +38,7 @@ def _user_path(loc: Sequence[Any], data: Any, model: type[BaseModel]) -> list[An
     schema beside it: pydantic names the member of a tagged union by its tag (``windows``, ``constant``,
     ``bnn_fl``), which is not a place in the file even where a key of the same name exists."""
     kept, node, annotation = [], data, model
+    loc = [part for part in loc if not (isinstance(part, str) and UNION_MEMBER.match(part))]
     for i, part in enumerate(loc):
         members = _union_members(annotation)
         named = [m for m in members if isinstance(part, str) and part in _tags(m)]
@@ -78,12 +82,19 @@ def _tags(model: type[BaseModel]) -> tuple:
     return ()
 
 
+def _field_annotation(field) -> Any:
+    """A field's annotation with the ``Kinds`` family pydantic moved into its metadata (a bare
+    ``Annotated[..., kinds]`` field keeps only its first argument as ``annotation``)."""
+    kinds = next((m for m in field.metadata if isinstance(m, Kinds)), None)
+    return field.annotation if kinds is None else typing.Annotated[field.annotation, kinds]
+
+
 def _child(annotation, part, node):
     """The annotation of ``part`` inside ``annotation`` (``Any`` when the schema does not say)."""
     annotation = _unwrap(annotation, node)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         field = next((f for n, f in annotation.model_fields.items() if (f.alias or n) == part), None)
-        return Any if field is None else field.annotation
+        return Any if field is None else _field_annotation(field)
     if typing.get_origin(annotation) in (list, tuple, dict):
         args = typing.get_args(annotation)
         if typing.get_origin(annotation) is tuple and isinstance(part, int) and part < len(args) \
@@ -129,7 +140,7 @@ def allowed_keys(model: type[BaseModel], path: Sequence[Any], data: Any) -> list
             field = next((f for n, f in annotation.model_fields.items() if (f.alias or n) == part), None)
             if field is None:
                 return None
-            annotation = field.annotation
+            annotation = _field_annotation(field)
         elif typing.get_origin(annotation) in (list, tuple, dict):
             annotation = typing.get_args(annotation)[-1] if typing.get_args(annotation) else Any
         else:
@@ -151,30 +162,46 @@ def _annotation_at(model: type[BaseModel], path: Sequence[Any], data: Any):
     return annotation
 
 
+MAPPING_ERRORS = {"model_type", "model_attributes_type", "dict_type"}
+"""pydantic's error types for a value that should have been a mapping of keys."""
+
+
 def format_validation_error(exc: ValidationError, model: type[BaseModel], data: Any, prefix: str = "") -> list[str]:
-    """One message per problem: ``<yaml path>: <what is wrong>``."""
-    problems = []
-    for error in exc.errors():
+    """One message per problem: ``<yaml path>: <what is wrong>``. Where a value may be a word or a mapping
+    (``charging: availability`` or ``{kind: windows, ...}``) and is neither, the word's message stands alone."""
+    found, errors = [], exc.errors()
+    for error in errors:
+        if error["type"] == "literal_error" and isinstance(error["input"], dict) and len(errors) > 1:
+            continue  # a mapping given where a word or a mapping may stand: the mapping's own errors say more
         path = _user_path(error["loc"], data, model)
-        where = prefix + yaml_path(path)
-        if error["type"] == "extra_forbidden":
-            keys = allowed_keys(model, path[:-1], data)
-            hint = f"; allowed keys: {', '.join(keys)}" if keys else ""
-            problems.append(f"{where}: unknown key{hint}")
-        elif error["type"] == "missing":
-            problems.append(f"{where}: required key is missing")
-        elif error["type"] == "union_tag_not_found":  # a tagged block without its tag
-            ctx = error.get("ctx", {})
-            key = str(ctx.get("discriminator", "kind")).strip("'")
-            expected = ctx.get("expected_tags") or ", ".join(f"'{t}'" for m in _union_members(
-                _annotation_at(model, path, data)) for t in _tags(m))
-            problems.append(f"{where}.{key}: required key is missing" + (f"; one of {expected}" if expected else ""))
-        elif error["type"] == "union_tag_invalid":  # pydantic's message quotes the whole tag first
-            ctx = error.get("ctx", {})
-            key = str(ctx.get("discriminator", "kind")).strip("'")
-            problems.append(f"{where}.{key}: {brief(ctx.get('tag'))} is not one of {ctx.get('expected_tags', '')}")
-        else:
-            message = error["msg"].removeprefix("Value error, ")
-            shown = not isinstance(error["input"], (dict, list))
-            problems.append(f"{where}: {message} (got {brief(error['input'])})" if shown else f"{where}: {message}")
+        found.append((prefix + yaml_path(path), error["type"], _problem(error, path, model, data, prefix)))
+    words = {where for where, kind, _ in found if kind not in MAPPING_ERRORS}
+    problems = []
+    for where, kind, line in found:
+        if not (kind in MAPPING_ERRORS and where in words) and line not in problems:
+            problems.append(line)
     return problems
+
+
+def _problem(error: dict, path: list, model: type[BaseModel], data: Any, prefix: str) -> str:
+    """``<yaml path>: <what is wrong>`` for one pydantic error whose place in the file is ``path``."""
+    where = prefix + yaml_path(path)
+    if error["type"] == "extra_forbidden":
+        keys = allowed_keys(model, path[:-1], data)
+        return f"{where}: unknown key" + (f"; allowed keys: {', '.join(keys)}" if keys else "")
+    if error["type"] == "missing":
+        return f"{where}: required key is missing"
+    if error["type"] in ("union_tag_not_found", "union_tag_invalid"):
+        ctx = error.get("ctx", {})
+        key = str(ctx.get("discriminator", "kind")).strip("'")
+        if error["type"] == "union_tag_invalid":  # pydantic's message quotes the whole tag first
+            return f"{where}.{key}: {brief(ctx.get('tag'))} is not one of {ctx.get('expected_tags', '')}"
+        expected = ctx.get("expected_tags") or ", ".join(f"'{t}'" for m in _union_members(
+            _annotation_at(model, path, data)) for t in _tags(m))  # a tagged block without its tag
+        return f"{where}.{key}: required key is missing" + (f"; one of {expected}" if expected else "")
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] in MAPPING_ERRORS and message.startswith("Input should be a valid dictionary or "):
+        keys = allowed_keys(model, path, data)  # pydantic names the model's class here, no word of the file
+        message = "Input should be a valid dictionary" + (f" of the keys {', '.join(keys)}" if keys else "")
+    shown = not isinstance(error["input"], (dict, list))
+    return f"{where}: {message} (got {brief(error['input'])})" if shown else f"{where}: {message}"

@@ -349,6 +349,27 @@ def test_an_unknown_protocol_or_a_missing_period_is_named_by_its_path(tmp_path):
     assert found == ["server.protocol.bogus: unknown key; allowed keys: kind, concurrency"]
 
 
+def test_an_unknown_key_of_a_selector_lists_the_keys_it_takes(tmp_path):
+    found = problems(tmp_path, GOOD, ["server.selection={kind: deadline_aware, deadline_s: 5}"])
+    assert found == ["server.selection.deadline_s: unknown key; allowed keys: kind, margin"]
+
+
+def test_a_block_given_as_a_word_lists_its_keys_without_naming_a_class(tmp_path):
+    found = problems(tmp_path, GOOD, ["fleet.groups.0.battery=true"])
+    assert found == ["fleet.groups[0].battery: Input should be a valid dictionary of the keys capacity_wh, "
+                     "initial_soc, leave_below, rejoin_above, charge_w, charging (got True)"]
+
+
+@pytest.mark.parametrize("charging, message", [
+    ("sometimes", "charging: Input should be 'availability' or 'trace' (got 'sometimes')"),
+    ("{kind: windows}", "charging.windows: required key is missing"),
+    ("{kind: windowz}", "charging.kind: 'windowz' is not one of 'always', 'windows', 'hourly'"),
+])
+def test_a_key_that_takes_a_word_or_a_block_reports_one_problem_in_the_form_given(tmp_path, charging, message):
+    found = problems(tmp_path, GOOD, [f"fleet.groups.0.battery={{capacity_wh: 5, charging: {charging}}}"])
+    assert found == [f"fleet.groups[0].battery.{message}"]
+
+
 def test_a_period_that_cannot_end_before_the_horizon_or_is_below_a_millisecond_is_refused(tmp_path):
     text = GOOD + "algorithm: {name: fedbuff}\nstop: {horizon_s: 1h}\n"
     found = problems(tmp_path, text, ["server.protocol={kind: periodic, period_s: 2h}"])
