@@ -80,6 +80,14 @@ TRANSFER_TIMEOUT_S = 10.0
 TRANSFER_MAX_S = 10.0
 TRANSFER_MAX_BYTES = 256 * 2**20
 TRANSFER_CHUNK = 64 * 1024
+NAME_PATTERN = r"[A-Za-z0-9_.-]+"
+"""A profile name: letters, digits, ``_``, ``.`` and ``-``, so that it never holds a path separator and
+``<name>.yaml`` stays in the current folder."""
+NAME_MAX = 64
+SAMPLE_BYTES = math.prod(INPUT_SHAPE) * 4 + 8
+"""Memory one sample of the training batch takes: fp32 input and an int64 label."""
+_ALLOCATION_FAILED = re.compile(r"can't allocate|cannot allocate|could not allocate|not enough memory"
+                                r"|out of memory", re.IGNORECASE)
 
 Clock = Callable[[], float]
 
@@ -266,8 +274,31 @@ def _shape() -> str:
 
 
 def default_name() -> str:
-    """``calibrated_<host name>``, the host name cut down to letters, digits and ``_``."""
-    return "calibrated_" + (re.sub(r"[^a-z0-9]+", "_", socket.gethostname().lower()).strip("_") or "host")
+    """``calibrated_<host name>``, the host name cut down to letters, digits and ``_``, at most ``NAME_MAX``
+    characters."""
+    host = re.sub(r"[^a-z0-9]+", "_", socket.gethostname().lower()).strip("_") or "host"
+    return ("calibrated_" + host)[:NAME_MAX].rstrip("_")
+
+
+def check_name(name: str | None) -> str:
+    """The profile's name: ``name``, or ``default_name()`` when it is ``None``; ``InputError`` unless it matches
+    ``NAME_PATTERN`` within ``NAME_MAX`` characters."""
+    if name is None:
+        return default_name()
+    if not (re.fullmatch(NAME_PATTERN, name) and len(name) <= NAME_MAX):
+        raise InputError(f"--name {brief(name)}: a profile name is 1 to {NAME_MAX} letters, digits, _, . and - "
+                         f"({NAME_PATTERN}); use --out to choose where the file goes")
+    return name
+
+
+def check_batch_size(batch_size: int, ram_mb: int) -> None:
+    """``InputError`` unless ``batch_size`` is at least 1 and the batch's inputs alone fit in ``ram_mb`` MiB."""
+    if batch_size < 1:
+        raise InputError(f"--batch-size {batch_size}: must be at least 1")
+    need_mb = batch_size * SAMPLE_BYTES / 2**20
+    if need_mb > ram_mb:
+        raise InputError(f"--batch-size {batch_size}: its {_shape()} inputs alone take {need_mb:,.0f} MiB, more "
+                         f"than this machine's {ram_mb:,} MiB of memory; try a smaller --batch-size")
 
 
 def device_profile(results: Sequence[ModelThroughput], host: Host, batch_size: int, seconds: float,
@@ -350,16 +381,14 @@ def check_power(idle_w: float | None, active_w: float | None) -> tuple[float, fl
 def calibrate(models: Sequence[str] | None, out: Path | None, name: str | None, seconds: float, batch_size: int,
               endpoint: str | None, power_w: tuple[float, float] | None, console: Console,
               progress_console: Console) -> Path:
-    """Check the options, run the transfer test and the measurements (a progress bar on ``progress_console``),
-    print the results to ``console`` and write the profile; its path. ``power_w`` comes from ``check_power``."""
+    """Check the options, run the transfer test and then the measurements (a progress bar on
+    ``progress_console``), print the results to ``console`` and write the profile; its path. ``power_w`` comes
+    from ``check_power``. An endpoint that cannot be fetched is reported before anything is measured."""
     names = check_models(models)
-    name = name if name is not None else default_name()
-    if not name.strip():
-        raise InputError("--name: give a profile name")
+    name = check_name(name)
     if not (math.isfinite(seconds) and seconds > 0):
         raise InputError(f"--seconds {seconds}: must be a positive number of seconds")
-    if batch_size < 1:
-        raise InputError(f"--batch-size {batch_size}: must be at least 1")
+    check_batch_size(batch_size, total_memory_mb())
     if endpoint:
         check_endpoint(endpoint)
     out = Path(out) if out is not None else Path(f"{name}.yaml")
@@ -391,8 +420,29 @@ def _measure_all(names: Sequence[str], batch_size: int, seconds: float, console:
     with bar:
         for name in names:
             task = bar.add_task(name, total=WINDOWS + 1)
-            results.append(measure_model(name, batch_size, seconds, on_window=lambda task=task: bar.advance(task)))
+            results.append(_measure_within_memory(name, batch_size, seconds, lambda task=task: bar.advance(task)))
     return results
+
+
+def _measure_within_memory(name: str, batch_size: int, seconds: float,
+                           on_window: Callable[[], None]) -> ModelThroughput:
+    """``measure_model``, with running out of memory reported as an ``InputError`` naming the batch size."""
+    try:
+        return measure_model(name, batch_size, seconds, on_window=on_window)
+    except (MemoryError, RuntimeError) as exc:
+        if not out_of_memory(exc):
+            raise
+    # raised outside the except block, so the failed attempt's tensors are freed rather than kept as its context
+    raise InputError(f"--batch-size {batch_size}: does not fit in this machine's memory for model {brief(name)}; "
+                     "try a smaller --batch-size")
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` says memory ran out: ``MemoryError``, torch's ``OutOfMemoryError``, or a ``RuntimeError``
+    from an allocator that could not allocate."""
+    if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
+        return True
+    return isinstance(exc, RuntimeError) and bool(_ALLOCATION_FAILED.search(str(exc)))
 
 
 def _print_results(results: Sequence[ModelThroughput], profile: DeviceProfile, transfer: Transfer | None,

@@ -12,21 +12,29 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import torch
 
 from run_inputs import SCENARIOS, data_options
 
+from edgesim import calibrate as calibrate_module
 from edgesim.calibrate import (
     INPUT_SHAPE,
+    NAME_MAX,
+    NAME_PATTERN,
     NUM_CLASSES,
+    SAMPLE_BYTES,
     SEED,
     WINDOWS,
     Host,
     ModelThroughput,
     Window,
     check_models,
+    check_name,
+    default_name,
     device_profile,
     measure_model,
     measure_transfer,
+    out_of_memory,
     profile_yaml,
     total_memory_mb,
 )
@@ -188,6 +196,13 @@ def test_the_transfer_test_times_the_whole_download(server):
     (["--power-idle-w", "2"], "error: --power-idle-w and --power-active-w: give both or neither"),
     (["--power-idle-w", "5", "--power-active-w", "2"], "active at least idle"),
     (["--endpoint", "ftp://example.org/x"], "give an http:// or https:// URL"),
+    (["--name", "../escape"], (f"error: --name '../escape': a profile name is 1 to {NAME_MAX} letters, digits, "
+                               f"_, . and - ({NAME_PATTERN}); use --out to choose where the file goes")),
+    (["--name", "my box/1"], f"({NAME_PATTERN})"),
+    (["--name", ""], f"({NAME_PATTERN})"),
+    (["--name", "a" * (NAME_MAX + 1)], f"1 to {NAME_MAX} letters"),
+    (["--batch-size", "1000000000000"], ("error: --batch-size 1000000000000: its 1x28x28 inputs alone take "
+                                         f"{10**12 * SAMPLE_BYTES / 2**20:,.0f} MiB, more than this machine's")),
 ])
 def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys, options, message):
     assert main(["calibrate", "--out", str(tmp_path / "p.yaml"), *options]) == 2
@@ -219,3 +234,60 @@ def test_an_endpoint_that_does_not_answer_is_one_line(tmp_path, server, capsys):
 def test_models_default_to_every_registered_one_in_order_without_repeats():
     assert check_models(None) == model_names()
     assert check_models(["mlp", "conv4", "mlp"]) == ["mlp", "conv4"]
+
+
+def test_a_name_that_is_a_path_writes_nothing_outside_the_folder(tmp_path, monkeypatch, capsys):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    (work / "sub").mkdir()
+    for name in ("../escape", "sub/escape", "..\\escape", "my box"):
+        assert main(["calibrate", "--model", "mlp", "--seconds", "0.05", "--name", name]) == 2
+        assert "a profile name is" in capsys.readouterr().err
+    assert list(tmp_path.rglob("*.yaml")) == []
+
+
+def test_the_default_name_is_a_valid_profile_name(monkeypatch):
+    assert check_name(None) == default_name()
+    assert check_name("my_pi.4") == "my_pi.4"
+    monkeypatch.setattr(calibrate_module.socket, "gethostname", lambda: "Rack-7." + "node" * 30)
+    name = default_name()
+    assert name.startswith("calibrated_rack_7_node") and len(name) <= NAME_MAX
+    assert check_name(None) == name
+
+
+@pytest.mark.parametrize("error", [
+    RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: you "
+                 "tried to allocate 313600000000 bytes. Error code 12 (Cannot allocate memory)"),
+    torch.OutOfMemoryError("out of memory"),
+    MemoryError(),
+])
+def test_running_out_of_memory_while_measuring_is_one_line(tmp_path, monkeypatch, capsys, error):
+    def measure(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(calibrate_module, "measure_model", measure)
+    assert main(["calibrate", "--model", "conv4", "--batch-size", "4096", "--out", str(tmp_path / "p.yaml")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()  # the progress bar as it stopped stands above
+    assert lines[-1] == ("error: --batch-size 4096: does not fit in this machine's memory for model 'conv4'; try a "
+                         "smaller --batch-size")
+    assert sum(line.startswith("error:") for line in lines) == 1 and "Traceback" not in "\n".join(lines)
+    assert not (tmp_path / "p.yaml").exists()
+
+
+def test_other_runtime_errors_are_not_taken_for_running_out_of_memory():
+    assert out_of_memory(RuntimeError("DefaultCPUAllocator: can't allocate memory"))
+    assert not out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
+    assert not out_of_memory(ValueError("out of memory"))
+
+
+def test_an_endpoint_that_cannot_be_fetched_is_reported_before_measuring(tmp_path, monkeypatch, capsys):
+    measured = []
+    monkeypatch.setattr(calibrate_module, "measure_model", lambda *args, **kwargs: measured.append(args))
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    assert main(["calibrate", "--model", "mlp", "--out", str(tmp_path / "p.yaml"),
+                 "--endpoint", f"http://127.0.0.1:{closed}/"]) == 2
+    assert "cannot download it" in capsys.readouterr().err
+    assert measured == [] and not (tmp_path / "p.yaml").exists()
