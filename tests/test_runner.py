@@ -42,10 +42,31 @@ def test_rounds_that_all_close_empty_are_a_stall_not_a_completion(tmp_path):
                                         "closed without an update")
 
 
+def test_rounds_that_end_empty_within_moments_are_a_stall_long_before_the_horizon(tmp_path):
+    # a battery that a download empties (idle 2.7 W + radio 0.8 W against a 3 W charger) and the charger refills
+    # within nanoseconds once idle: every round's clients leave at once and rejoin, so the rounds close empty
+    # while the clock barely moves
+    flickering = {"name": "pi", "profile": "raspberry_pi_4", "count": 4, "network": "wifi5",
+                  "battery": {"capacity_wh": 1e-12, "charge_w": 3}}
+    summary = run(tmp_path, fleet={"groups": [flickering]}, stop={"max_rounds": None, "horizon_s": "1h"})
+    assert summary["status"] == "stalled" and summary["stop_reason"] is None
+    assert summary["rounds"] == 1000 and summary["sim_time_s"] < 1.0
+    assert summary["reason"].startswith("the fleet cannot progress: 1000 rounds in a row applied no update in ")
+
+
 def test_a_horizon_before_the_first_update_is_a_stall_that_says_what_the_server_waited_for(tmp_path):
     summary = run(tmp_path, stop={"horizon_s": 0.01})
     assert summary["status"] == "stalled"
     assert summary["reason"] == "no update was applied before the horizon: round 1 was still open (it started at 0 s)"
+
+
+def test_a_stall_says_why_the_devices_could_not_take_work(tmp_path):
+    never_plugged = {"kind": "hourly", "probability": [0.0] * 24}
+    flat = {"name": "pi", "profile": "raspberry_pi_4", "count": 4, "network": "wifi5",
+            "battery": {"capacity_wh": 5, "initial_soc": 0.1, "charging": never_plugged}}
+    summary = run(tmp_path, fleet={"groups": [flat]}, stop={"horizon_s": "1h"})
+    assert summary["status"] == "stalled" and summary["battery_low_at_start"] == 4
+    assert summary["reason"].endswith("(0 were ready at the end); at the end, of the 4 devices, 4 had a low battery")
 
 
 def test_a_failed_pre_flight_leaves_no_run_directory_behind(tmp_path):

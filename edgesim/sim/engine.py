@@ -4,8 +4,9 @@
 processes), the links, the task runner and the protocol's server on one
 ``simpy.Environment`` and runs it until the server stops or simulated time
 reaches the horizon. ``StopRules`` holds every other stop rule (divergence,
-the target, the last round, a plateau); the owner asks it after each round,
-and its answer reaches the server as ``Outcome.stop``.
+the target, the last round, a plateau, an energy budget, and a fleet that
+cannot progress); the owner asks it after each round, and its answer reaches
+the server as ``Outcome.stop``.
 
 While the clock runs, the objects that existed before it (the dataset, the
 model, the fleet) are frozen out of Python's garbage collector: the
@@ -29,6 +30,13 @@ from edgesim.sim.protocols import Owner, ProtocolConfig, ProtocolContext
 from edgesim.sim.task import TaskRunner
 
 
+EMPTY_ROUNDS = 1000
+"""Rounds in a row that apply no update before ``StopRules.no_progress`` judges their pace."""
+ROUNDS_TO_HORIZON = 1_000_000
+"""Empty rounds that, at the pace of the last ``EMPTY_ROUNDS``, would still stand before the horizon: more
+mean a fleet that cannot progress."""
+
+
 @dataclass(frozen=True)
 class StopRules:
     """When a run ends: at ``horizon_s`` of simulated time (the engine), or after a round when training
@@ -45,12 +53,24 @@ class StopRules:
         """Whether ``round`` is the last one ``max_rounds`` allows (it is always evaluated)."""
         return self.max_rounds is not None and round >= self.max_rounds
 
+    def no_progress(self, empty_rounds: int, empty_span_s: float, now: float) -> bool:
+        """Whether ``empty_rounds`` rounds in a row that applied no update, over the last ``empty_span_s``
+        simulated seconds up to ``now``, show a fleet that cannot progress: at least ``EMPTY_ROUNDS`` of them,
+        at a pace that leaves more than ``ROUNDS_TO_HORIZON`` empty rounds before the horizon (batteries that
+        run low and recharge within moments, say), where waiting for the horizon would take hours of host
+        time to learn nothing."""
+        return (empty_rounds >= EMPTY_ROUNDS
+                and empty_span_s * ROUNDS_TO_HORIZON < (self.horizon_s - now) * empty_rounds)
+
     def after_round(self, round: int, diverged: bool, target_reached: bool, evaluations_since_best: int,
-                    energy_j: float = 0.0) -> str | None:
-        """The rule that ends the run after ``round`` (``diverged``, ``target``, ``max_rounds``, ``plateau``,
-        ``energy_budget``), or ``None`` to go on."""
+                    energy_j: float = 0.0, empty_rounds: int = 0, empty_span_s: float = 0.0,
+                    now: float = 0.0) -> str | None:
+        """The rule that ends the run after ``round`` (``diverged``, ``no_progress``, ``target``,
+        ``max_rounds``, ``plateau``, ``energy_budget``), or ``None`` to go on."""
         if diverged:
             return "diverged"
+        if self.no_progress(empty_rounds, empty_span_s, now):
+            return "no_progress"
         if target_reached and self.stop_at_target:
             return "target"
         if self.is_last_round(round):
@@ -102,4 +122,6 @@ class Engine:
             env.run(until=server.stopped | env.timeout(self.rules.horizon_s))
         finally:
             gc.unfreeze()
-        return Ending(env.now, server.stopped.triggered, server.version, server.describe_wait())
+        unready = self.fleet.describe_unready()
+        waiting_for = server.describe_wait() + (f"; at the end, {unready}" if unready else "")
+        return Ending(env.now, server.stopped.triggered, server.version, waiting_for)

@@ -83,6 +83,15 @@ class Fleet:
     def ready_count(self) -> int:
         return self._ready_count
 
+    def describe_unready(self) -> str:
+        """Why devices cannot take work now, in words (``""`` when each one can or is busy): e.g. ``of the 6
+        devices, 6 had a low battery``. A device may count under several reasons."""
+        reasons = (("were unavailable", sum(not d.available for d in self.devices)),
+                   ("were down after a failure", sum(not d.up for d in self.devices)),
+                   ("had a low battery", sum(not d.powered for d in self.devices)))
+        said = [f"{count} {reason}" for reason, count in reasons if count]
+        return f"of the {len(self.devices)} devices, {', '.join(said)}" if said else ""
+
     def wait_ready(self, count: int, accepts: Callable[[Device], bool] = lambda d: True) -> simpy.Event:
         """An event that fires once at least ``count`` ready devices pass ``accepts``."""
         event = self.env.event()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edgesim.seeding import Streams
-from edgesim.sim.engine import Engine, StopRules
+from edgesim.sim.engine import EMPTY_ROUNDS, ROUNDS_TO_HORIZON, Engine, StopRules
 from edgesim.sim.event_log import EventLog
 from edgesim.sim.failures import NoFailures
 from edgesim.sim.fleet_plan import FleetPlan
@@ -82,3 +82,14 @@ def test_stop_rules_in_their_order():
     assert rules.is_last_round(10) and not rules.is_last_round(9)
     going_on = StopRules(horizon_s=100, stop_at_target=False)
     assert going_on.after_round(10**6, diverged=False, target_reached=True, evaluations_since_best=10**6) is None
+
+
+def test_empty_rounds_end_the_run_only_at_a_pace_that_would_never_reach_the_horizon():
+    rules = StopRules(horizon_s=86400.0)
+    pace_s = 86400.0 / ROUNDS_TO_HORIZON  # per empty round: exactly a million rounds to the horizon from 0
+    assert not rules.no_progress(EMPTY_ROUNDS - 1, 0.0, now=0.0)  # too few rounds to judge
+    assert not rules.no_progress(EMPTY_ROUNDS, EMPTY_ROUNDS * pace_s, now=0.0)  # a million, not more
+    assert rules.no_progress(EMPTY_ROUNDS, EMPTY_ROUNDS * pace_s / 2, now=0.0)
+    assert not rules.no_progress(EMPTY_ROUNDS, EMPTY_ROUNDS * pace_s / 2, now=60000.0)  # the horizon is nearer
+    assert rules.after_round(3, diverged=False, target_reached=False, evaluations_since_best=0, empty_rounds=EMPTY_ROUNDS,
+                             empty_span_s=0.0) == "no_progress"
