@@ -6,7 +6,13 @@ readable line however long the input was.
 
 from __future__ import annotations
 
+import reprlib
+
 BRIEF_LIMIT = 80
+
+_SHALLOW = reprlib.Repr()
+_SHALLOW.fillvalue = "…"
+"""Shows a few levels and items of a value nested too deeply for ``repr``."""
 
 
 class InputError(Exception):
@@ -22,8 +28,12 @@ class OutputError(InputError):
 
 
 def brief(value: object, limit: int = BRIEF_LIMIT) -> str:
-    """``repr(value)``, cut to about ``limit`` characters with an ellipsis."""
-    text = repr(value)
+    """``repr(value)``, cut to about ``limit`` characters with an ellipsis (a few levels of a value nested too
+    deeply for ``repr``)."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = _SHALLOW.repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -38,6 +38,7 @@ from edgesim.scenario.fleet import build_fleet
 from edgesim.seeding import Streams
 from edgesim.sim.device import Device
 from edgesim.sim.fleet_plan import FleetPlan
+from edgesim.traces import trace_warnings
 from edgesim.work import TaskKind
 
 BYTES_PER_DEVICE = 8_000
@@ -91,6 +92,7 @@ def prepare(scenario: Scenario, compute: Compute = Compute("cpu"),
     prepared.warnings.extend(scenario.algorithm.caveats())
     prepared.warnings.extend(ignored_server_keys(scenario))
     prepared.warnings.extend(energy_warnings(scenario))
+    prepared.warnings.extend(trace_warnings(scenario.fleet.groups))
     k = getattr(scenario.algorithm, "k", 0) if scenario.server.protocol.kind in ("kasync", "buffered") else 0
     if k > participants:
         prepared.warnings.append(f"algorithm.k: {k} is more than the {participants} devices that can take part; "

@@ -1,7 +1,8 @@
 """Device traces: fleets replayed from measurements instead of drawn from distributions.
 
 ``load_trace`` reads a ``trace:`` block (edgesim's open tables, ``open_format``, or FedScale's pickles,
-``fedscale``) into a ``FleetTrace`` (``model``), once per file version in a process.
+``fedscale``) into a ``FleetTrace`` (``model``), once per file version in a process; ``trace_warnings`` says what
+a group takes from its trace that may not be meant (devices it leaves never available).
 """
 
 from __future__ import annotations
@@ -11,12 +12,18 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
+from edgesim.errors import brief
 from edgesim.traces.config import FedScaleTraceConfig, OpenTraceConfig, TraceConfig
 from edgesim.traces.fedscale import read_fedscale_trace
 from edgesim.traces.model import FleetTrace
 from edgesim.traces.open_format import read_open_trace
 
-__all__ = ["FleetTrace", "TraceConfig", "held_parts", "load_trace"]
+__all__ = ["FleetTrace", "TraceConfig", "held_parts", "load_trace", "never_available", "trace_warnings"]
+
+SHOWN_IDS = 3
+"""How many device ids a warning names."""
 
 
 def load_trace(config: OpenTraceConfig | FedScaleTraceConfig) -> FleetTrace:
@@ -31,6 +38,33 @@ def held_parts(trace: FleetTrace) -> set[str]:
     """The parts a trace holds (``devices`` when it gives any per-device figure)."""
     return {name for name, held in (("devices", bool(trace.figures)), ("availability", trace.availability is not None),
                                     ("capacity", trace.capacity is not None)) if held}
+
+
+def never_available(trace: FleetTrace, count: int) -> list[str]:
+    """The ids of the trace's first ``count`` devices to which its availability gives no interval (none without
+    availability)."""
+    if trace.availability is None:
+        return []
+    return [trace.devices[i] for i in np.flatnonzero(np.diff(trace.availability.offsets[:count + 1]) == 0)]
+
+
+def trace_warnings(groups) -> list[str]:
+    """Warnings for the fleet ``groups`` (``fleet.groups``) whose availability comes from a trace that gives some of
+    their devices no interval: those devices are never available, as the trace says, but likely by mistake."""
+    warnings = []
+    for i, group in enumerate(groups):
+        if group.trace is None:
+            continue
+        trace = load_trace(group.trace)
+        if "availability" not in group.trace.parts(held_parts(trace)):
+            continue
+        ids = never_available(trace, group.count)
+        if ids:
+            named = ", ".join(brief(device, 40) for device in ids[:SHOWN_IDS]) + (", …" if len(ids) > SHOWN_IDS else "")
+            has, are = ("has", "is") if len(ids) == 1 else ("have", "are")
+            warnings.append(f"fleet.groups[{i}].trace: {len(ids)} of the group's {group.count} devices {has} no "
+                            f"availability interval in {trace.source} and {are} never available (trace ids {named})")
+    return warnings
 
 
 def _stamp(path: Path) -> tuple:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
@@ -55,5 +55,5 @@ def _open_by_default(value):
     return {"kind": "edgesim", **value} if isinstance(value, dict) and "kind" not in value else value
 
 
-TraceConfig = Annotated[Union[OpenTraceConfig, FedScaleTraceConfig], Field(discriminator="kind"),
+TraceConfig = Annotated[OpenTraceConfig | FedScaleTraceConfig, Field(discriminator="kind"),
                         BeforeValidator(_open_by_default)]

@@ -9,13 +9,16 @@
 Each table is ``<name>.csv`` or ``<name>.parquet`` in the folder. Without a
 ``devices`` table the devices are those of ``availability``, in the order
 they first appear. Units: GFLOP/s, MB, Mbit/s, ms, s. Every number is finite
-(no ``inf`` or ``nan``), a device id is never empty, and in CSV only an empty
-cell is missing. ``README.md`` gives the same as a table and ``TRACE_SCHEMA``
-as JSON Schema.
+(no ``inf`` or ``nan``), a device id is never empty, a table holds rows, and a
+device has at most one ``capacity`` row per ``time_s``; in CSV only an empty
+cell is missing and a number is written as one (not ``True``). Errors name the
+file and row (a CSV's line, blank lines counted). ``README.md`` gives the same
+as a table and ``TRACE_SCHEMA`` as JSON Schema.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 import warnings
 from pathlib import Path
@@ -85,6 +88,8 @@ def read_table(path: Path, required: tuple[str, ...], numeric: tuple[str, ...]) 
     unknown = [str(c) for c in frame.columns if c not in (*required, *numeric)]
     if unknown:
         raise InputError(f"trace {path}: unknown column {', '.join(unknown)} (allowed: {', '.join((*required, *numeric))})")
+    if frame.empty:
+        raise InputError(f"trace {path}: holds no rows (a table must hold rows)")
     device = frame["device"]
     _check(path, frame, device.notna() & (device.astype(str).str.strip() != ""), "device is empty")
     frame["device"] = device.astype(str)
@@ -97,7 +102,8 @@ def read_table(path: Path, required: tuple[str, ...], numeric: tuple[str, ...]) 
                     or pa_types.is_null(kind)):
                 raise InputError(f"trace {path}: column {column} holds {kind} values, not numbers")
             given = table.column(column).is_valid().to_numpy(zero_copy_only=False)
-        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(np.float64)
+        values = (_csv_numbers(frame[column]) if table is None
+                  else pd.to_numeric(frame[column], errors="coerce").to_numpy(np.float64))
         bad = given & ~np.isfinite(values)
         if bad.any():
             value = frame[column][bad].iloc[0]
@@ -107,6 +113,16 @@ def read_table(path: Path, required: tuple[str, ...], numeric: tuple[str, ...]) 
             _check(path, frame, given, f"{column} is empty")
         frame[column] = values
     return frame
+
+
+def _csv_numbers(column: pd.Series) -> np.ndarray:
+    """A CSV column as float64: NaN where a cell is empty or not a number literal (``True``, ``false``, ``yes``,
+    ``nan``, ``1_000``: pandas reads ``True``/``False`` as booleans, which count as 1 and 0)."""
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy(np.float64)
+    cells = column.astype(object)
+    cells = cells.where(~cells.map(lambda cell: isinstance(cell, (bool, np.bool_))))
+    return pd.to_numeric(cells, errors="coerce").to_numpy(np.float64)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -123,7 +139,30 @@ def _read_csv(path: Path) -> pd.DataFrame:
             if ragged is None:
                 raise
             line = int(ragged.group(1))
-    raise InputError(f"trace {path}: row {line}: more fields than the header has columns")
+    raise InputError(f"trace {path}: row {_first_long_row(path, line)}: more fields than the header has columns")
+
+
+def _first_long_row(path: Path, guess: int) -> int:
+    """The line of the first CSV record with more fields than the header (``guess`` if the file cannot be
+    scanned)."""
+    records = _records(path)
+    return next((line for line, width in records[1:] if width > records[0][1]), guess) if records else guess
+
+
+def _records(path: Path) -> list[tuple[int, int]]:
+    """Each record of a CSV file (the header first) as the line it starts on and its number of fields, leaving out
+    blank lines as pandas does (read when an error names a row; empty if the file cannot be scanned)."""
+    records, end = [], 0
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as file:
+            reader = csv.reader(file, skipinitialspace=True)
+            for fields in reader:
+                if len(fields) > 1 or (fields and fields[0].strip()):
+                    records.append((end + 1, len(fields)))
+                end = reader.line_num
+    except (OSError, csv.Error):
+        return []
+    return records
 
 
 def _row(path: Path, mask) -> int:
@@ -132,8 +171,17 @@ def _row(path: Path, mask) -> int:
 
 
 def _numbered(path: Path, index: int) -> int:
-    """Row ``index`` (from 0) as the user counts it (a CSV's line number; a Parquet row from 1)."""
-    return index + 2 if path.suffix == ".csv" else index + 1
+    """Row ``index`` (from 0) as the user counts it (``_row_numbers``)."""
+    return _row_numbers(path, index)[0]
+
+
+def _row_numbers(path: Path, *indices: int) -> list[int]:
+    """Rows ``indices`` (from 0) as the user counts them: a CSV's line numbers (blank lines counted), Parquet's rows
+    from 1."""
+    if path.suffix != ".csv":
+        return [i + 1 for i in indices]
+    records = _records(path)
+    return [records[i + 1][0] if i + 1 < len(records) else i + 2 for i in indices]
 
 
 def _check(path: Path, frame: pd.DataFrame, rule, message: str) -> None:
@@ -170,8 +218,6 @@ def read_open_trace(folder: Path) -> FleetTrace:
         _check(path, frame, frame["end_s"] > frame["start_s"], "end_s must be after start_s")
     devices = tuple(devices_frame["device"]) if devices_frame is not None else tuple(
         pd.unique(availability_frame["device"]))
-    if not devices:
-        raise InputError(f"trace {paths['devices'] or paths['availability']}: holds no devices (a header but no rows)")
     index = pd.Index(devices)
     figures = {} if devices_frame is None else {
         name: devices_frame[name].to_numpy(np.float64) for name in FIGURES if name in devices_frame.columns}
@@ -194,7 +240,9 @@ def read_open_trace(folder: Path) -> FleetTrace:
         columns = {"time_s": frame["time_s"].to_numpy()} | {
             name: frame[name].to_numpy(np.float64) if name in frame.columns else np.full(len(frame), np.nan)
             for name in CHANGING}
-        capacity = grouped(which, len(devices), columns, "time_s")
+        rows = grouped(which, len(devices), columns | {"row": np.arange(len(frame))}, "time_s")
+        _no_repeated_times(paths["capacity"], rows, devices)
+        capacity = Series(rows.offsets, {name: rows.columns[name] for name in columns})
     return FleetTrace(devices, figures, availability, None, capacity, str(folder))
 
 
@@ -205,17 +253,38 @@ def _device_indices(path: Path, frame: pd.DataFrame, index: pd.Index) -> np.ndar
     return which.astype(np.int64)
 
 
+def _first_clash(series: Series, clashes: np.ndarray) -> tuple[int, int, int] | None:
+    """The first row ``k`` of ``series`` for which ``clashes[k - 1]`` holds and row ``k - 1`` is of the same
+    device, as ``(k - 1, k, device index)``; ``None`` if there is none."""
+    device = np.repeat(np.arange(len(series.offsets) - 1), np.diff(series.offsets))
+    clashing = (device[1:] == device[:-1]) & clashes
+    if not clashing.any():
+        return None
+    k = int(np.flatnonzero(clashing)[0]) + 1
+    return k - 1, k, int(device[k])
+
+
 def _no_overlaps(path: Path, series: Series, devices: tuple[str, ...]) -> None:
     """``InputError`` naming two rows whose intervals overlap (``series`` holds each row's number in ``row``)."""
     starts, ends, rows = series.columns["start_s"], series.columns["end_s"], series.columns["row"]
-    device = np.repeat(np.arange(len(series.offsets) - 1), np.diff(series.offsets))
-    overlapping = np.zeros(len(starts), dtype=bool)
-    overlapping[1:] = (device[1:] == device[:-1]) & (starts[1:] < ends[:-1])
-    if overlapping.any():
-        k = int(np.flatnonzero(overlapping)[0])
-        raise InputError(f"trace {path}: rows {_numbered(path, int(rows[k - 1]))} and {_numbered(path, int(rows[k]))}: "
-                         f"availability intervals overlap ([{starts[k - 1]:g}, {ends[k - 1]:g}) and [{starts[k]:g}, "
-                         f"{ends[k]:g}) of device {devices[device[k]]!r}); merge them")
+    clash = _first_clash(series, starts[1:] < ends[:-1])
+    if clash is not None:
+        j, k, device = clash
+        first, second = _row_numbers(path, int(rows[j]), int(rows[k]))
+        raise InputError(f"trace {path}: rows {first} and {second}: availability intervals overlap ([{starts[j]:g}, "
+                         f"{ends[j]:g}) and [{starts[k]:g}, {ends[k]:g}) of device {brief(devices[device])}); merge them")
+
+
+def _no_repeated_times(path: Path, series: Series, devices: tuple[str, ...]) -> None:
+    """``InputError`` naming two capacity rows of one device at the same ``time_s``, equal or not (which would
+    apply is not defined); ``series`` holds each row's number in ``row``."""
+    times, rows = series.columns["time_s"], series.columns["row"]
+    clash = _first_clash(series, times[1:] == times[:-1])
+    if clash is not None:
+        j, k, device = clash
+        first, second = _row_numbers(path, int(rows[j]), int(rows[k]))
+        raise InputError(f"trace {path}: rows {first} and {second}: two capacity changes of device "
+                         f"{brief(devices[device])} at time_s {times[k]:g}; keep one")
 
 
 def write_open_trace(folder: Path, devices: pd.DataFrame | None = None, availability: pd.DataFrame | None = None,

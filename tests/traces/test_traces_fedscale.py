@@ -96,3 +96,55 @@ def test_a_behaviour_entry_active_after_its_inactive_time_is_refused_naming_it(t
         read_fedscale_trace(None, write(tmp_path / "beh", bad))
     empty = {1: {**BEHAVIOUR[1], "active": [10, 100], "inactive": [10, 150]}}  # a zero-length entry: no interval
     assert read_fedscale_trace(None, write(tmp_path / "beh", empty)).availability.of(0)["start_s"].tolist() == [100.0]
+
+
+DEPTH = 100_000
+"""Far deeper than Python's recursion limit."""
+
+
+def deep(value, nested: bytes) -> bytes:
+    """``value`` pickled with the string ``"DEEP"`` in it replaced by the raw opcodes ``nested`` (pickling a value
+    that deep would itself recurse)."""
+    return pickle.dumps(value, protocol=2).replace(b"X\x04\x00\x00\x00DEEP", nested, 1)
+
+
+DEEP_LIST = b"]" * DEPTH + b"a" * (DEPTH - 1)
+DEEP_TUPLE = b")" + b"\x85" * DEPTH
+
+
+@pytest.mark.parametrize("capacity, behaviour, message", [
+    ({1: {"computation": "DEEP", "communication": 1.0}}, None, r"cap: client 1: computation \[\[\[\[\[\[\[…\]"),
+    (None, {1: {**BEHAVIOUR[1], "active": ["DEEP", 100]}}, r"beh: client 1: active \[\[\[\[\[\[\[…\]"),
+    (None, {1: {**BEHAVIOUR[1], "finish_time": "DEEP"}}, r"beh: client 1: finish_time \[\[\[\[\[\[\[…\]"),
+    (None, {"DEEP": BEHAVIOUR[1]}, r"beh: client id \(\(\(\(\(\(\(…\),\),.* is not an integer or text"),
+])
+def test_values_nested_too_deeply_for_repr_are_named_briefly(tmp_path, capacity, behaviour, message, capsys):
+    nested = DEEP_TUPLE if behaviour and "DEEP" in behaviour else DEEP_LIST
+    paths = [None, None]
+    for k, (name, value) in enumerate((("cap", capacity), ("beh", behaviour))):
+        if value is not None:
+            paths[k] = tmp_path / name
+            paths[k].write_bytes(deep(value, nested))
+    with pytest.raises(InputError, match=message):
+        read_fedscale_trace(*paths)
+
+
+def test_keys_that_cannot_be_compared_for_depth_are_refused(tmp_path):
+    # two equal keys nested 100,000 deep: building the dict compares them, which recurses too deeply
+    data = pickle.dumps({"DEEP": 1, "PEED": 2}, protocol=2).replace(b"X\x04\x00\x00\x00DEEP", DEEP_TUPLE, 1)
+    (tmp_path / "beh").write_bytes(data.replace(b"X\x04\x00\x00\x00PEED", DEEP_TUPLE, 1))
+    with pytest.raises(InputError, match=r"beh: not a plain pickle \(nested too deeply\)"):
+        read_fedscale_trace(None, tmp_path / "beh")
+
+
+@pytest.mark.parametrize("value, message", [
+    ({}, r"cap: expected a non-empty dict keyed by client id, found an empty dict"),
+    ({1.5: CAPACITY[17]}, r"cap: client id 1.5 is not an integer or text"),
+    ({(1, 2): CAPACITY[17]}, r"cap: client id \(1, 2\) is not an integer or text"),
+    ({10**5000: CAPACITY[17]}, r"cap: a client id is an integer too long to print"),
+])
+def test_an_empty_dict_or_a_client_id_that_is_no_integer_or_text_is_named(tmp_path, value, message):
+    with pytest.raises(InputError, match=message):
+        read_fedscale_trace(write(tmp_path / "cap", value), None)
+    with pytest.raises(InputError, match=message.replace("cap", "beh")):
+        read_fedscale_trace(write(tmp_path / "cap", CAPACITY), write(tmp_path / "beh", value))

@@ -75,8 +75,8 @@ def test_a_malformed_table_names_its_file_and_row(tmp_path, table, frame, messag
     ("availability", "device,start_s,end_s\na,0,1\nb,,3\n", r"availability.csv: row 3: start_s is empty"),
     ("availability", "device,start_s,end_s\na,0,1\nb,2\n", r"availability.csv: row 3: end_s is empty"),
     ("capacity", "device,time_s,train_gflops\na,,1\n", r"capacity.csv: row 2: time_s is empty"),
-    ("devices", "device,train_gflops\n", r"devices.csv: holds no devices"),
-    ("availability", "device,start_s,end_s\n", r"availability.csv: holds no devices"),
+    ("devices", "device,train_gflops\n", r"devices.csv: holds no rows"),
+    ("availability", "device,start_s,end_s\n", r"availability.csv: holds no rows"),
 ])
 def test_a_malformed_csv_names_its_file_and_row(tmp_path, table, text, message):
     (tmp_path / f"{table}.csv").write_text(text)
@@ -98,7 +98,7 @@ def test_a_malformed_csv_names_its_file_and_row(tmp_path, table, text, message):
     ("devices", {"device": ["a", ""]}, r"devices.parquet: row 2: device is empty"),
     ("availability", {"device": ["a"], "start_s": pa.array([None], pa.float64()), "end_s": [1.0]},
      r"availability.parquet: row 1: start_s is empty"),
-    ("devices", {"device": pa.array([], pa.string())}, r"devices.parquet: holds no devices"),
+    ("devices", {"device": pa.array([], pa.string())}, r"devices.parquet: holds no rows"),
 ])
 def test_a_malformed_parquet_table_names_its_file_column_and_row(tmp_path, table, columns, message):
     pq.write_table(pa.table(columns), tmp_path / f"{table}.parquet")
@@ -143,3 +143,70 @@ def test_memory_grows_linearly_with_the_devices(tmp_path):
         sizes.append(sum(a.nbytes for a in (*trace.figures.values(), *trace.availability.columns.values(),
                                              trace.availability.offsets)))
     assert sizes[1] == pytest.approx(4 * sizes[0], rel=0.01)
+
+
+@pytest.mark.parametrize("table, text, message", [
+    ("devices", "device,train_gflops\na,True\n", r"devices.csv: row 2: train_gflops True is not a finite number"),
+    ("devices", "device,ram_mb\na,\nb,FALSE\n", r"devices.csv: row 3: ram_mb False is not a finite number"),
+    ("devices", "device,ram_mb\na,1\nb,true\n", r"devices.csv: row 3: ram_mb 'true' is not a finite number"),
+    ("devices", "device,ram_mb\na,yes\n", r"devices.csv: row 2: ram_mb 'yes' is not a finite number"),
+    ("devices", "device,ram_mb\na,1_000\n", r"devices.csv: row 2: ram_mb '1_000' is not a finite number"),
+    ("availability", "device,start_s,end_s\na,False,True\n", r"availability.csv: row 2: start_s False is not a"),
+    ("capacity", "device,time_s,up_mbps\na,0,false\n", r"capacity.csv: row 2: up_mbps False is not a finite"),
+])
+def test_csv_booleans_and_other_words_are_not_numbers(tmp_path, table, text, message):
+    (tmp_path / f"{table}.csv").write_text(text)
+    if table == "capacity":
+        (tmp_path / "devices.csv").write_text("device\na\n")
+    with pytest.raises(InputError, match=message):
+        read_open_trace(tmp_path)
+
+
+def test_csv_numbers_of_every_literal_form_are_read(tmp_path):
+    (tmp_path / "devices.csv").write_text("device,train_gflops,ram_mb,up_mbps,latency_ms\n"
+                                          "a, 2.5 ,4e3,+7,0\nb,.5,99999999999999999999999,,5.\n")
+    trace = read_open_trace(tmp_path)
+    assert [trace.figure(name, 0) for name in ("train_gflops", "ram_mb", "up_mbps", "latency_ms")] == [2.5, 4e3, 7, 0]
+    assert trace.figure("ram_mb", 1) == 1e23 and trace.figure("up_mbps", 1) is None
+
+
+@pytest.mark.parametrize("table, text, message", [
+    ("availability", "device,start_s,end_s\n\na,0,10\n\n\nb,0,x\n", r"availability.csv: row 6: end_s 'x' is not"),
+    ("availability", "device,start_s,end_s\n  \na,0,10\n \t \nb,-1,3\n", r"row 5: start_s must be zero or more"),
+    ("availability", "\n\ndevice,start_s,end_s\na,0,10\nb,3,2\n", r"row 5: end_s must be after start_s"),
+    ("availability", "device,start_s,end_s\r\n\r\na,0,10\r\n\r\nb,,3\r\n", r"row 5: start_s is empty"),
+    ("availability", 'device,start_s,end_s\n"a\n\nz",0,10\n\nb,0,x\n', r"row 6: end_s 'x' is not"),
+    ("availability", "device,start_s,end_s\n\na,0,10\n\nb,0,1,9\n", r"row 5: more fields than the header"),
+    ("availability", "device,start_s,end_s\n\n\na,0,10,5\nb,0,1\n", r"row 4: more fields than the header"),
+    ("availability", "device,start_s,end_s\n\na,0,10\n\nb,0,1\n\na,5,20\n",
+     r"rows 3 and 7: availability intervals overlap"),
+    ("devices", "device\n\na\n\na\n", r"devices.csv: row 5: device listed twice"),
+    ("capacity", "device,time_s\n\na,1\n\nb,2\n", r"capacity.csv: row 5: device 'b' is not in the devices table"),
+])
+def test_csv_rows_are_named_by_their_line_blank_lines_counted(tmp_path, table, text, message):
+    (tmp_path / f"{table}.csv").write_text(text)
+    if table == "capacity":
+        (tmp_path / "devices.csv").write_text("device\na\n")
+    with pytest.raises(InputError, match=message):
+        read_open_trace(tmp_path)
+
+
+@pytest.mark.parametrize("suffix, rows", [(".csv", "rows 2 and 4"), (".parquet", "rows 1 and 3")])
+@pytest.mark.parametrize("second", [1.0, 2.0])
+def test_two_capacity_changes_of_a_device_at_one_time_are_refused_naming_both(tmp_path, suffix, rows, second):
+    capacity = pd.DataFrame({"device": ["p1", "p0", "p1"], "time_s": [10.0, 10.0, 10.0],
+                             "train_gflops": [1.0, 1.0, second]})
+    write_open_trace(tmp_path, DEVICES, capacity=capacity, suffix=suffix)
+    with pytest.raises(InputError, match=rf"capacity{suffix}: {rows}: two capacity changes of device 'p1' at "
+                                         r"time_s 10; keep one"):
+        read_open_trace(tmp_path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("table", ["availability", "capacity"])
+def test_a_table_with_a_header_but_no_rows_is_refused_next_to_a_devices_table(tmp_path, suffix, table):
+    columns = {"availability": ["device", "start_s", "end_s"], "capacity": ["device", "time_s", "up_mbps"]}[table]
+    empty = pd.DataFrame({"device": pd.Series([], dtype=str)} | {c: pd.Series([], dtype=float) for c in columns[1:]})
+    write_open_trace(tmp_path, DEVICES, **{table: empty}, suffix=suffix)
+    with pytest.raises(InputError, match=rf"{table}{suffix}: holds no rows \(a table must hold rows\)"):
+        read_open_trace(tmp_path)
