@@ -265,20 +265,29 @@ def _ending_line(s: dict) -> str:
                        f"{s['evaluation_samples']}-sample evaluation subset {at['subset']:.4f})")
             target = (f"; target {s['target_accuracy']} reached in {describe_time(s['time_to_target_s'])} "
                       f"simulated{checked}")
-    return (f"final accuracy {s['final_accuracy']:.4f} after {s['rounds']} rounds, "
-            f"{describe_time(s['sim_time_s'])} simulated{target}{_energy_words(s)}")
+    rounds = s["rounds"]
+    stop = STOP_WORDS.get(s.get("stop_reason"))
+    return (f"final accuracy {s['final_accuracy']:.4f} after {rounds} round{'s' * (rounds != 1)}"
+            f"{f' ({stop})' if stop else ''}, {describe_time(s['sim_time_s'])} simulated{target}{_energy_words(s)}")
+
+
+STOP_WORDS = {"max_rounds": "stop.max_rounds reached", "plateau": "stop.patience: accuracy plateaued",
+              "energy_budget": "stop.energy_budget_j spent", "horizon": "the horizon ended it"}
+"""How the ending line says which stop rule ended a run (the target's own words say when it did)."""
 
 
 def _energy_words(s: dict) -> str:
-    """``; energy 4.2 kJ (3% lost); 12 battery drop-outs`` for the ending line (empty parts left out)."""
+    """``; energy 4.2 kJ (3% lost); 12 battery drop-outs (3 started low)`` for the ending line (empty parts left
+    out)."""
     words = ""
     if s.get("energy_j"):
         unit, size = energy_unit(s["energy_j"])
         lost = s.get("energy_lost_share")
         words = f"; energy {s['energy_j'] / size:.3g} {unit}" + (f" ({lost:.0%} lost)" if lost else "")
     if s.get("battery_devices"):
-        dropouts = s.get("battery_dropouts", 0)
-        words += f"; {dropouts} battery drop-out{'s' * (dropouts != 1)}"
+        dropouts, at_start = s.get("battery_dropouts", 0), s.get("battery_low_at_start", 0)
+        words += f"; {dropouts} battery drop-out{'s' * (dropouts != 1)}" + \
+            (f" ({at_start} started low)" if at_start else "")
     return words
 
 

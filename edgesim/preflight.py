@@ -33,7 +33,7 @@ from edgesim.fl.strategy import AlgorithmSetup
 from edgesim.models import parameter_count
 from edgesim.progress import describe_time
 from edgesim.scenario import Scenario
-from edgesim.scenario.checks import energy_warnings, ignored_server_keys
+from edgesim.scenario.checks import energy_warnings, ignored_server_keys, selection_warnings
 from edgesim.scenario.fleet import build_fleet
 from edgesim.seeding import Streams
 from edgesim.sim.device import Device
@@ -92,6 +92,7 @@ def prepare(scenario: Scenario, compute: Compute = Compute("cpu"),
     prepared.warnings.extend(scenario.algorithm.caveats())
     prepared.warnings.extend(ignored_server_keys(scenario))
     prepared.warnings.extend(energy_warnings(scenario))
+    prepared.warnings.extend(selection_warnings(scenario))
     prepared.warnings.extend(trace_warnings(scenario.fleet.groups))
     k = getattr(scenario.algorithm, "k", 0) if scenario.server.protocol.kind in ("kasync", "buffered") else 0
     if k > participants:

@@ -203,3 +203,15 @@ def test_the_last_line_of_a_run_gives_its_energy_and_battery_drop_outs_when_it_h
     summary.update(battery_devices=50, battery_dropouts=1, energy_lost_share=0.0)
     assert _ending_line(summary).endswith("simulated; energy 4.2 kJ; 1 battery drop-out")
     assert _ending_line({**summary, "energy_j": 0.0, "battery_devices": 0}).endswith("after 12 rounds, 90s simulated")
+    summary.update(battery_dropouts=0, battery_low_at_start=23)
+    assert _ending_line(summary).endswith("; 0 battery drop-outs (23 started low)")
+
+
+@pytest.mark.parametrize("reason, words", [(None, "after 1 round, 90s"), ("target", "after 1 round, 90s"),
+                                           ("energy_budget", "after 1 round (stop.energy_budget_j spent), 90s"),
+                                           ("plateau", "after 1 round (stop.patience: accuracy plateaued), 90s"),
+                                           ("horizon", "after 1 round (the horizon ended it), 90s")])
+def test_the_last_line_names_the_stop_rule_that_ended_the_run(reason, words):
+    summary = {"status": "completed", "stop_reason": reason, "final_accuracy": 0.5, "rounds": 1, "sim_time_s": 90.0,
+               "target_accuracy": None}
+    assert f"final accuracy 0.5000 {words} simulated" == _ending_line(summary)

@@ -136,6 +136,19 @@ def test_a_0_w_profile_on_a_network_without_radio_power_counts_nothing():
         "and idling count as 0 J (the wired network gives no radio_w either)"]
 
 
+def test_selectors_that_cannot_do_what_their_names_say_are_announced():
+    fastest = prepare(scenario(server={"clients_per_round": 2, "selection": {"kind": "deadline_aware"}}))
+    assert [w for w in fastest.warnings if w.startswith("server.selection")] == [
+        "server.selection: deadline_aware without server.deadline_s takes the fastest ready devices every round, so "
+        "the slowest devices' data may never be trained on; give the round a deadline"]
+    mains = prepare(scenario(server={"clients_per_round": 2, "selection": {"kind": "battery_aware"}}))
+    assert [w for w in mains.warnings if w.startswith("server.selection")] == [
+        "server.selection: battery_aware in a fleet without batteries selects uniformly (every device is on mains "
+        "power); give groups a battery: block"]
+    timed = {"clients_per_round": 2, "deadline_s": "1m", "selection": {"kind": "deadline_aware"}}
+    assert not [w for w in prepare(scenario(server=timed)).warnings if w.startswith("server.selection")]
+
+
 def test_judging_on_the_test_series_needs_no_validation_set_but_is_announced():
     judged = {"name": "akafl_rj", "k": 2, "judgement_data": "test"}
     prepared = prepare(scenario(algorithm=judged))

@@ -37,6 +37,21 @@ def ignored_server_keys(scenario: Scenario) -> list[str]:
             for key in SYNC_KEYS if getattr(server, key) != fields[key].default]
 
 
+def selection_warnings(scenario: Scenario) -> list[str]:
+    """Warnings for a client selector that cannot do what its name says: ``deadline_aware`` without a deadline
+    (it then takes the fastest devices every round, so slow devices' data is never seen) and ``battery_aware``
+    in a fleet without batteries (every device is eligible: uniform selection)."""
+    server = scenario.server
+    kind = server.selection.kind
+    if kind == "deadline_aware" and server.deadline_s is None:
+        return ["server.selection: deadline_aware without server.deadline_s takes the fastest ready devices every "
+                "round, so the slowest devices' data may never be trained on; give the round a deadline"]
+    if kind == "battery_aware" and all(group.battery is None for group in scenario.fleet.groups):
+        return ["server.selection: battery_aware in a fleet without batteries selects uniformly (every device is "
+                "on mains power); give groups a battery: block"]
+    return []
+
+
 def energy_warnings(scenario: Scenario) -> list[str]:
     """Warnings for energy figures that cannot say what they seem to: a profile without power figures (its
     devices spend 0 J but for their radio), and batteries that charge whenever their device is available, while
