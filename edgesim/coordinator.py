@@ -69,10 +69,6 @@ class Progress:
     diverged: str | None = None
     """Why training was found to diverge, or ``None``."""
     last_eval_time: float = 0.0
-    empty_rounds: int = 0
-    """Rounds in a row, up to the last one, that applied no update."""
-    empty_since_s: float = 0.0
-    """When the last round that applied an update ended (the first empty one's start), s."""
 
     @classmethod
     def restored(cls, saved: dict) -> Progress:
@@ -143,17 +139,9 @@ class Coordinator:
             if decision.next_k is not None or decision.remodel_staleness is not None:
                 self.decisions.setdefault(round, {}).update(next_k=decision.next_k,
                                                             remodel_staleness=decision.remodel_staleness)
-        self._count_empty(bool(arrivals), now)
         row = {"updates": len(arrivals), "energy_j": self.meter.total_j, **decision.metrics}
         stop = self.record(round, now, row, version + bool(arrivals))
         return Outcome(decision.next_k, decision.remodel_staleness, stop)
-
-    def _count_empty(self, applied: bool, now: float) -> None:
-        progress = self.progress
-        if applied:
-            progress.empty_rounds, progress.empty_since_s = 0, now
-        else:
-            progress.empty_rounds += 1
 
     def _recorded(self, round: int, stop: bool) -> Outcome:
         recorded = self.decisions.get(round, {})
@@ -180,8 +168,7 @@ class Coordinator:
         if diverged:
             progress.diverged = f"{diverged} after round {round}"
         reason = self.rules.after_round(round, diverged is not None, progress.time_to_target_s is not None,
-                                        progress.evaluations_since_best, self.meter.total_j, progress.empty_rounds,
-                                        now - progress.empty_since_s, now)
+                                        progress.evaluations_since_best, self.meter.total_j)
         if reason not in (None, "diverged"):
             progress.stop_reason = reason
         self.journal.round_done(round, now, due, reason is not None, asdict(progress), self.metrics.size,

@@ -5,7 +5,7 @@ Every run ends in exactly one status, with a ``reason`` in words for all but ``c
 | status | meaning | exit |
 | --- | --- | --- |
 | ``completed`` | a stop rule ended it (``stop_reason``: target, max_rounds, plateau or horizon) | 0 |
-| ``stalled`` | it could not make progress: no update was applied before the horizon, or 1000 rounds in a row applied none at a pace that would need over a million more to reach the horizon | 3 |
+| ``stalled`` | it could not make progress: no update was applied before the horizon, or the clock moved too slowly ever to reach the horizon (``edgesim.sim.engine.NoProgress``) | 3 |
 | ``diverged`` | training produced a non-finite loss; the run stopped there | 4 |
 | ``interrupted`` | Ctrl-C (exit 130) or SIGTERM (exit 143); ``--resume`` continues it | 130 / 143 |
 | ``failed`` | an error inside edgesim, or a file that could not be written | 1, or 2 for output errors |

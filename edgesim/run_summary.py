@@ -10,7 +10,7 @@ from edgesim.coordinator import Coordinator, Progress
 from edgesim.journal import Journal
 from edgesim.preflight import Prepared
 from edgesim.results.staleness import staleness_statistics
-from edgesim.sim.engine import ROUNDS_TO_HORIZON, Ending, Engine
+from edgesim.sim.engine import Ending, Engine
 from edgesim.sim.event_log import EventLog
 
 
@@ -18,11 +18,8 @@ def ending_status(progress: Progress, ending: Ending) -> tuple[str, str | None]:
     """The status and reason of a run whose clock has ended."""
     if progress.diverged:
         return outcome.DIVERGED, f"training diverged: {progress.diverged}"
-    if progress.stop_reason == "no_progress":
-        span_s = ending.sim_time_s - progress.empty_since_s
-        return outcome.STALLED, (f"the fleet cannot progress: {progress.empty_rounds} rounds in a row applied no "
-                                 f"update in {span_s:.3g} s of simulated time, a pace that would take more than "
-                                 f"{ROUNDS_TO_HORIZON:,} empty rounds to reach the horizon ({ending.waiting_for})")
+    if ending.no_progress:
+        return outcome.STALLED, f"the clock cannot progress: {ending.no_progress} ({ending.waiting_for})"
     if ending.version == 0 and progress.stop_reason != "target":
         return outcome.STALLED, f"no update was applied{'' if ending.stopped else ' before the horizon'}: " \
                                 f"{ending.waiting_for}"

@@ -54,6 +54,7 @@ class EventLog:
         self.staleness: Counter[int] = Counter()
         """Applied updates by staleness (model versions), for the summary's staleness statistics."""
         self.rows = 0
+        self._watch_every, self._next_watch, self._watcher = 0, float("inf"), None
         self._rows: list[str] = []
         self._file: AppendOnlyFile | None = None
         self._parquet: ParquetEvents | None = None
@@ -80,10 +81,18 @@ class EventLog:
         else:
             self._parquet = ParquetEvents(path)
 
+    def watch(self, every: int, watcher) -> None:
+        """Call ``watcher(rows, time)`` after every ``every`` rows (the engine's look at the clock's pace)."""
+        self._watch_every, self._watcher = every, watcher
+        self._next_watch = self.rows + every
+
     def emit(self, time, device, kind, round=None, version=None, staleness=None, nbytes=None, duration=None,
              energy=None):
         self.counts[kind] += 1
         self.rows += 1
+        if self.rows >= self._next_watch:
+            self._next_watch += self._watch_every
+            self._watcher(self.rows, time)
         if nbytes:
             self.bytes[kind] += nbytes
         if staleness is not None and kind == "update_applied":

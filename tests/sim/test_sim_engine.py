@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edgesim.seeding import Streams
-from edgesim.sim.engine import EMPTY_ROUNDS, ROUNDS_TO_HORIZON, Engine, StopRules
+from edgesim.sim.engine import ROWS_TO_HORIZON, Engine, NoProgress, StopRules
 from edgesim.sim.event_log import EventLog
 from edgesim.sim.failures import NoFailures
 from edgesim.sim.fleet_plan import FleetPlan
@@ -84,12 +84,14 @@ def test_stop_rules_in_their_order():
     assert going_on.after_round(10**6, diverged=False, target_reached=True, evaluations_since_best=10**6) is None
 
 
-def test_empty_rounds_end_the_run_only_at_a_pace_that_would_never_reach_the_horizon():
+def test_the_clock_is_stopped_only_at_a_pace_that_would_never_reach_the_horizon():
     rules = StopRules(horizon_s=86400.0)
-    pace_s = 86400.0 / ROUNDS_TO_HORIZON  # per empty round: exactly a million rounds to the horizon from 0
-    assert not rules.no_progress(EMPTY_ROUNDS - 1, 0.0, now=0.0)  # too few rounds to judge
-    assert not rules.no_progress(EMPTY_ROUNDS, EMPTY_ROUNDS * pace_s, now=0.0)  # a million, not more
-    assert rules.no_progress(EMPTY_ROUNDS, EMPTY_ROUNDS * pace_s / 2, now=0.0)
-    assert not rules.no_progress(EMPTY_ROUNDS, EMPTY_ROUNDS * pace_s / 2, now=60000.0)  # the horizon is nearer
-    assert rules.after_round(3, diverged=False, target_reached=False, evaluations_since_best=0, empty_rounds=EMPTY_ROUNDS,
-                             empty_span_s=0.0) == "no_progress"
+    rows = 1_000_000
+    pace_s = 86400.0 / ROWS_TO_HORIZON  # per row: exactly ROWS_TO_HORIZON rows to the horizon from 0
+    rules.check_pace(rows, rows * pace_s, now=0.0)  # that many, not more: it goes on
+    with pytest.raises(NoProgress, match=r"the last 1,000,000 events spanned 0.432 s of simulated time; at "
+                                         r"that pace 2e\+11 more would stand before the horizon"):
+        rules.check_pace(rows, rows * pace_s / 2, now=0.0)
+    rules.check_pace(rows, rows * pace_s / 2, now=60000.0)  # the horizon is nearer
+    with pytest.raises(NoProgress, match="at that pace inf more"):
+        rules.check_pace(rows, 0.0, now=1.0)
