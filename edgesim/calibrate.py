@@ -192,8 +192,12 @@ def _run_for(step: Callable[[], None], seconds: float, min_steps: int, clock: Cl
 
 
 def check_endpoint(url: str) -> None:
-    """``InputError`` unless ``url`` is an http:// or https:// URL."""
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+    """``InputError`` unless ``url`` is a well-formed http:// or https:// URL."""
+    try:
+        scheme = urllib.parse.urlsplit(url).scheme
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise InputError(f"--endpoint {brief(url)}: not a URL ({exc})") from None
+    if scheme not in ("http", "https"):
         raise InputError(f"--endpoint {brief(url)}: give an http:// or https:// URL")
 
 

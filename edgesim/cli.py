@@ -56,7 +56,8 @@ def _participation(scenario: Scenario) -> str:
     every period (periodic)."""
     protocol = scenario.server.protocol
     if protocol.kind == "sync":
-        return f"{scenario.server.clients_per_round} clients/round"
+        count = scenario.server.clients_per_round
+        return f"{count} client{'s' * (count != 1)}/round"
     if protocol.kind == "periodic":
         return f"periodic, every {describe_time(protocol.period_s)}"
     k = getattr(scenario.algorithm, "k", None)

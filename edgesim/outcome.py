@@ -4,7 +4,7 @@ Every run ends in exactly one status, with a ``reason`` in words for all but ``c
 
 | status | meaning | exit |
 | --- | --- | --- |
-| ``completed`` | a stop rule ended it (``stop_reason``: target, max_rounds, plateau or horizon) | 0 |
+| ``completed`` | a stop rule ended it (``stop_reason``: target, max_rounds, plateau, energy_budget or horizon) | 0 |
 | ``stalled`` | it could not make progress: no update was applied before the horizon, or the clock moved too slowly ever to reach the horizon (``edgesim.sim.engine.NoProgress``) | 3 |
 | ``diverged`` | training produced a non-finite loss; the run stopped there | 4 |
 | ``interrupted`` | Ctrl-C (exit 130) or SIGTERM (exit 143); ``--resume`` continues it | 130 / 143 |

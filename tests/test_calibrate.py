@@ -196,6 +196,7 @@ def test_the_transfer_test_times_the_whole_download(server):
     (["--power-idle-w", "2"], "error: --power-idle-w and --power-active-w: give both or neither"),
     (["--power-idle-w", "5", "--power-active-w", "2"], "active at least idle"),
     (["--endpoint", "ftp://example.org/x"], "give an http:// or https:// URL"),
+    (["--endpoint", "http://[::1"], "error: --endpoint 'http://[::1': not a URL (Invalid IPv6 URL)"),
     (["--name", "../escape"], (f"error: --name '../escape': a profile name is 1 to {NAME_MAX} letters, digits, "
                                f"_, . and - ({NAME_PATTERN}); use --out to choose where the file goes")),
     (["--name", "my box/1"], f"({NAME_PATTERN})"),

@@ -112,12 +112,24 @@ def test_power_figures_of_0_w_and_batteries_that_can_never_drain_are_announced()
     assert prepared.warnings == [
         "fleet.groups[0].profile: calibrated gives no power figures (0 W idle and active), so its devices' computing "
         "and idling count as 0 J; only transfers count, at the wifi5 radio's 0.8 W",
-        "fleet.groups[0].battery.charging: the devices charge while available, are always available and charge at "
-        "10 W, at least their heaviest draw (0.8 W), so their batteries never drain; give the group an availability "
-        "or battery.charging a schedule"]
+        "fleet.groups[0].battery.charging: the devices are plugged in at every moment and charge at 10 W, at least "
+        "their heaviest draw (0.8 W), so their batteries never drain; give the group an availability or "
+        "battery.charging a schedule with unplugged hours"]
     evenings = {"kind": "windows", "windows": [[0, 23]]}
     group = {**group, "profile": "raspberry_pi_4", "availability": evenings}
     assert not prepare(scenario(fleet={"groups": [group]})).warnings
+
+
+@pytest.mark.parametrize("charging", [{"kind": "always"}, {"kind": "windows", "windows": [[0, 24]]},
+                                      {"kind": "windows", "windows": [[20, 8], [8, 20]], "jitter_h": 2},
+                                      {"kind": "hourly", "probability": [1.0] * 24}])
+def test_a_charging_schedule_that_is_always_on_is_announced(charging):
+    group = {"name": "pi", "profile": "raspberry_pi_4", "count": 6, "network": "wifi5",
+             "battery": {"capacity_wh": 5, "charging": charging}}
+    [warning] = prepare(scenario(fleet={"groups": [group]})).warnings
+    assert warning.startswith("fleet.groups[0].battery.charging: the devices are plugged in at every moment")
+    unplugged = {**group, "battery": {"capacity_wh": 5, "charging": {"kind": "windows", "windows": [[22, 7]]}}}
+    assert not prepare(scenario(fleet={"groups": [unplugged]})).warnings
 
 
 def test_a_charger_weaker_than_the_draw_drains_the_battery_and_is_not_warned_of():

@@ -69,17 +69,27 @@ def energy_warnings(scenario: Scenario) -> list[str]:
             warnings.append(f"fleet.groups[{i}].profile: {group.profile} gives no power figures (0 W idle and "
                             f"active), so its devices' computing and idling count as 0 J{radio}")
         battery = group.battery
-        if battery is not None and battery.charging == "availability":
-            trace = group.trace
-            traced = trace is not None and "availability" in trace.parts(held_parts(load_trace(trace)))
-            heaviest_w = max(profile.power_active_w, profile.power_idle_w + radio_w)
-            if (not traced and (group.availability or scenario.fleet.availability).kind == "always"
-                    and battery.charge_w >= heaviest_w):
-                warnings.append(f"fleet.groups[{i}].battery.charging: the devices charge while available, are "
-                                f"always available and charge at {battery.charge_w:g} W, at least their heaviest "
-                                f"draw ({heaviest_w:g} W), so their batteries never drain; give the group an "
-                                "availability or battery.charging a schedule")
+        heaviest_w = max(profile.power_active_w, profile.power_idle_w + radio_w)
+        if battery is not None and battery.charge_w >= heaviest_w and _always_plugged(scenario, group):
+            warnings.append(f"fleet.groups[{i}].battery.charging: the devices are plugged in at every moment and "
+                            f"charge at {battery.charge_w:g} W, at least their heaviest draw ({heaviest_w:g} W), "
+                            "so their batteries never drain; give the group an availability or "
+                            "battery.charging a schedule with unplugged hours")
     return warnings
+
+
+def _always_plugged(scenario: Scenario, group) -> bool:
+    """Whether a battery group's devices charge at every moment: by a schedule that is always on, or while
+    available under an availability that is (a trace's availability is taken to have gaps)."""
+    charging = group.battery.charging
+    if charging == "trace":
+        return False
+    if charging != "availability":
+        return charging.always_on()
+    trace = group.trace
+    if trace is not None and "availability" in trace.parts(held_parts(load_trace(trace))):
+        return False
+    return (group.availability or scenario.fleet.availability).always_on()
 
 
 def scenario_problems(scenario: Scenario) -> list[str]:

@@ -176,9 +176,14 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], data: 
         path = _user_path(error["loc"], data, model)
         found.append((prefix + yaml_path(path), error["type"], _problem(error, path, model, data, prefix)))
     words = {where for where, kind, _ in found if kind not in MAPPING_ERRORS}
+    blocks = {where for where, kind, _ in found if kind in MAPPING_ERRORS}
     problems = []
     for where, kind, line in found:
-        if not (kind in MAPPING_ERRORS and where in words) and line not in problems:
+        if kind in MAPPING_ERRORS and where in words:
+            continue  # the word's message stands for both
+        if kind == "literal_error" and where in blocks:
+            line = line.replace(" (got ", ", or a mapping (got ", 1)
+        if line not in problems:
             problems.append(line)
     return problems
 

@@ -44,9 +44,16 @@ class _Schedule(ConfigModel):
         (the pre-flight check); a kind may answer it faster than by walking its schedule."""
         return any(available for _, available in self.changes(rng, start_hour, horizon_s))
 
+    def always_on(self) -> bool:
+        """Whether every device is available at every moment (whatever its draws)."""
+        return False
+
 
 class AlwaysAvailable(_Schedule):
     kind: Literal["always"] = "always"
+
+    def always_on(self) -> bool:
+        return True
 
     def changes(self, rng, start_hour, horizon_s=math.inf):
         yield 0.0, True
@@ -71,11 +78,15 @@ class WindowAvailability(_Schedule):
                 return True
         return False
 
+    def always_on(self) -> bool:
+        """Whether the windows cover the whole day (a jitter shifts them all alike)."""
+        return all(self._available_at((hour + 1e-9) % 24) for window in self.windows for hour in window)
+
     def changes(self, rng, start_hour, horizon_s=math.inf):
         shift = rng.uniform(-self.jitter_h, self.jitter_h) if self.jitter_h else 0.0
         edges = sorted({(h - shift) % 24 for window in self.windows for h in window})
-        if all(self._available_at((edge + shift + 1e-9) % 24) for edge in edges):
-            yield 0.0, True  # the windows cover the whole day
+        if self.always_on():
+            yield 0.0, True
             return
         local0 = start_hour % 24
         state = self._available_at((local0 + shift) % 24)
@@ -114,6 +125,9 @@ class HourlyAvailability(_Schedule):
                 state = new_state
                 yield t, state
             t += HOUR
+
+    def always_on(self) -> bool:
+        return all(p == 1.0 for p in self.probability)
 
     def ever_available(self, rng, start_hour, horizon_s):
         """The draws ``changes`` makes, a block at a time (``Generator.random(n)`` draws what ``n`` calls of

@@ -75,7 +75,7 @@ def _mapping(path: Path, data) -> dict:
     if not data:
         raise InputError(f"trace {path}: expected a non-empty dict keyed by client id, found an empty dict")
     for client in data:
-        if not isinstance(client, (int, str)):
+        if isinstance(client, bool) or not isinstance(client, (int, str)):
             raise InputError(f"trace {path}: client id {brief(client)} is not an integer or text")
         _device_id(path, client)
     return data

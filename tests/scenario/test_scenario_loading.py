@@ -361,7 +361,7 @@ def test_a_block_given_as_a_word_lists_its_keys_without_naming_a_class(tmp_path)
 
 
 @pytest.mark.parametrize("charging, message", [
-    ("sometimes", "charging: Input should be 'availability' or 'trace' (got 'sometimes')"),
+    ("sometimes", "charging: Input should be 'availability' or 'trace', or a mapping (got 'sometimes')"),
     ("{kind: windows}", "charging.windows: required key is missing"),
     ("{kind: windowz}", "charging.kind: 'windowz' is not one of 'always', 'windows', 'hourly'"),
 ])

@@ -148,7 +148,12 @@ def test_a_constant_state_of_charge_outside_0_to_1_is_refused(soc):
         BatteryConfig(initial_soc=soc)
 
 
-def test_a_distribution_that_only_draws_above_full_is_refused_and_one_that_straddles_it_is_clipped():
-    with pytest.raises(ValueError, match="draws only above 1"):
-        BatteryConfig(initial_soc={"kind": "uniform", "low": 20, "high": 80})
+@pytest.mark.parametrize("soc", [{"kind": "uniform", "low": 20, "high": 80}, {"kind": "uniform", "low": -0.5, "high": -0.1},
+                                 {"kind": "normal", "mean": 2, "std": 0.1}, {"kind": "lognormal", "median": 50, "sigma": 0.3}])
+def test_a_distribution_that_seldom_draws_a_share_of_full_is_refused(soc):
+    with pytest.raises(ValueError, match=r"draws within 0-1 in 0.0% of 1000 trial draws"):
+        BatteryConfig(initial_soc=soc)
+
+
+def test_a_distribution_that_straddles_full_is_kept_and_clipped_per_draw():
     assert BatteryConfig(initial_soc={"kind": "uniform", "low": 0.5, "high": 1.5}).initial_soc.kind == "uniform"

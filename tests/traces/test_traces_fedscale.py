@@ -141,6 +141,7 @@ def test_keys_that_cannot_be_compared_for_depth_are_refused(tmp_path):
     ({}, r"cap: expected a non-empty dict keyed by client id, found an empty dict"),
     ({1.5: CAPACITY[17]}, r"cap: client id 1.5 is not an integer or text"),
     ({(1, 2): CAPACITY[17]}, r"cap: client id \(1, 2\) is not an integer or text"),
+    ({True: CAPACITY[17]}, r"cap: client id True is not an integer or text"),
     ({10**5000: CAPACITY[17]}, r"cap: a client id is an integer too long to print"),
 ])
 def test_an_empty_dict_or_a_client_id_that_is_no_integer_or_text_is_named(tmp_path, value, message):

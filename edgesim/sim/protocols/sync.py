@@ -129,7 +129,7 @@ class SyncServer:
         """What the server is waiting for now, in words (the reason given for a run that stalled)."""
         if self.version == 0 and self.closed:
             return (f"all {self.closed} rounds closed without an update (a deadline shorter than every task, or "
-                    "tasks lost to failures and availability)")
+                    "tasks lost to failures, availability or low batteries)")
         if self._waiting_since is not None:
             ready = sum(1 for device in self.fleet.ready() if self._costs.eligible(device))
             return (f"round {self.round} had been waiting since {self._waiting_since:.0f} s for "
