@@ -29,9 +29,10 @@ def ending_status(progress: Progress, ending: Ending) -> tuple[str, str | None]:
 def energy_fields(engine: Engine | None, prepared: Prepared, progress: Progress, log: EventLog) -> dict:
     """Energy in joules (``edgesim.sim.energy``): what the fleet's phases spent (``energy_j``, split into
     compute and transfer), the idle baseline beside it, the phases' energy when the target was reached, the
-    energy of work that was lost and its share, how often a battery ran low while the clock ran and how many
-    devices started below their threshold to leave."""
+    energy of work that was lost and its share, how many devices' batteries ran low while the clock ran and
+    how many started below their threshold to leave (``None`` in a fleet without batteries)."""
     meter = engine.meter if engine else None
+    batteries = sum(1 for spec in prepared.fleet.device_battery if spec is not None)
     total = meter.total_j if meter else 0.0
     lost = meter.wasted_j if meter else 0.0
     return {
@@ -42,9 +43,9 @@ def energy_fields(engine: Engine | None, prepared: Prepared, progress: Progress,
         "energy_to_target_j": progress.energy_to_target_j,
         "energy_lost_j": lost,
         "energy_lost_share": lost / total if total else None,
-        "battery_devices": sum(1 for spec in prepared.fleet.device_battery if spec is not None),
-        "battery_dropouts": engine.fleet.battery_dropouts if engine else 0,
-        "battery_low_at_start": engine.fleet.battery_low_at_start if engine else 0,
+        "battery_devices": batteries,
+        "battery_dropouts": (engine.fleet.battery_dropouts if engine else 0) if batteries else None,
+        "battery_low_at_start": (engine.fleet.battery_low_at_start if engine else 0) if batteries else None,
     }
 
 
