@@ -85,6 +85,18 @@ def test_a_malformed_table_names_its_file_and_row(tmp_path, table, frame, messag
     ("devices", "device,ram_mb\na,1_000\n", r"devices.csv: row 2: ram_mb '1_000' is not a finite number"),
     ("availability", "device,start_s,end_s\na,False,True\n", r"availability.csv: row 2: start_s False is not a"),
     ("capacity", "device,time_s,up_mbps\na,0,false\n", r"capacity.csv: row 2: up_mbps False is not a finite"),
+    # rows are named by their line in the file, blank lines counted
+    ("availability", "device,start_s,end_s\n\na,0,10\n\n\nb,0,x\n", r"availability.csv: row 6: end_s 'x' is not"),
+    ("availability", "device,start_s,end_s\n  \na,0,10\n \t \nb,-1,3\n", r"row 5: start_s must be zero or more"),
+    ("availability", "\n\ndevice,start_s,end_s\na,0,10\nb,3,2\n", r"row 5: end_s must be after start_s"),
+    ("availability", "device,start_s,end_s\r\n\r\na,0,10\r\n\r\nb,,3\r\n", r"row 5: start_s is empty"),
+    ("availability", 'device,start_s,end_s\n"a\n\nz",0,10\n\nb,0,x\n', r"row 6: end_s 'x' is not"),
+    ("availability", "device,start_s,end_s\n\na,0,10\n\nb,0,1,9\n", r"row 5: more fields than the header"),
+    ("availability", "device,start_s,end_s\n\n\na,0,10,5\nb,0,1\n", r"row 4: more fields than the header"),
+    ("availability", "device,start_s,end_s\n\na,0,10\n\nb,0,1\n\na,5,20\n",
+     r"rows 3 and 7: availability intervals overlap"),
+    ("devices", "device\n\na\n\na\n", r"devices.csv: row 5: device listed twice"),
+    ("capacity", "device,time_s\n\na,1\n\nb,2\n", r"capacity.csv: row 5: device 'b' is not in the devices table"),
 ])
 def test_a_malformed_csv_names_its_file_and_row(tmp_path, table, text, message):
     (tmp_path / f"{table}.csv").write_text(text)
@@ -159,27 +171,6 @@ def test_csv_numbers_of_every_literal_form_are_read(tmp_path):
     trace = read_open_trace(tmp_path)
     assert [trace.figure(name, 0) for name in ("train_gflops", "ram_mb", "up_mbps", "latency_ms")] == [2.5, 4e3, 7, 0]
     assert trace.figure("ram_mb", 1) == 1e23 and trace.figure("up_mbps", 1) is None
-
-
-@pytest.mark.parametrize("table, text, message", [
-    ("availability", "device,start_s,end_s\n\na,0,10\n\n\nb,0,x\n", r"availability.csv: row 6: end_s 'x' is not"),
-    ("availability", "device,start_s,end_s\n  \na,0,10\n \t \nb,-1,3\n", r"row 5: start_s must be zero or more"),
-    ("availability", "\n\ndevice,start_s,end_s\na,0,10\nb,3,2\n", r"row 5: end_s must be after start_s"),
-    ("availability", "device,start_s,end_s\r\n\r\na,0,10\r\n\r\nb,,3\r\n", r"row 5: start_s is empty"),
-    ("availability", 'device,start_s,end_s\n"a\n\nz",0,10\n\nb,0,x\n', r"row 6: end_s 'x' is not"),
-    ("availability", "device,start_s,end_s\n\na,0,10\n\nb,0,1,9\n", r"row 5: more fields than the header"),
-    ("availability", "device,start_s,end_s\n\n\na,0,10,5\nb,0,1\n", r"row 4: more fields than the header"),
-    ("availability", "device,start_s,end_s\n\na,0,10\n\nb,0,1\n\na,5,20\n",
-     r"rows 3 and 7: availability intervals overlap"),
-    ("devices", "device\n\na\n\na\n", r"devices.csv: row 5: device listed twice"),
-    ("capacity", "device,time_s\n\na,1\n\nb,2\n", r"capacity.csv: row 5: device 'b' is not in the devices table"),
-])
-def test_csv_rows_are_named_by_their_line_blank_lines_counted(tmp_path, table, text, message):
-    (tmp_path / f"{table}.csv").write_text(text)
-    if table == "capacity":
-        (tmp_path / "devices.csv").write_text("device\na\n")
-    with pytest.raises(InputError, match=message):
-        read_open_trace(tmp_path)
 
 
 @pytest.mark.parametrize("suffix, rows", [(".csv", "rows 2 and 4"), (".parquet", "rows 1 and 3")])
