@@ -8,7 +8,7 @@ from edgesim.fl.registry import ALGORITHMS, strategy_class
 from edgesim.models import model_names
 from edgesim.profiles import builtin_devices, builtin_networks
 from edgesim.scenario.schema import Scenario
-from edgesim.traces import held_parts, load_trace
+from edgesim.traces import group_trace, load_trace
 
 
 def _unknown(kind: str, name: str, known) -> str:
@@ -86,8 +86,7 @@ def _always_plugged(scenario: Scenario, group) -> bool:
         return False
     if charging != "availability":
         return charging.always_on()
-    trace = group.trace
-    if trace is not None and "availability" in trace.parts(held_parts(load_trace(trace))):
+    if "availability" in group_trace(group)[1]:
         return False
     return (group.availability or scenario.fleet.availability).always_on()
 

@@ -29,7 +29,7 @@ import numpy as np
 from edgesim.distributions import Constant
 from edgesim.errors import InputError
 from edgesim.scenario.checks import device_profiles, network_profiles
-from edgesim.scenario.schema import FleetGroup, Scenario
+from edgesim.scenario.schema import Scenario
 from edgesim.seeding import Streams
 from edgesim.sim.availability import IntervalAvailability
 from edgesim.sim.battery import BatteryConfig
@@ -38,7 +38,7 @@ from edgesim.sim.energy import DevicePower
 from edgesim.sim.fleet_plan import BatterySpec, FleetPlan
 from edgesim.sim.links import Link
 from edgesim.sim.stragglers import CombinedStragglers
-from edgesim.traces import FleetTrace, held_parts, load_trace
+from edgesim.traces import FleetTrace, group_trace
 from edgesim.traces.model import FIGURES
 
 
@@ -57,7 +57,7 @@ def build_fleet(scenario: Scenario, streams: Streams) -> FleetPlan:
     fleet = scenario.fleet
     plan = FleetPlan(streams, scenario.start_hour, scenario.stop.horizon_s, fleet.failures)
     for group in fleet.groups:
-        trace, parts = _trace_of(group)
+        trace, parts = group_trace(group)
         profile = profiles[group.profile]
         network = networks[group.network]
         over = group.overrides
@@ -106,14 +106,6 @@ def _battery(config: BatteryConfig, profile, trace: FleetTrace | None, i: int, r
     charging = config.charging
     schedule = None if charging == "availability" else _availability_of(trace, i) if charging == "trace" else charging
     return BatterySpec(config.capacity_wh or profile.battery_wh, soc, config, schedule)
-
-
-def _trace_of(group: FleetGroup) -> tuple[FleetTrace | None, set[str]]:
-    """The group's trace and the parts it takes from it (none without a trace)."""
-    if group.trace is None:
-        return None, set()
-    trace = load_trace(group.trace)
-    return trace, group.trace.parts(held_parts(trace))
 
 
 def _given(trace: FleetTrace, i: int) -> dict[str, float]:

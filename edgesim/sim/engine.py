@@ -62,7 +62,7 @@ class StopRules:
 
     def check_pace(self, rows: int, span_s: float, now: float) -> None:
         """``NoProgress`` when ``rows`` event rows over the last ``span_s`` simulated seconds, up to ``now``, set
-        a pace at which more than ``ROUNDS_TO_HORIZON`` rows would still stand before the horizon: a clock
+        a pace at which more than ``ROWS_TO_HORIZON`` rows would still stand before the horizon: a clock
         that cannot progress (batteries that run low and recharge within moments, say), where waiting for the
         horizon would take weeks of host time to learn nothing."""
         remaining_s = self.horizon_s - now

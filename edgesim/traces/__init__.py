@@ -20,7 +20,8 @@ from edgesim.traces.fedscale import read_fedscale_trace
 from edgesim.traces.model import FleetTrace
 from edgesim.traces.open_format import read_open_trace
 
-__all__ = ["FleetTrace", "TraceConfig", "held_parts", "load_trace", "never_available", "trace_warnings"]
+__all__ = ["FleetTrace", "TraceConfig", "group_trace", "held_parts", "load_trace", "never_available",
+           "trace_warnings"]
 
 SHOWN_IDS = 3
 """How many device ids a warning names."""
@@ -40,6 +41,15 @@ def held_parts(trace: FleetTrace) -> set[str]:
                                     ("capacity", trace.capacity is not None)) if held}
 
 
+def group_trace(group) -> tuple[FleetTrace | None, set[str]]:
+    """A fleet group's trace (its ``trace:`` block loaded) and the parts the group takes from it (none without
+    a trace)."""
+    if group.trace is None:
+        return None, set()
+    trace = load_trace(group.trace)
+    return trace, group.trace.parts(held_parts(trace))
+
+
 def never_available(trace: FleetTrace, count: int) -> list[str]:
     """The ids of the trace's first ``count`` devices to which its availability gives no interval (none without
     availability)."""
@@ -53,10 +63,8 @@ def trace_warnings(groups) -> list[str]:
     their devices no interval: those devices are never available, as the trace says, but likely by mistake."""
     warnings = []
     for i, group in enumerate(groups):
-        if group.trace is None:
-            continue
-        trace = load_trace(group.trace)
-        if "availability" not in group.trace.parts(held_parts(trace)):
+        trace, parts = group_trace(group)
+        if "availability" not in parts:
             continue
         ids = never_available(trace, group.count)
         if ids:
