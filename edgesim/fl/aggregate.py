@@ -1,5 +1,5 @@
 """Aggregation math as pure functions over tensors and weights: weighted means of tensors and state dicts,
-staleness weights of asynchronous methods, and MPT-FL's server rule for 1-bit mask uploads."""
+staleness weights of asynchronous methods, and MPT-FL's 1-bit uploads (scaled signs, masks)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,17 @@ def polynomial_staleness_weight(staleness: int, alpha: float, exponent: float) -
     """FedAsync's mixing weight of a stale client model, ``alpha * (1 + staleness) ** -exponent`` (Xie et al.,
     2019, the polynomial staleness function ``s(t - tau) = (t - tau + 1) ** -a``)."""
     return alpha * (1 + staleness) ** -exponent
+
+
+def scaled_sign(change: torch.Tensor) -> torch.Tensor:
+    """A change in one bit per entry and one scale: ``mean|change| * sign(change)``, a zero counting as positive.
+
+    signSGD's compression (Bernstein et al., ICML 2018) with the scale of scaled-sign compression
+    (Karimireddy et al., ICML 2019, ``||g||_1 / d``); MPT-FL's ``upload: sign`` sends it in place of each
+    scored layer's fp32 scores. Returns a tensor of ``change``'s shape and dtype.
+    """
+    signs = torch.where(change < 0, -1.0, 1.0).to(change.dtype)
+    return change.abs().mean() * signs
 
 
 def scores_from_masks(scores: torch.Tensor, masks: Sequence[torch.Tensor], weights: Sequence[float],

@@ -8,9 +8,11 @@ sample count. The deployed model is 1 bit per weight plus the mask.
 Reconstructed choices, each an option: variant ``1/32`` (real activations)
 or ``1/1`` (BatchNorm without affine + sign activations; BatchNorm statistics
 are trained and averaged too); weight and score initialisations; upload of
-fp32 scores (the paper) or of the 1-bit top-k mask only (``upload: mask``,
-no paper here has it). With masks the server cannot average scores it never
-sees; it takes the clients' mean mask change as a step on the score magnitudes
+fp32 scores (the paper) or one bit per weight, neither in a paper here: the
+sign of each score's change with one scale per layer (``upload: sign``, signSGD's
+compression; the server adds the clients' mean scaled signs), or the top-k mask
+(``upload: mask``). With masks the server cannot average scores it never sees;
+it takes the clients' mean mask change as a step on the score magnitudes
 (``edgesim.fl.aggregate.scores_from_masks``), so that what a minority keeps asking for accumulates
 over rounds instead of being outvoted every round.
 """
@@ -25,7 +27,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from edgesim.fl.aggregate import scores_from_masks, weighted_average_states
+from edgesim.fl.aggregate import scaled_sign, scores_from_masks, weighted_average, weighted_average_states
 from edgesim.fl.fedavg import FedAvg, FedAvgConfig, two_per_batch_for_binary_activations
 from edgesim.fl.trainer import Update
 from edgesim.models.kits import scored_kit
@@ -40,7 +42,7 @@ class MptFlConfig(FedAvgConfig):
     keep: float = Field(0.2, gt=0, le=1, description="fraction of weights kept per layer (0.2 = 80% pruned)")
     weight_init: Literal[WEIGHT_INITS] = "scaled_kaiming"
     score_init: Literal[SCORE_INITS] = "kaiming_uniform"
-    upload: Literal["scores", "mask"] = "scores"
+    upload: Literal["scores", "sign", "mask"] = "scores"
     mask_server_lr: float = Field(1.0, gt=0, description="with upload: mask, the server's step on the "
                                   "clients' mean mask change, in units of the top-k threshold")
     local_epochs: int = Field(5, ge=1)
@@ -75,10 +77,13 @@ class MptFl(FedAvg):
 
     @cached_property
     def upload_bytes(self) -> int:
-        """Scores as fp32 (the paper), or with ``upload: mask`` one bit per weight in their place."""
+        """Scores as fp32 (the paper); one bit per weight in their place with ``upload: mask``, and with
+        ``upload: sign`` also one fp32 scale per scored layer."""
         if self.config.upload == "scores":
             return self.download_bytes
-        return self.download_bytes - self.model_cost.param_bytes + math.ceil(self.model_cost.parameters / 8)
+        scales = 4 * len(self.scored) if self.config.upload == "sign" else 0
+        return (self.download_bytes - self.model_cost.param_bytes + math.ceil(self.model_cost.parameters / 8)
+                + scales)
 
     def fold(self, base, updates: Sequence[Update]) -> dict:
         if self.config.upload == "scores":
@@ -91,6 +96,10 @@ class MptFl(FedAvg):
             new_state.update(weighted_average_states(others, weights))
         for name, layer in self.scored.items():
             key = f"{name}.scores"
+            if self.config.upload == "sign":
+                signs = [scaled_sign(u.state[key] - base[key]) for u in updates]
+                new_state[key] = base[key] + weighted_average(signs, weights)
+                continue
             masks = [top_k_mask(u.state[key].abs(), layer.keep) for u in updates]
             new_state[key] = scores_from_masks(base[key], masks, weights, layer.keep, self.config.mask_server_lr)
         return new_state

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from edgesim.fl.aggregate import (fedbuff_staleness_weight, normalised, polynomial_staleness_weight,
-                                  scores_from_masks, weighted_average, weighted_average_states)
+                                  scaled_sign, scores_from_masks, weighted_average, weighted_average_states)
 from edgesim.models.scored import top_k_mask
 
 
@@ -83,6 +83,13 @@ def test_states_errors():
         weighted_average_states([{"w": torch.ones(1)}, {"w": torch.ones(1)}], [1])
     with pytest.raises(ValueError):
         weighted_average_states([{"w": torch.ones(1)}, {"w": torch.ones(1)}], [0, 0])
+
+
+def test_scaled_sign_keeps_one_sign_per_entry_and_the_mean_magnitude():
+    change = torch.tensor([[0.5, -1.5], [0.0, -2.0]])
+    assert scaled_sign(change).tolist() == [[1.0, -1.0], [1.0, -1.0]]  # mean |change| = 1; zero counts as +
+    assert scaled_sign(change.double()).dtype == torch.float64
+    assert torch.equal(scaled_sign(torch.zeros(3)), torch.zeros(3))
 
 
 def test_scores_from_masks_steps_by_the_mean_mask_change_on_the_threshold_scale():

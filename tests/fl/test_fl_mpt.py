@@ -47,6 +47,31 @@ def test_mask_upload_sends_one_bit_per_weight():
     assert mpt(upload="mask").download_bytes == 4 * MLP_WEIGHTS
 
 
+def test_sign_upload_sends_one_bit_per_weight_and_a_scale_per_layer():
+    assert mpt(upload="sign").upload_bytes == math.ceil(MLP_WEIGHTS / 8) + 4 * 2
+    assert mpt(upload="sign").download_bytes == 4 * MLP_WEIGHTS
+    algo = mpt(upload="sign", variant="1/1")
+    assert algo.upload_bytes == math.ceil(MLP_WEIGHTS / 8) + 4 * 2 + 4 * 2 * 200  # BatchNorm statistics in fp32
+
+
+def test_sign_upload_adds_the_clients_sample_weighted_scaled_signs():
+    algo = mpt(upload="sign")
+    previous = {k: v.clone() for k, v in algo.state.items()}
+    changes = []
+    for up in (True, False):  # client 0 raises every score of layer 3 by 1 but one by 3; client 1 lowers them by 2
+        change = torch.full_like(previous["3.scores"], 1.0 if up else -2.0)
+        if up:
+            change.view(-1)[0] = 3.0
+        changes.append(change)
+    states = [{**previous, "3.scores": previous["3.scores"] + change} for change in changes]
+    algo.state = algo.fold(algo.state, [Update(0, 0, 10, states[0], 0.0), Update(1, 0, 30, states[1], 0.0)])
+    n = previous["3.scores"].numel()
+    scale_up = (n - 1 + 3.0) / n  # mean |change| of client 0
+    expected = previous["3.scores"] + (10 * scale_up - 30 * 2.0) / 40  # every entry: client 0 up, client 1 down
+    assert torch.allclose(algo.state["3.scores"], expected, atol=1e-6)
+    assert torch.equal(algo.state["1.scores"], previous["1.scores"])  # no change: zero counts as +, scale 0
+
+
 def test_one_by_one_variant_also_sends_batch_norm_statistics():
     algo = mpt(variant="1/1")
     norm_floats = 2 * 200  # running mean and variance of the hidden BatchNorm1d
