@@ -34,6 +34,7 @@ PAPER = {
     "mpt_fl_1_1": ("MPT-FL 1/1", "97.47 ± 0.22", 241_544, "80%"),
     "mpt_fl_1_32": ("MPT-FL 1/32", "97.92 ± 0.11", 241_544, "80%"),
     "mpt_fl_1_32_mask_upload": ("MPT-FL 1/32, mask upload (not in the paper)", "–", None, "–"),
+    "mpt_fl_1_32_sign_upload": ("MPT-FL 1/32, sign upload (not in the paper)", "–", None, "–"),
 }
 
 

@@ -56,15 +56,20 @@ def polynomial_staleness_weight(staleness: int, alpha: float, exponent: float) -
     return alpha * (1 + staleness) ** -exponent
 
 
-def scaled_sign(change: torch.Tensor) -> torch.Tensor:
-    """A change in one bit per entry and one scale: ``mean|change| * sign(change)``, a zero counting as positive.
+def scaled_sign(change: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    """A change of ``base`` in one bit per entry and one scale: ``mean|change|`` times the direction of each
+    entry's change, the bit saying whether ``|base|`` grew.
 
-    signSGD's compression (Bernstein et al., ICML 2018) with the scale of scaled-sign compression
-    (Karimireddy et al., ICML 2019, ``||g||_1 / d``); MPT-FL's ``upload: sign`` sends it in place of each
-    scored layer's fp32 scores. Returns a tensor of ``change``'s shape and dtype.
+    The receiver knows ``base``, so the bit decodes to ``sign(change)`` for every nonzero change; a zero
+    change, which one bit cannot carry, counts as a shrink (towards zero, as weight decay moves an unused
+    score), so that it favours no sign of the score. signSGD's compression (Bernstein et al., ICML 2018)
+    with the scale of scaled-sign compression (Karimireddy et al., ICML 2019, ``||g||_1 / d``); MPT-FL's
+    ``upload: sign`` sends it in place of each scored layer's fp32 scores. ``change`` and ``base``: one
+    shape; returns a tensor of that shape and ``change``'s dtype.
     """
-    signs = torch.where(change < 0, -1.0, 1.0).to(change.dtype)
-    return change.abs().mean() * signs
+    outward = torch.where(base < 0, -1.0, 1.0).to(change.dtype)  # a zero score grows towards positive
+    grew = change * outward > 0
+    return change.abs().mean() * torch.where(grew, outward, -outward)
 
 
 def scores_from_masks(scores: torch.Tensor, masks: Sequence[torch.Tensor], weights: Sequence[float],

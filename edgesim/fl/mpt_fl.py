@@ -9,9 +9,9 @@ Reconstructed choices, each an option: variant ``1/32`` (real activations)
 or ``1/1`` (BatchNorm without affine + sign activations; BatchNorm statistics
 are trained and averaged too); weight and score initialisations; upload of
 fp32 scores (the paper) or one bit per weight, neither in a paper here: the
-sign of each score's change with one scale per layer (``upload: sign``, signSGD's
-compression; the server adds the clients' mean scaled signs), or the top-k mask
-(``upload: mask``). With masks the server cannot average scores it never sees;
+direction of each score's change with one scale per layer (``upload: sign``,
+signSGD's compression; the server adds the clients' mean scaled signs), or the
+top-k mask (``upload: mask``). With masks the server cannot average scores it never sees;
 it takes the clients' mean mask change as a step on the score magnitudes
 (``edgesim.fl.aggregate.scores_from_masks``), so that what a minority keeps asking for accumulates
 over rounds instead of being outvoted every round.
@@ -51,6 +51,14 @@ class MptFlConfig(FedAvgConfig):
     weight_decay: float = Field(1e-4, ge=0)
 
     _batch_norm = model_validator(mode="after")(two_per_batch_for_binary_activations)
+
+    @model_validator(mode="after")
+    def _mask_server_lr_needs_mask_upload(self):
+        """Refuses a ``mask_server_lr`` other than the default unless masks travel (the default passes, as a
+        dumped scenario holds it)."""
+        if self.upload != "mask" and self.mask_server_lr != type(self).model_fields["mask_server_lr"].default:
+            raise ValueError(f"mask_server_lr applies to upload: mask only, not upload: {self.upload}")
+        return self
 
     @model_validator(mode="after")
     def _biprop_scale_needs_pruning(self):
@@ -97,7 +105,7 @@ class MptFl(FedAvg):
         for name, layer in self.scored.items():
             key = f"{name}.scores"
             if self.config.upload == "sign":
-                signs = [scaled_sign(u.state[key] - base[key]) for u in updates]
+                signs = [scaled_sign(u.state[key] - base[key], base[key]) for u in updates]
                 new_state[key] = base[key] + weighted_average(signs, weights)
                 continue
             masks = [top_k_mask(u.state[key].abs(), layer.keep) for u in updates]

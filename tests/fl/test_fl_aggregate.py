@@ -85,11 +85,13 @@ def test_states_errors():
         weighted_average_states([{"w": torch.ones(1)}, {"w": torch.ones(1)}], [0, 0])
 
 
-def test_scaled_sign_keeps_one_sign_per_entry_and_the_mean_magnitude():
-    change = torch.tensor([[0.5, -1.5], [0.0, -2.0]])
-    assert scaled_sign(change).tolist() == [[1.0, -1.0], [1.0, -1.0]]  # mean |change| = 1; zero counts as +
-    assert scaled_sign(change.double()).dtype == torch.float64
-    assert torch.equal(scaled_sign(torch.zeros(3)), torch.zeros(3))
+def test_scaled_sign_keeps_each_changes_direction_and_the_mean_magnitude():
+    base = torch.tensor([[1.0, 1.0, -1.0], [-1.0, 0.0, 2.0]])
+    change = torch.tensor([[0.5, -1.5, 0.5], [-1.0, -0.5, 0.0]])  # mean |change| = 4/6
+    # a zero change counts as a shrink of |base|: towards zero; a zero base counts as positive
+    assert torch.allclose(scaled_sign(change, base), (4 / 6) * torch.tensor([[1.0, -1.0, 1.0], [-1.0, -1.0, -1.0]]))
+    assert scaled_sign(change.double(), base.double()).dtype == torch.float64
+    assert torch.equal(scaled_sign(torch.zeros(3), torch.ones(3)), torch.zeros(3))
 
 
 def test_scores_from_masks_steps_by_the_mean_mask_change_on_the_threshold_scale():

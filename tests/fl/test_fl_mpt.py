@@ -69,7 +69,34 @@ def test_sign_upload_adds_the_clients_sample_weighted_scaled_signs():
     scale_up = (n - 1 + 3.0) / n  # mean |change| of client 0
     expected = previous["3.scores"] + (10 * scale_up - 30 * 2.0) / 40  # every entry: client 0 up, client 1 down
     assert torch.allclose(algo.state["3.scores"], expected, atol=1e-6)
-    assert torch.equal(algo.state["1.scores"], previous["1.scores"])  # no change: zero counts as +, scale 0
+    assert torch.equal(algo.state["1.scores"], previous["1.scores"])  # no change at all: the scale is 0
+
+
+def test_sign_upload_counts_an_unchanged_score_as_a_shrink_and_averages_batch_norm_statistics():
+    algo = mpt(upload="sign", variant="1/1")
+    previous = {k: v.clone() for k, v in algo.state.items()}
+    change = torch.zeros_like(previous["3.scores"])
+    change.view(-1)[0] = 2.0 * (1.0 if previous["3.scores"].view(-1)[0] >= 0 else -1.0)  # one score grows by 2
+    norm_keys = [k for k in previous if k.endswith(("running_mean", "running_var"))]
+    states = []
+    for fill in (1.0, 3.0):
+        state = {**previous, "3.scores": previous["3.scores"] + change}
+        state.update({k: torch.full_like(previous[k], fill) for k in norm_keys})
+        states.append(state)
+    algo.state = algo.fold(algo.state, [Update(0, 0, 10, states[0], 0.0), Update(1, 0, 30, states[1], 0.0)])
+    scale = 2.0 / change.numel()
+    new = algo.state["3.scores"].view(-1)
+    assert new[0].abs() == pytest.approx(previous["3.scores"].view(-1)[0].abs() + scale)
+    rest = previous["3.scores"].view(-1)[1:]
+    assert torch.allclose(new[1:], rest - scale * torch.where(rest < 0, -1.0, 1.0), atol=1e-7)  # towards zero
+    assert norm_keys and all(torch.allclose(algo.state[k], torch.full_like(previous[k], 2.5)) for k in norm_keys)
+
+
+def test_mask_server_lr_is_refused_without_mask_upload():
+    with pytest.raises(ValidationError, match="mask_server_lr applies to upload: mask only, not upload: sign"):
+        MptFlConfig(upload="sign", mask_server_lr=0.5)
+    assert MptFlConfig(upload="mask", mask_server_lr=0.5).mask_server_lr == 0.5
+    assert MptFlConfig(upload="sign", mask_server_lr=1.0).upload == "sign"  # the default, as a dumped scenario holds
 
 
 def test_one_by_one_variant_also_sends_batch_norm_statistics():
