@@ -1,12 +1,13 @@
 """HMoE reproduction report: Table 1 of the paper beside what edgesim measured.
 
 Usage:
-    python analysis/hmoe_report.py SWEEP_DIR [--out analysis/hmoe]
+    python analysis/hmoe_report.py SWEEP_DIR [SWEEP_DIR ...] [--out analysis/hmoe]
 
-SWEEP_DIR comes from `edgesim sweep scenarios/paper/hmoe_tinyimagenet.yaml` (or the
-CIFAR-100 or full-scale scenario); it must hold the cases ``flat_softmax`` and ``hmoe``
-(Table 1's costs use one run of each), and may hold more cases and seeds, whose final
-Info-F1 is tabled over seeds beside the chance level. The
+Each SWEEP_DIR comes from `edgesim sweep scenarios/paper/hmoe_tinyimagenet.yaml` (or the
+CIFAR-100 or full-scale scenario; several folders, e.g. one per seed, are read as one
+table); together they must hold the cases ``flat_softmax`` and ``hmoe`` (Table 1's costs
+use the first run of each), and may hold more cases and seeds, whose final Info-F1 is
+tabled over seeds beside the chance level. The
 per-round costs are measured here, now, from the resolved scenarios of those
 runs (see hmoe_costs.py). Writes REPORT-less TABLE.md, costs.csv and figures.
 """
@@ -34,12 +35,18 @@ PAPER = {
 }
 
 
-def _scenario(sweep_dir: Path, run_dir: str) -> Scenario:
-    return Scenario.model_validate(yaml.safe_load((sweep_dir / run_dir / "scenario.yaml").read_text()))
+def _scenario(run: Path) -> Scenario:
+    return Scenario.model_validate(yaml.safe_load((run / "scenario.yaml").read_text()))
 
 
-def _summary(sweep_dir: Path, run_dir: str) -> dict:
-    return json.loads((sweep_dir / run_dir / "summary.json").read_text())
+def _summary(run: Path) -> dict:
+    return json.loads((run / "summary.json").read_text())
+
+
+def sweep_runs(sweep_dirs: list[Path]) -> pd.DataFrame:
+    """The runs of several sweep folders as one table, each row's folder in ``run_path``."""
+    tables = [runs(d).assign(run_path=lambda t, d=d: [d / r for r in t["run_dir"]]) for d in sweep_dirs]
+    return pd.concat(tables, ignore_index=True)
 
 
 def _ratio(value: float, reference: float) -> str:
@@ -113,15 +120,15 @@ def costs_figure(costs: pd.DataFrame, path: Path) -> None:
     figure.savefig(path, dpi=120)
 
 
-def over_seeds(sweep_dir: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def over_seeds(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Final Info-F1 per case and inference rule, mean ± std over seeds, beside the chance level; and for
-    each HMoE rule against flat softmax whether the difference exceeds the spread over seeds (the sum of
-    the two standard deviations; never with one seed)."""
+    each HMoE rule against flat softmax, and shrinking experts against shared ones, whether the difference
+    exceeds the spread over seeds (the sum of the two standard deviations; never with one seed)."""
     finished = table[table["status"] == "completed"]
-    summaries = {d: _summary(sweep_dir, d) for d in finished["run_dir"]}
+    summaries = {path: _summary(path) for path in finished["run_path"]}
     scores = []
     for _, row in finished.iterrows():
-        final = summaries[row["run_dir"]]["final_metrics"]
+        final = summaries[row["run_path"]]["final_metrics"]
         for rule in ("greedy", "beam") if "info_f1_greedy" in final else ("flat",):
             scores.append({"case": row["case"], "rule": rule, "seed": row["seed"],
                            "info_f1": final["info_f1" if rule == "flat" else f"info_f1_{rule}"]})
@@ -136,44 +143,50 @@ def over_seeds(sweep_dir: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, list
     verdicts = []
     flat = stats[stats["case"] == "flat_softmax"]
     for _, other in stats[stats["case"] != "flat_softmax"].iterrows():
-        if flat.empty:
-            break
-        base = flat.iloc[0]
-        gap, spread = other["mean"] - base["mean"], other["std"] + base["std"]
-        if min(other["count"], base["count"]) < 2:
-            verdicts.append(f"{other['case']} ({other['rule']}) − flat: {gap:+.4f}, one seed: no ordering claim")
-        else:
-            beyond = "exceeds" if abs(gap) > spread else "does not exceed"
-            verdicts.append(f"{other['case']} ({other['rule']}) − flat: {gap:+.4f}, which {beyond} the spread over "
-                            f"seeds ({spread:.4f})")
+        if not flat.empty:
+            verdicts.append(_verdict(other, flat.iloc[0], "flat"))
+        shared = stats[(stats["case"] == "hmoe") & (stats["rule"] == other["rule"])]
+        if other["case"] == "hmoe_shrinking" and not shared.empty:
+            verdicts.append(_verdict(other, shared.iloc[0], f"hmoe ({other['rule']})"))
     return shown, verdicts
+
+
+def _verdict(other: pd.Series, base: pd.Series, base_name: str) -> str:
+    gap, spread = other["mean"] - base["mean"], other["std"] + base["std"]
+    name = f"{other['case']} ({other['rule']}) − {base_name}: {gap:+.4f}"
+    if min(other["count"], base["count"]) < 2:
+        return f"{name}, one seed: no ordering claim"
+    beyond = "exceeds" if abs(gap) > spread else "does not exceed"
+    return f"{name}, which {beyond} the spread over seeds ({spread:.4f})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sweep", type=Path)
+    parser.add_argument("sweeps", type=Path, nargs="+")
     parser.add_argument("--out", type=Path, default=Path("analysis/hmoe"))
     args = parser.parse_args()
-    table = runs(args.sweep)
-    run_of = dict(zip(table["case"], table["run_dir"]))
-    flat_scenario, hmoe_scenario = _scenario(args.sweep, run_of["flat_softmax"]), _scenario(args.sweep, run_of["hmoe"])
+    table = sweep_runs(args.sweeps)
+    run_of = {case: path for case, path in zip(reversed(table["case"]), reversed(table["run_path"]))}  # first run
+    flat_scenario, hmoe_scenario = _scenario(run_of["flat_softmax"]), _scenario(run_of["hmoe"])
     args.out.mkdir(parents=True, exist_ok=True)
     costs = cost_table(flat_scenario, hmoe_scenario)
     costs.to_csv(args.out / "costs.csv", index=False, float_format="%.4f")
-    flat, hmoe = _summary(args.sweep, run_of["flat_softmax"]), _summary(args.sweep, run_of["hmoe"])
+    flat, hmoe = _summary(run_of["flat_softmax"]), _summary(run_of["hmoe"])
     summary = table1(costs, flat, hmoe, hmoe_scenario.dataset.name)
     runs_table = pd.DataFrame([
         {"case": case, "rounds": s["rounds"], "simulated time (h)": f"{s['sim_time_s'] / 3600:.2f}",
          "wall time (s)": f"{s['wall_time_s']:.0f}", "experts": s["model"].get("experts", 1),
          "model bytes": f"{s['model']['model_bytes']:,}"}
         for case, s in (("flat_softmax", flat), ("hmoe", hmoe))])
-    seeds, verdicts = over_seeds(args.sweep, table)
+    seeds, verdicts = over_seeds(table)
     (args.out / "TABLE.md").write_text(
         f"# Table 1 ({hmoe_scenario.dataset.name}): paper vs edgesim\n\n{markdown_table(summary)}\n\n"
         f"## The two runs\n\n{markdown_table(runs_table)}\n\n"
         f"## Final Info-F1 over seeds, beside chance\n\n{markdown_table(seeds)}\n\n"
         + "".join(f"- {line}\n" for line in verdicts), encoding="utf-8")
-    curves_figure(metrics(args.sweep, table), args.out / "info_f1_over_time.png")
+    curves = pd.concat([metrics(d, table[table["run_path"].map(lambda p, d=d: p.parent == d)]) for d in args.sweeps],
+                       ignore_index=True)
+    curves_figure(curves, args.out / "info_f1_over_time.png")
     costs_figure(costs, args.out / "cost_per_expert.png")
     print(args.out / "TABLE.md")
 
