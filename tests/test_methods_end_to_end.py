@@ -14,7 +14,9 @@ from edgesim.cli import main
     ["algorithm.name=mpt_fl", "model.name=mlp", "algorithm.local_epochs=5", "stop.max_rounds=8"],
     ["algorithm.name=mpt_fl", "algorithm.variant=1/1", "algorithm.upload=mask", "model.name=mlp",
      "algorithm.local_epochs=5", "stop.max_rounds=8"],
-], ids=["mpt_fl_1_32", "mpt_fl_1_1_mask_upload"])
+    ["algorithm.name=mpt_fl", "algorithm.upload=sign", "model.name=mlp", "algorithm.local_epochs=5",
+     "stop.max_rounds=8"],
+], ids=["mpt_fl_1_32", "mpt_fl_1_1_mask_upload", "mpt_fl_1_32_sign_upload"])
 def test_method_learns_well_above_chance(tmp_path, edits):
     options = [option for edit in edits for option in ("--set", edit)]
     assert main(["run", str(SCENARIOS / "smoke.yaml"), "--out", str(tmp_path), "--quiet", *options,
