@@ -166,7 +166,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("analysis/hmoe"))
     args = parser.parse_args()
     table = sweep_runs(args.sweeps)
-    run_of = {case: path for case, path in zip(reversed(table["case"]), reversed(table["run_path"]))}  # first run
+    run_of = table.drop_duplicates("case").set_index("case")["run_path"]  # each case's first run
     flat_scenario, hmoe_scenario = _scenario(run_of["flat_softmax"]), _scenario(run_of["hmoe"])
     args.out.mkdir(parents=True, exist_ok=True)
     costs = cost_table(flat_scenario, hmoe_scenario)
@@ -184,8 +184,8 @@ def main() -> None:
         f"## The two runs\n\n{markdown_table(runs_table)}\n\n"
         f"## Final Info-F1 over seeds, beside chance\n\n{markdown_table(seeds)}\n\n"
         + "".join(f"- {line}\n" for line in verdicts), encoding="utf-8")
-    curves = pd.concat([metrics(d, table[table["run_path"].map(lambda p, d=d: p.parent == d)]) for d in args.sweeps],
-                       ignore_index=True)
+    by_sweep = table.groupby(table["run_path"].map(lambda path: path.parent))
+    curves = pd.concat([metrics(sweep, rows) for sweep, rows in by_sweep], ignore_index=True)
     curves_figure(curves, args.out / "info_f1_over_time.png")
     costs_figure(costs, args.out / "cost_per_expert.png")
     print(args.out / "TABLE.md")

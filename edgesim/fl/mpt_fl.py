@@ -104,13 +104,15 @@ class MptFl(FedAvg):
             new_state.update(weighted_average_states(others, weights))
         for name, layer in self.scored.items():
             key = f"{name}.scores"
-            if self.config.upload == "sign":
-                signs = [scaled_sign(u.state[key] - base[key], base[key]) for u in updates]
-                new_state[key] = base[key] + weighted_average(signs, weights)
-                continue
-            masks = [top_k_mask(u.state[key].abs(), layer.keep) for u in updates]
-            new_state[key] = scores_from_masks(base[key], masks, weights, layer.keep, self.config.mask_server_lr)
+            new_state[key] = self._scores_from_bits(base[key], [u.state[key] for u in updates], weights, layer.keep)
         return new_state
+
+    def _scores_from_bits(self, scores, client_scores, weights, keep: float):
+        """One layer's new scores from what its 1-bit upload carries of each client's scores."""
+        if self.config.upload == "sign":
+            return scores + weighted_average([scaled_sign(c - scores, scores) for c in client_scores], weights)
+        masks = [top_k_mask(c.abs(), keep) for c in client_scores]
+        return scores_from_masks(scores, masks, weights, keep, self.config.mask_server_lr)
 
     def sparsity(self) -> float:
         kept = sum(float(top_k_mask(self.state[f"{n}.scores"].abs(), l.keep).sum()) for n, l in self.scored.items())
