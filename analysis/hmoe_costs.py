@@ -67,7 +67,7 @@ def trainables(flat_scenario: Scenario, hmoe_scenario: Scenario) -> tuple[list[T
                                                                    taxonomy))
     batch, slots = hmoe_scenario.algorithm.batch_size, hmoe.optimizer.state_slots
     items = [Trainable("flat", flat_scenario.model, dataset.num_classes, flat.trainer, flat.state, parts,
-                       flat.cost.train_flops_per_sample, flat.footprint_bytes(1), flat.download_bytes(1))]
+                       flat.model_cost.train_flops_per_sample, flat.footprint_bytes, flat.download_bytes)]
     for e, expert in enumerate(hmoe.experts):
         items.append(Trainable(expert.node, expert.model_config, len(taxonomy.children(expert.node)),
                                expert.trainer, expert.state,
