@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
+from hmoe_costs import cost_table
+from run_inputs import DIGIT_TREE, SCENARIOS, data_edits
 
 from edgesim.scenario import load_scenario
-
-TESTS = Path(__file__).resolve().parents[1]
-for folder in (TESTS, TESTS.parent / "analysis"):  # the analysis scripts import each other as top-level modules
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-from hmoe_costs import cost_table  # noqa: E402
-from run_inputs import DIGIT_TREE, SCENARIOS, data_edits  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
