@@ -96,12 +96,8 @@ def per_run(table: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def _mean_std(values: pd.Series, digits: int = 4) -> str:
-    values = values.dropna()
-    if values.empty:
-        return "–"
-    if len(values) == 1:
-        return f"{values.iloc[0]:.{digits}f}"
-    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+    """``mean ± std`` of raw values (no percent, no count)."""
+    return mean_std(values, scale=1.0, digits=digits, count=False)
 
 
 def table2(results: pd.DataFrame) -> pd.DataFrame:

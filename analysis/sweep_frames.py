@@ -36,14 +36,16 @@ def metrics(sweep_dir: Path, table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def mean_std(values: pd.Series, scale: float = 100.0) -> str:
-    """``mean ± std (n)`` in percent; std needs two seeds."""
+def mean_std(values: pd.Series, scale: float = 100.0, digits: int = 2, count: bool = True) -> str:
+    """``mean ± std (n)`` of ``values`` times ``scale`` (percent by default) with ``digits`` decimals; std
+    needs two values, ``(n)`` is left out when ``count`` is false; ``–`` when there is none."""
     values = values.dropna() * scale
+    n = f" (n={len(values)})" if count else ""
     if values.empty:
         return "–"
     if len(values) == 1:
-        return f"{values.iloc[0]:.2f} (n=1)"
-    return f"{values.mean():.2f} ± {values.std(ddof=1):.2f} (n={len(values)})"
+        return f"{values.iloc[0]:.{digits}f}{n}"
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}{n}"
 
 
 def markdown_table(frame: pd.DataFrame, floatfmt: str = ".4f") -> str:

@@ -1,0 +1,57 @@
+"""The MPT-FL report (analysis/mpt_fl_report.py): Table 2's best, final and last-50-round columns over seeds."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from mpt_fl_report import last_rounds_accuracy, table2_section
+from sweep_dirs import write_run, write_sweep
+
+ROUNDS = range(5, 101, 5)  # evaluated every 5 rounds, 100 rounds
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    """FedAvg over two seeds (accuracy = round / 1000, plus 0.01 on seed 2); MPT-FL 1/32 seed 1 not started."""
+    sweep_dir = tmp_path / "table2"
+    write_run(sweep_dir, "run-000", {r: r / 1000 for r in ROUNDS}, {"model_bytes": 4000})
+    write_run(sweep_dir, "run-001", {r: r / 1000 + 0.01 for r in ROUNDS}, {"model_bytes": 4000})
+    write_run(sweep_dir, "run-002", None)
+    common = {"case": "fedavg", "status": "completed", "rounds": 100, "bytes_up": 8000, "updates_applied": 4,
+              "updates_discarded": 0, "wall_time_s": 50.0}
+    write_sweep(sweep_dir, [
+        {**common, "variant": 0, "run_dir": "run-000", "seed": 1, "final_accuracy": 0.1, "best_accuracy": 0.1,
+         "time_to_target_s": 3600.0},
+        {**common, "variant": 1, "run_dir": "run-001", "seed": 2, "final_accuracy": 0.11, "best_accuracy": 0.12,
+         "time_to_target_s": 10800.0},
+        {"variant": 2, "run_dir": "run-002", "case": "mpt_fl_1_32", "seed": 1, "status": "pending"},
+    ])
+    return sweep_dir
+
+
+def test_last_rounds_accuracy_averages_each_runs_evaluations_after_its_last_round_minus_the_window():
+    curves = pd.DataFrame({"case": "fedavg", "seed": [1] * 4 + [2] * 3, "round": [10, 20, 30, 40, 10, 20, 30],
+                           "accuracy": [0.1, 0.2, 0.3, 0.4, 0.5, None, 0.7]})
+    window = last_rounds_accuracy(curves, rounds=20)
+    # seed 1 ends at round 40: rounds 30 and 40; seed 2 ends at 30: rounds 20 (not evaluated) and 30
+    assert window[("fedavg", 1)] == pytest.approx(0.35)
+    assert window[("fedavg", 2)] == pytest.approx(0.7)
+
+
+def test_table2_reports_mean_and_std_over_seeds_and_names_the_runs_not_finished(sweep, tmp_path):
+    out = tmp_path / "report"
+    out.mkdir()
+    lines = table2_section([sweep], None, out)
+    report = "\n".join(lines).splitlines()
+    fedavg = next(line for line in report if line.startswith("| FedAvg |")).split(" | ")
+    header = next(line for line in report if line.startswith("| method |")).split(" | ")
+    row = dict(zip(header, fedavg))
+    assert row["measured best acc (%)"] == "11.00 ± 1.41 (n=2)"
+    assert row["measured final acc (%)"] == "10.50 ± 0.71 (n=2)"
+    # rounds 55..100: mean round 77.5 -> 7.75% on seed 1, 8.75% on seed 2
+    assert row["measured last 50 rounds (%)"] == "8.25 ± 0.71 (n=2)"
+    assert row["upload / round / client (B)"] == "2,000"
+    assert row["time to target (simulated)"] == "2.00 h (n=2)"
+    assert not any(line.startswith("| MPT-FL 1/32 |") for line in report)
+    assert "Not finished (no row): mpt_fl_1_32 (seed 1)." in lines
+    assert (out / "table2_accuracy.png").stat().st_size > 0

@@ -1,0 +1,19 @@
+"""The shared sweep helpers (analysis/sweep_frames.py): mean ± std cells and markdown tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sweep_frames import markdown_table, mean_std
+
+
+def test_mean_std_gives_percent_with_the_count_by_default_and_raw_values_on_request():
+    accuracies = pd.Series([0.97, 0.98, None])
+    assert mean_std(accuracies) == "97.50 ± 0.71 (n=2)"
+    assert mean_std(accuracies.iloc[:1]) == "97.00 (n=1)"
+    assert mean_std(pd.Series([None], dtype=float)) == "–"
+    assert mean_std(pd.Series([0.002, 0.004]), scale=1.0, digits=4, count=False) == "0.0030 ± 0.0014"
+
+
+def test_markdown_table_formats_floats_and_keeps_other_cells_as_text():
+    table = markdown_table(pd.DataFrame({"case": ["fedavg"], "acc": [0.97431], "rounds": [300]}), ".2f")
+    assert table.splitlines() == ["| case | acc | rounds |", "| --- | --- | --- |", "| fedavg | 0.97 | 300 |"]
