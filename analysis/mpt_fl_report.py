@@ -145,9 +145,12 @@ def table2_section(sweep_dirs: list[Path], sparsity_dir: Path | None, out: Path)
     """Table 2 (and, with ``sparsity_dir``, Fig. 1) as markdown lines; writes their figures."""
     table = pd.concat([runs(d).assign(run_dir=lambda f, d=d: [str(d.resolve() / r) for r in f["run_dir"]])
                        for d in sweep_dirs], ignore_index=True)
-    pending = (table.loc[table["status"] != "completed", "case"] + " (seed "
-               + table.loc[table["status"] != "completed", "seed"].astype(str) + ")").tolist()
-    table = table[table["status"] == "completed"]
+    finished = table["status"] == "completed"
+    # a case and seed finished in another of the sweeps (a row run separately) is not pending
+    done = set(zip(table.loc[finished, "case"], table.loc[finished, "seed"]))
+    pending = [f"{case} (seed {seed})" for case, seed in zip(table.loc[~finished, "case"], table.loc[~finished, "seed"])
+               if (case, seed) not in done]
+    table = table[finished]
     curves = metrics(Path.cwd(), table)  # run_dir is absolute
     lines = ["## Table 2" + (" and Fig. 1" if sparsity_dir else ""), "",
              markdown_table(table2(table, last_rounds_accuracy(curves))), ""]

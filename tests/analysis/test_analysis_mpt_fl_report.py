@@ -55,3 +55,17 @@ def test_table2_reports_mean_and_std_over_seeds_and_names_the_runs_not_finished(
     assert not any(line.startswith("| MPT-FL 1/32 |") for line in report)
     assert "Not finished (no row): mpt_fl_1_32 (seed 1)." in lines
     assert (out / "table2_accuracy.png").stat().st_size > 0
+
+
+def test_a_case_finished_in_another_sweep_is_not_listed_as_not_finished(sweep, tmp_path):
+    """The sign-upload row ran as its own sweep while the Table 2 sweep still lists it pending."""
+    other = tmp_path / "table2_sign"
+    write_run(other, "run-000", {r: r / 1000 for r in ROUNDS}, {"model_bytes": 4000})
+    write_sweep(other, [{"variant": 0, "run_dir": "run-000", "case": "mpt_fl_1_32", "seed": 1,
+                         "status": "completed", "rounds": 100, "final_accuracy": 0.1, "best_accuracy": 0.1,
+                         "bytes_up": 8000, "updates_applied": 4, "updates_discarded": 0, "wall_time_s": 50.0}])
+    out = tmp_path / "report"
+    out.mkdir()
+    report = "\n".join(table2_section([sweep, other], None, out)).splitlines()
+    assert not any(line.startswith("Not finished") for line in report)
+    assert any(line.startswith("| MPT-FL 1/32 |") for line in report)
