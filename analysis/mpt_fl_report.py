@@ -2,14 +2,16 @@
 
 Usage:
     python analysis/mpt_fl_report.py [TABLE2_SWEEP_DIR ...] [--sparsity SPARSITY_SWEEP_DIR]
-                                     [--ablation ABLATION_SWEEP_DIR] --out analysis/mpt_fl
+                                     [--ablation ABLATION_SWEEP_DIR]
+                                     [--optimizer-ablation OPTIMIZER_ABLATION_SWEEP_DIR] --out analysis/mpt_fl
 
 TABLE2_SWEEP_DIR comes from `edgesim sweep scenarios/paper/mpt_fl_mnist.yaml` (several, such as one
 per seed, are read as one table),
 SPARSITY_SWEEP_DIR from `edgesim sweep scenarios/paper/mpt_fl_sparsity.yaml`,
-ABLATION_SWEEP_DIR from `edgesim sweep scenarios/paper/mpt_fl_ablation.yaml`.
-Writes TABLE.md, table2_accuracy.png, and with the options fig1_sparsity.png
-and ablation_accuracy.png. "Last 50 rounds" is the mean test accuracy over the
+ABLATION_SWEEP_DIR from `edgesim sweep scenarios/paper/mpt_fl_ablation.yaml`,
+OPTIMIZER_ABLATION_SWEEP_DIR from `edgesim sweep scenarios/paper/mpt_fl_1_1_ablation.yaml`.
+Writes TABLE.md, table2_accuracy.png, and with the options fig1_sparsity.png,
+ablation_accuracy.png and optimizer_ablation_accuracy.png. "Last 50 rounds" is the mean test accuracy over the
 evaluations in a run's last 50 rounds (every evaluation when it ran fewer).
 """
 
@@ -20,6 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 import seaborn as sns
+import yaml
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from sweep_frames import markdown_table, mean_std, metrics, runs
@@ -117,20 +121,24 @@ def sparsity_figure(table: pd.DataFrame, fedavg_best: pd.Series, path: Path) -> 
     return summary
 
 
+def _ablation_summary(table: pd.DataFrame, curves: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Best, final and last-10-round mean accuracy of each finished ablation run, keyed by ``keys``."""
+    last10 = curves[curves["round"] > curves.groupby(keys)["round"].transform("max") - 10]
+    summary = (table.set_index(keys)[["best_accuracy", "final_accuracy", "rounds"]]
+               .join(last10.groupby(keys)["accuracy"].mean().rename("last_10_rounds")).reset_index())
+    summary["rounds"] = summary["rounds"].astype(int)
+    return summary
+
+
 def ablation(sweep_dir: Path, out: Path) -> list[str]:
-    """The weight-scale x learning-rate x schedule table and curves."""
+    """The weight-scale x learning-rate x schedule table and curves (MPT-FL 1/32)."""
     table = runs(sweep_dir)
     table = table[table["status"] == "completed"]
     curves = metrics(sweep_dir, table).dropna(subset=["accuracy"])
     if curves.empty:
         return ["## Ablation: weight scale x learning rate x schedule", "", "No finished run yet.", ""]
-    keys = ["algorithm.weight_init", "algorithm.lr", "case"]
-    last10 = curves[curves["round"] > curves.groupby(keys)["round"].transform("max") - 10]
-    summary = (table.set_index(keys)[["best_accuracy", "final_accuracy", "rounds"]]
-               .join(last10.groupby(keys)["accuracy"].mean().rename("last_10_rounds"))
-               .reset_index().rename(columns={"algorithm.weight_init": "weight_init", "algorithm.lr": "lr",
-                                              "case": "schedule"}))
-    summary["rounds"] = summary["rounds"].astype(int)
+    summary = _ablation_summary(table, curves, ["algorithm.weight_init", "algorithm.lr", "case"]).rename(
+        columns={"algorithm.weight_init": "weight_init", "algorithm.lr": "lr", "case": "schedule"})
     grid = sns.relplot(data=curves.rename(columns={"algorithm.lr": "lr", "case": "schedule"}), x="round",
                        y="accuracy", hue="lr", style="schedule", col="algorithm.weight_init", kind="line",
                        palette="viridis", height=3.6, aspect=1.3)
@@ -139,6 +147,28 @@ def ablation(sweep_dir: Path, out: Path) -> list[str]:
     grid.figure.savefig(out / "ablation_accuracy.png", dpi=110)
     return ["## Ablation: weight scale x learning rate x schedule (MPT-FL 1/32, one seed)", "",
             markdown_table(summary, ".4f"), "", "![ablation](ablation_accuracy.png)", ""]
+
+
+def optimizer_ablation(sweep_dir: Path, out: Path) -> list[str]:
+    """The optimiser x learning-rate table and curves (MPT-FL 1/1); each run's optimiser and lr are read from
+    its ``scenario.yaml``, since the sweep's cases set them."""
+    table = runs(sweep_dir)
+    table = table[table["status"] == "completed"]
+    title = "## Ablation: optimiser x learning rate (MPT-FL 1/1, one seed)"
+    if table.empty:
+        return [title, "", "No finished run yet.", ""]
+    settings = [yaml.safe_load((sweep_dir / run_dir / "scenario.yaml").read_text())["algorithm"]
+                for run_dir in table["run_dir"]]
+    table = table.assign(optimizer=[a.get("optimizer", "sgd") for a in settings], lr=[a["lr"] for a in settings])
+    curves = (metrics(sweep_dir, table).dropna(subset=["accuracy"])
+              .merge(table[["run_dir", "optimizer", "lr"]], on="run_dir"))
+    summary = _ablation_summary(table, curves, ["optimizer", "lr"]).sort_values(["optimizer", "lr"])
+    grid = sns.relplot(data=curves, x="round", y="accuracy", hue="lr", col="optimizer", kind="line",
+                       palette="viridis", hue_norm=LogNorm(), height=3.6, aspect=1.3)
+    grid.set_axis_labels("round", "test accuracy (10,000 images)")
+    grid.figure.savefig(out / "optimizer_ablation_accuracy.png", dpi=110)
+    return [title, "", markdown_table(summary, ".4f"), "", "![optimiser ablation](optimizer_ablation_accuracy.png)",
+            ""]
 
 
 def table2_section(sweep_dirs: list[Path], sparsity_dir: Path | None, out: Path) -> list[str]:
@@ -172,11 +202,12 @@ def main() -> None:
     parser.add_argument("table2", type=Path, nargs="*", help="sweeps of scenarios/paper/mpt_fl_mnist.yaml")
     parser.add_argument("--sparsity", type=Path, help="sweep of scenarios/paper/mpt_fl_sparsity.yaml")
     parser.add_argument("--ablation", type=Path, help="sweep of scenarios/paper/mpt_fl_ablation.yaml")
+    parser.add_argument("--optimizer-ablation", type=Path, help="sweep of scenarios/paper/mpt_fl_1_1_ablation.yaml")
     parser.add_argument("--out", type=Path, required=True,
                         help="folder for TABLE.md and the figures (the committed report is analysis/mpt_fl)")
     args = parser.parse_args()
-    if not (args.table2 or args.ablation):
-        parser.error("give a Table 2 sweep, --ablation, or both")
+    if not (args.table2 or args.ablation or args.optimizer_ablation):
+        parser.error("give a Table 2 sweep, --ablation, --optimizer-ablation, or several")
     if args.sparsity and not args.table2:
         parser.error("--sparsity draws FedAvg's line from the Table 2 sweep: give it too")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -185,6 +216,8 @@ def main() -> None:
         lines += table2_section(args.table2, args.sparsity, args.out)
     if args.ablation:
         lines += ablation(args.ablation, args.out)
+    if args.optimizer_ablation:
+        lines += optimizer_ablation(args.optimizer_ablation, args.out)
     (args.out / "TABLE.md").write_text("\n".join(lines), encoding="utf-8")
     print(args.out / "TABLE.md")
 

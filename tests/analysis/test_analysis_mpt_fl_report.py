@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from mpt_fl_report import last_rounds_accuracy, table2_section
+from mpt_fl_report import last_rounds_accuracy, optimizer_ablation, table2_section
 from sweep_dirs import write_run, write_sweep
 
 ROUNDS = range(5, 101, 5)  # evaluated every 5 rounds, 100 rounds
@@ -69,3 +69,32 @@ def test_a_case_finished_in_another_sweep_is_not_listed_as_not_finished(sweep, t
     report = "\n".join(table2_section([sweep, other], None, out)).splitlines()
     assert not any(line.startswith("Not finished") for line in report)
     assert any(line.startswith("| MPT-FL 1/32 |") for line in report)
+
+
+def test_optimizer_ablation_reads_each_runs_optimizer_and_lr_from_its_scenario(tmp_path):
+    """Adam at lr 0.001 climbs to 30% by round 40, SGD at lr 0.03 to 40%; a third run did not finish."""
+    sweep_dir = tmp_path / "ablation_1_1"
+    rounds = range(5, 41, 5)
+    write_run(sweep_dir, "run-000", {r: r / 100 for r in rounds})
+    write_run(sweep_dir, "run-001", {r: r / 100 - 0.1 for r in rounds})
+    write_run(sweep_dir, "run-002", None)
+    (sweep_dir / "run-000" / "scenario.yaml").write_text("algorithm: {name: mpt_fl, optimizer: sgd, lr: 0.03}\n")
+    (sweep_dir / "run-001" / "scenario.yaml").write_text("algorithm: {name: mpt_fl, optimizer: adam, lr: 0.001}\n")
+    common = {"status": "completed", "seed": 1, "rounds": 40}
+    write_sweep(sweep_dir, [
+        {**common, "variant": 0, "run_dir": "run-000", "case": "sgd_0.03", "final_accuracy": 0.4, "best_accuracy": 0.4},
+        {**common, "variant": 1, "run_dir": "run-001", "case": "adam_0.001", "final_accuracy": 0.3,
+         "best_accuracy": 0.3},
+        {"variant": 2, "run_dir": "run-002", "case": "adam_0.01", "seed": 1, "status": "pending"},
+    ])
+    out = tmp_path / "report"
+    out.mkdir()
+    report = "\n".join(optimizer_ablation(sweep_dir, out)).splitlines()
+    header = next(line for line in report if line.startswith("| optimizer |")).strip("| ").split(" | ")
+    rows = [dict(zip(header, line.strip("| ").split(" | "))) for line in report
+            if line.startswith(("| adam |", "| sgd |"))]
+    assert [(r["optimizer"], r["lr"], r["best_accuracy"]) for r in rows] == [("adam", "0.0010", "0.3000"),
+                                                                          ("sgd", "0.0300", "0.4000")]
+    # the last 10 rounds of a 40-round run evaluated every 5: rounds 35 and 40
+    assert [r["last_10_rounds"] for r in rows] == ["0.2750", "0.3750"]
+    assert (out / "optimizer_ablation_accuracy.png").stat().st_size > 0
