@@ -159,10 +159,13 @@ def optimizer_ablation(sweep_dir: Path, out: Path) -> list[str]:
         return [title, "", "No finished run yet.", ""]
     settings = [yaml.safe_load((sweep_dir / run_dir / "scenario.yaml").read_text())["algorithm"]
                 for run_dir in table["run_dir"]]
-    table = table.assign(optimizer=[a.get("optimizer", "sgd") for a in settings], lr=[a["lr"] for a in settings])
-    curves = (metrics(sweep_dir, table).dropna(subset=["accuracy"])
-              .merge(table[["run_dir", "optimizer", "lr"]], on="run_dir"))
-    summary = _ablation_summary(table, curves, ["optimizer", "lr"]).sort_values(["optimizer", "lr"])
+    # named as sweep grid parameters are, so that metrics() carries them onto every evaluation
+    table = table.assign(**{"algorithm.optimizer": [a.get("optimizer", "sgd") for a in settings],
+                            "algorithm.lr": [a["lr"] for a in settings]})
+    names = {"algorithm.optimizer": "optimizer", "algorithm.lr": "lr"}
+    curves = metrics(sweep_dir, table).dropna(subset=["accuracy"]).rename(columns=names)
+    summary = _ablation_summary(table.rename(columns=names), curves, ["optimizer", "lr"])
+    summary = summary.sort_values(["optimizer", "lr"])
     grid = sns.relplot(data=curves, x="round", y="accuracy", hue="lr", col="optimizer", kind="line",
                        palette="viridis", hue_norm=LogNorm(), height=3.6, aspect=1.3)
     grid.set_axis_labels("round", "test accuracy (10,000 images)")
