@@ -293,24 +293,30 @@ def _energy_words(s: dict) -> str:
 
 
 def cmd_sweep(args, console: Console) -> int:
-    """Run the sweep. It exits with ``EXIT_FAILED`` (1) when any variant failed (an error while it ran), and
-    when every variant failed or was invalid (its scenario failed the pre-flight checks); otherwise with 0,
-    also when only some variants were invalid, or stalled or diverged (``sweep.csv`` says which). Problems
-    with the input or the sweep directory exit with 2, an interruption with 130 or 143."""
+    """Run the sweep (its ``--only`` variants). It exits with ``EXIT_FAILED`` (1) when any of them failed (an
+    error while it ran), and when every one failed or was invalid (its scenario failed the pre-flight checks);
+    otherwise with 0, also when only some were invalid, or stalled or diverged (``sweep.csv`` says which).
+    Problems with the input or the sweep directory exit with 2, an interruption with 130 or 143."""
     from edgesim.journal import CheckpointPolicy
     from edgesim.results.run_dir import name_slug, refuse_to_remove
     from edgesim.sweep import LocalExecutor, run_sweep
+    from edgesim.sweep.selection import parse_only, select_variants
 
     policy = CheckpointPolicy.parse(args.checkpoint_every)
     if args.resume and args.overwrite:
         raise InputError("--resume and --overwrite: choose one")
     if args.resume and args.out is None:
         raise InputError("--resume: give the sweep's directory with --out")
+    if args.overwrite and args.only:
+        raise InputError("--overwrite and --only: --overwrite clears the whole sweep directory, the variants "
+                         "--only leaves out too; give --resume to keep them, or another --out")
     mode = "resume" if args.resume else "overwrite" if args.overwrite else "new"
     data, base_dir, shadowed = _sweep_source(args)
     for warning in shadowed:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
+    wanted = parse_only(args.only)
     variants = expand_sweep(data, base_dir)
+    chosen = select_variants(variants, wanted)
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers: must be at least 1")
     if args.executor == "local":
@@ -336,21 +342,23 @@ def cmd_sweep(args, console: Console) -> int:
         refuse_to_remove(sweep_dir, args.scenario)
     try:
         summaries = run_sweep(variants, sweep_dir, executor, Console(stderr=True, emoji=False), compute, mode,
-                              policy)
+                              policy, chosen)
     except KeyboardInterrupt as exc:
         with interruptions_ignored():
             print(f"interrupted; sweep.csv records every variant's state{_summary_so_far(sweep_dir)}; continue "
                   f"with: {_resume_sweep_command(args, sweep_dir)}", file=sys.stderr)
             console.print(str(sweep_dir), highlight=False, soft_wrap=True)
             return outcome.interrupted_exit(signal_number(exc))
+    summaries = [summaries[i] for i in chosen]
     failed = sum(1 for summary in summaries if summary.get("status") == outcome.FAILED)
     invalid = sum(1 for summary in summaries if summary.get("status") == outcome.INVALID)
     none_finished = bool(summaries) and failed + invalid == len(summaries)
+    which = "chosen variant" if len(chosen) < len(variants) else "variant"
     if none_finished:
-        print(f"every variant failed or was invalid ({failed} failed, {invalid} invalid); sweep.csv has their "
+        print(f"every {which} failed or was invalid ({failed} failed, {invalid} invalid); sweep.csv has their "
               "reasons", file=sys.stderr)
     elif failed:
-        print(f"{failed} of {len(summaries)} variants failed; sweep.csv has their reasons", file=sys.stderr)
+        print(f"{failed} of {len(summaries)} {which}s failed; sweep.csv has their reasons", file=sys.stderr)
     _print_sweep_summary(sweep_dir, console)
     console.print(str(sweep_dir), highlight=False, soft_wrap=True)
     return outcome.EXIT_FAILED if failed or none_finished else outcome.EXIT_OK
@@ -401,6 +409,8 @@ def _resume_sweep_command(args, sweep_dir: Path) -> str:
     words = ["edgesim", "sweep", args.scenario]
     for assignment in args.assignments:
         words += ["--set", assignment]
+    for selection in args.only:
+        words += ["--only", selection]
     options = (("--seed", args.seed), ("--workers", args.workers), ("--threads", args.threads),
                ("--device", args.device if args.device != "auto" else None),
                ("--trainer", args.trainer if args.trainer != "auto" else None),

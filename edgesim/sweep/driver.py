@@ -15,6 +15,9 @@ each variant's directory is looked at (``variant_state``):
 - the same scenario and a checkpoint: the run is resumed from it;
 - anything else (another scenario, nothing yet): the variant runs afresh.
 
+A sweep may be asked to run ``only`` some variants (``--only``, ``sweep/selection.py``): the others keep
+the state their directories hold, so a sweep can be run part by part in one directory.
+
 A variant that fails is recorded with its error in ``sweep.csv`` (``invalid``
 when its scenario failed the pre-flight checks); the others still run.
 ``sweep.csv`` is rewritten whenever a variant ends (``pending`` marks those
@@ -32,7 +35,7 @@ context stops whatever still runs.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -95,10 +98,13 @@ def _same_scenario(scenario: Scenario, run_dir: Path) -> bool:
 
 def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | None = None,
               console: Console | None = None, compute: Compute = Compute("auto"), mode: str = "new",
-              checkpoints: CheckpointPolicy = CheckpointPolicy()) -> list[dict]:
+              checkpoints: CheckpointPolicy = CheckpointPolicy(), only: Collection[int] | None = None) -> list[dict]:
     """Run the variants into ``sweep_dir`` (``mode``: ``new``, ``resume`` or ``overwrite``) on ``executor``
     (default: one local worker), training where ``compute`` says (``auto`` is resolved by each worker).
+    ``only``: the indexes of the variants to run (default all; ``sweep/selection.py``); the others are not
+    run, and keep the state their directories hold (``pending`` when nothing of their scenario's).
     Returns every variant's summary, in variant order."""
+    chosen = set(range(len(variants)) if only is None else only)
     if executor is None:
         executor = LocalExecutor()
     console = console or Console(stderr=True, emoji=False)
@@ -112,23 +118,16 @@ def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | Non
         states = [variant_state(v.scenario, sweep_dir / d) if mode == "resume" else ("fresh", None)
                   for v, d in zip(variants, run_dirs)]
         summaries: list[dict | None] = [summary if state == "finished" else None for state, summary in states]
+        outdated = [i for i, (state, _) in enumerate(states)  # a run of an earlier version of the scenario
+                    if mode == "resume" and state == "fresh" and (sweep_dir / run_dirs[i] / SCENARIO_FILE).is_file()]
+        for i in sorted(set(range(len(variants))) - chosen):
+            if summaries[i] is None:
+                summaries[i] = _not_chosen(variants[i].scenario, sweep_dir / run_dirs[i], mode, i in outdated)
         jobs = [Job(i, variants[i].scenario.model_dump(mode="json", by_alias=True), sweep_dir / run_dirs[i],
                     executor.threads, compute, "resume" if state == "resumable" else "overwrite", checkpoints)
-                for i, (state, _) in enumerate(states) if state != "finished"]
-        done = len(variants) - len(jobs)
-        if done:
-            console.print(f"{done} of {len(variants)} variants already finished; skipping them")
-        changed = [run_dirs[i] for i, (state, _) in enumerate(states)
-                   if mode == "resume" and state == "fresh" and (sweep_dir / run_dirs[i] / SCENARIO_FILE).is_file()]
-        if changed:
-            listed = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
-            many = len(changed) > 1
-            console.print(f"{len(changed)} variant{'s' * many} changed since {'their' if many else 'its'} run "
-                          f"({listed}): running {'them' if many else 'it'} again")
-        resumed = sum(1 for job in jobs if job.mode == "resume")
-        if resumed:
-            console.print(f"resuming {resumed} interrupted variant{'s' * (resumed > 1)} from "
-                          f"{'their checkpoints' if resumed > 1 else 'its checkpoint'}")
+                for i, (state, _) in enumerate(states) if state != "finished" and i in chosen]
+        _say_what_runs(console, len(variants), chosen, jobs, [run_dirs[i] for i in outdated if i in chosen],
+                       [run_dirs[i] for i in outdated if i not in chosen])
         table = Path(sweep_dir) / SWEEP_FILE
         write_sweep_table(table, variants, run_dirs, summaries)
         write_labels(Path(sweep_dir) / LABELS_FILE, variants)
@@ -151,6 +150,30 @@ def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | Non
     return summaries
 
 
+def _say_what_runs(console: Console, variants: int, chosen: set[int], jobs: list[Job], changed: list[str],
+                   changed_left_out: list[str]) -> None:
+    """Say which of the sweep's ``variants`` (a count) run: how many ``--only`` chose, how many of those
+    are finished or resumed, and which run directories hold a run of an earlier version of their
+    scenario (``changed`` run again, ``changed_left_out`` stay pending)."""
+    if len(chosen) < variants:
+        console.print(f"--only: {len(chosen)} of {variants} variants chosen; the others keep the state their "
+                      "directories hold")
+    done = len(chosen) - len(jobs)
+    if done:
+        console.print(f"{done} of {len(chosen)} {'chosen ' * (len(chosen) < variants)}variants already finished; "
+                      "skipping them")
+    for dirs, what in ((changed, "running {} again"), (changed_left_out, "left out by --only: pending")):
+        if dirs:
+            many = len(dirs) > 1
+            listed = ", ".join(dirs[:8]) + (f" and {len(dirs) - 8} more" if len(dirs) > 8 else "")
+            console.print(f"{len(dirs)} variant{'s' * many} changed since {'their' if many else 'its'} run "
+                          f"({listed}): {what.format('them' if many else 'it')}")
+    resumed = sum(1 for job in jobs if job.mode == "resume")
+    if resumed:
+        console.print(f"resuming {resumed} interrupted variant{'s' * (resumed > 1)} from "
+                      f"{'their checkpoints' if resumed > 1 else 'its checkpoint'}")
+
+
 def _left_behind(scenario: Scenario, run_dir: Path) -> dict:
     """The state of a variant that had not ended when the sweep stopped, from its directory: ``pending``
     unless the directory holds this scenario's run (a summary of another scenario's is never reported)."""
@@ -160,6 +183,18 @@ def _left_behind(scenario: Scenario, run_dir: Path) -> dict:
     if summary is not None:
         return summary
     return {"status": outcome.INTERRUPTED, "reason": "the sweep stopped; --resume continues it"}
+
+
+def _not_chosen(scenario: Scenario, run_dir: Path, mode: str, outdated: bool) -> dict:
+    """The state of a variant ``--only`` left out that has not finished: as the sweep left it
+    (``_left_behind``) when resuming, else ``pending``; a ``pending`` one says why, and whether its
+    directory holds a run of an earlier version of its scenario (``outdated``). (An ``invalid`` or
+    ``failed`` variant leaves no finished run: it is ``pending`` here, as a resume would run it again.)"""
+    state = _left_behind(scenario, run_dir) if mode == "resume" else {"status": PENDING}
+    if state["status"] != PENDING:
+        return state
+    reason = "not chosen by --only" + ("; its run is of an earlier version of the scenario" if outdated else "")
+    return {"status": PENDING, "reason": reason}
 
 
 def _check_same_sweep(path: Path, variants: list[Variant]) -> None:

@@ -159,9 +159,9 @@ def test_the_resume_hint_repeats_the_sweeps_options(tmp_path):
     from edgesim.cli import _resume_sweep_command
 
     args = build_parser().parse_args(["sweep", "my study.yaml", "--set", "sweep={seeds: [1, 2]}", "--workers", "2",
-                                      "--threads", "1", "--checkpoint-every", "30m"])
+                                      "--threads", "1", "--checkpoint-every", "30m", "--only", "seed=2"])
     assert _resume_sweep_command(args, tmp_path / "out") == (
-        f"edgesim sweep 'my study.yaml' --set 'sweep={{seeds: [1, 2]}}' --workers 2 --threads 1 "
+        f"edgesim sweep 'my study.yaml' --set 'sweep={{seeds: [1, 2]}}' --only seed=2 --workers 2 --threads 1 "
         f"--checkpoint-every 30m --out {tmp_path / 'out'} --resume")
 
 
@@ -248,3 +248,65 @@ def test_a_sweep_whose_every_variant_was_invalid_exits_with_the_failure_status(t
     err = capsys.readouterr().err
     assert "every variant failed or was invalid (0 failed, 2 invalid); sweep.csv has their reasons" in err
     assert (out / "sweep.csv").read_text().count(",invalid,") == 2
+
+
+def test_only_runs_the_chosen_variants_and_a_later_resume_runs_the_rest(tmp_path, capsys):
+    text = textwrap.dedent(SCENARIO).replace("[0.5, 1.0e-9]", "[0.5, 1.0]")
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(text)
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(scenario), "--out", str(out), "--only", "seed=4",
+                 "--only", "fleet.memory_fraction=1.0"]) == 0
+    assert "--only: 1 of 4 variants chosen" in capsys.readouterr().err
+    assert [(r["status"], r["reason"]) for r in rows(out)] == [("pending", "not chosen by --only")] * 3 + [
+        ("completed", "")]
+    assert sorted(p.name for p in out.glob("run-*")) == ["run-003"]
+    chosen_mtime = (out / "run-003" / "summary.json").stat().st_mtime_ns
+
+    # values of one key are alternatives; a finished chosen variant is skipped, the unchosen stay pending
+    assert main(["sweep", str(scenario), "--out", str(out), "--resume", "--only", "seed=3", "--only", "seed=4",
+                 "--only", "fleet.memory_fraction=1.0"]) == 0
+    assert "1 of 2 chosen variants already finished" in capsys.readouterr().err
+    assert [r["status"] for r in rows(out)] == ["pending", "pending", "completed", "completed"]
+
+    # the rest; the variant run alone has the tables its own run gives
+    assert main(["sweep", str(scenario), "--out", str(out), "--resume"]) == 0
+    assert "2 of 4 variants already finished" in capsys.readouterr().err
+    assert [r["status"] for r in rows(out)] == ["completed"] * 4
+    assert (out / "run-003" / "summary.json").stat().st_mtime_ns == chosen_mtime
+    single = tmp_path / "single"
+    assert main(["run", str(scenario), "--out", str(single), "--quiet", "--seed", "4",
+                 "--set", "fleet.memory_fraction=1.0"]) == 0
+    for table in ("metrics.csv", "events.csv"):
+        assert (single / table).read_bytes() == (out / "run-003" / table).read_bytes()
+
+
+def test_only_refuses_a_key_or_value_the_sweep_lacks_naming_what_it_has(tmp_path, capsys):
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(textwrap.dedent(SCENARIO))
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(scenario), "--out", str(out), "--only", "case=fedavg", "--only", "seed=9"]) == 2
+    err = capsys.readouterr().err
+    assert "--only case=...: not a parameter of this sweep; its parameters are fleet.memory_fraction, seed" in err
+    assert "--only seed=9: no variant has it; the sweep's values of seed are 3, 4" in err
+    assert main(["sweep", str(scenario), "--out", str(out), "--only", "seed"]) == 2
+    assert "--only seed: give KEY=VALUE" in capsys.readouterr().err
+    assert main(["sweep", str(scenario), "--out", str(out), "--only", "seed=3", "--overwrite"]) == 2
+    assert "--overwrite clears the whole sweep directory, the variants --only leaves out too" in \
+        capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_variant_left_out_whose_scenario_changed_is_pending_never_its_old_result(tmp_path, capsys):
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(textwrap.dedent(SCENARIO).replace("[0.5, 1.0e-9]", "[0.5, 1.0]").replace("[3, 4]", "[3]"))
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(scenario), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["sweep", str(scenario), "--out", str(out), "--resume", "--set", "stop.max_rounds=3",
+                 "--only", "fleet.memory_fraction=0.5"]) == 0
+    err = capsys.readouterr().err
+    assert "1 variant changed since its run (run-000): running it again" in err
+    assert "1 variant changed since its run (run-001): left out by --only: pending" in err
+    assert [(r["status"], r["rounds"], r["reason"]) for r in rows(out)] == [
+        ("completed", "3", ""), ("pending", "", "not chosen by --only; its run is of an earlier version of the scenario")]

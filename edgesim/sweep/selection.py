@@ -1,0 +1,88 @@
+"""``edgesim sweep --only``: which of a sweep's variants to run, chosen by their ``sweep.csv`` parameters.
+
+Each ``--only KEY=VALUE`` names a parameter column of ``sweep.csv`` (``case``, a grid key, or ``seed``) and
+one of its values: as the table writes it, as ``--set`` would read it (YAML: ``1`` is ``1.0``,
+``{kind: none}`` a mapping), or as the grid value's label in ``sweep.labels``. Values given for the same
+key are alternatives; different keys must all match. The variants keep their numbers (``run-<index>``),
+so a sweep run part by part, in one ``--out``, ends with the same directories and table as one run whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edgesim.errors import InputError
+from edgesim.scenario import Variant
+from edgesim.sweep.table import param_cell
+from edgesim.yaml_file import parse_yaml
+
+
+def parse_only(options: list[str]) -> dict[str, list[str]]:
+    """``["case=fedavg", "seed=1", "seed=2"]`` -> ``{"case": ["fedavg"], "seed": ["1", "2"]}``.
+
+    Raises ``InputError`` for an option without ``=`` or with an empty key."""
+    wanted: dict[str, list[str]] = {}
+    for option in options:
+        key, equals, value = option.partition("=")
+        if not equals or not key.strip():
+            raise InputError(f"--only {option}: give KEY=VALUE, a column of sweep.csv and one of its "
+                             "values, e.g. --only case=fedavg or --only seed=2")
+        values = wanted.setdefault(key.strip(), [])
+        if value.strip() not in values:
+            values.append(value.strip())
+    return wanted
+
+
+def select_variants(variants: list[Variant], wanted: dict[str, list[str]]) -> list[int]:
+    """The indexes of the variants whose parameters match ``wanted`` (see ``parse_only``), in order; every
+    index when ``wanted`` is empty.
+
+    Raises ``InputError`` naming the sweep's parameter columns for a key it lacks, and the key's values for
+    a value no variant has."""
+    if not wanted:
+        return [v.index for v in variants]
+    columns = list(variants[0].params) if variants else []
+    problems = []
+    for key, texts in wanted.items():
+        if key not in columns:
+            problems.append(f"--only {key}=...: not a parameter of this sweep; its parameters are "
+                            f"{', '.join(columns)}")
+            continue
+        shown = dict.fromkeys(_shown(v, key) for v in variants)
+        problems.extend(f"--only {key}={text}: no variant has it; the sweep's values of {key} are "
+                        f"{', '.join(shown)}" for text in texts if not any(_matches(v, key, text) for v in variants))
+    if problems:
+        raise InputError(problems)
+    return [v.index for v in variants
+            if all(any(_matches(v, key, text) for text in texts) for key, texts in wanted.items())]
+
+
+def _matches(variant: Variant, key: str, text: str) -> bool:
+    """Whether ``text`` names the variant's value of ``key``: its ``sweep.csv`` cell, its label, or the
+    same value read as YAML."""
+    if text in (param_cell(variant.params[key]), variant.labels.get(key)):
+        return True
+    try:
+        given = parse_yaml(text, f"--only {key}")
+    except InputError:  # not YAML: only the cell's text or a label could match, and neither did
+        return False
+    return _same_value(given, variant.params[key])
+
+
+def _same_value(given: Any, value: Any) -> bool:
+    """Equality of plain data in which ``1`` is ``1.0`` but ``true`` is not ``1``."""
+    if isinstance(given, bool) or isinstance(value, bool):
+        return type(given) is type(value) and given == value
+    if isinstance(given, (int, float)) and isinstance(value, (int, float)):
+        return given == value
+    if isinstance(given, dict) and isinstance(value, dict):
+        return given.keys() == value.keys() and all(_same_value(given[k], value[k]) for k in given)
+    if isinstance(given, list) and isinstance(value, list):
+        return len(given) == len(value) and all(_same_value(a, b) for a, b in zip(given, value))
+    return type(given) is type(value) and given == value
+
+
+def _shown(variant: Variant, key: str) -> str:
+    """The variant's value of ``key`` as ``sweep.csv`` writes it, with its label if it has one."""
+    label = variant.labels.get(key)
+    return param_cell(variant.params[key]) + (f" ({label})" if label else "")
