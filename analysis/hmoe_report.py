@@ -20,23 +20,17 @@ from pathlib import Path
 
 import pandas as pd
 import seaborn as sns
-import yaml
 from matplotlib.figure import Figure
 
 from hmoe_costs import cost_table
-from sweep_frames import markdown_table, metrics, runs
+from sweep_frames import markdown_table, metrics, runs, stored_scenario
 
-from edgesim.scenario import Scenario
 
 # dataset -> method -> (Info-F1, ms / round, MB / round)
 PAPER = {
     "cifar100": {"flat_softmax": ("0.54632", "97", "61.9"), "hmoe": ("0.43977", "72 / 3", "59.7 / 4.1")},
     "tiny_imagenet": {"flat_softmax": ("0.37979", "681", "537.0"), "hmoe": ("0.31015", "649 / 5", "472.7 / 8.6")},
 }
-
-
-def _scenario(run: Path) -> Scenario:
-    return Scenario.model_validate(yaml.safe_load((run / "scenario.yaml").read_text()))
 
 
 def _summary(run: Path) -> dict:
@@ -167,7 +161,7 @@ def main() -> None:
     args = parser.parse_args()
     table = sweep_runs(args.sweeps)
     run_of = table.drop_duplicates("case").set_index("case")["run_path"]  # each case's first run
-    flat_scenario, hmoe_scenario = _scenario(run_of["flat_softmax"]), _scenario(run_of["hmoe"])
+    flat_scenario, hmoe_scenario = stored_scenario(run_of["flat_softmax"]), stored_scenario(run_of["hmoe"])
     args.out.mkdir(parents=True, exist_ok=True)
     costs = cost_table(flat_scenario, hmoe_scenario)
     costs.to_csv(args.out / "costs.csv", index=False, float_format="%.4f")

@@ -22,11 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 import seaborn as sns
-import yaml
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from sweep_frames import markdown_table, mean_std, metrics, runs
+from sweep_frames import markdown_table, mean_std, metrics, runs, stored_scenario
 
 # case in the scenario -> (row name, paper accuracy %, paper size B, paper sparsity)
 PAPER = {
@@ -157,11 +156,10 @@ def optimizer_ablation(sweep_dir: Path, out: Path) -> list[str]:
     title = "## Ablation: optimiser x learning rate (MPT-FL 1/1, one seed)"
     if table.empty:
         return [title, "", "No finished run yet.", ""]
-    settings = [yaml.safe_load((sweep_dir / run_dir / "scenario.yaml").read_text())["algorithm"]
-                for run_dir in table["run_dir"]]
+    settings = [stored_scenario(sweep_dir / run_dir).algorithm for run_dir in table["run_dir"]]
     # named as sweep grid parameters are, so that metrics() carries them onto every evaluation
-    table = table.assign(**{"algorithm.optimizer": [a.get("optimizer", "sgd") for a in settings],
-                            "algorithm.lr": [a["lr"] for a in settings]})
+    table = table.assign(**{"algorithm.optimizer": [a.optimizer for a in settings],
+                            "algorithm.lr": [a.lr for a in settings]})
     names = {"algorithm.optimizer": "optimizer", "algorithm.lr": "lr"}
     curves = metrics(sweep_dir, table).dropna(subset=["accuracy"]).rename(columns=names)
     summary = _ablation_summary(table.rename(columns=names), curves, ["optimizer", "lr"])

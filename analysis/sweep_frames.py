@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from edgesim.plots.data import read_metrics
+from edgesim.scenario import Scenario
 
 
 def runs(sweep_dir: Path) -> pd.DataFrame:
@@ -19,6 +21,12 @@ def runs(sweep_dir: Path) -> pd.DataFrame:
         summary = json.loads(path.read_text()) if path.is_file() else {}
         facts.append({f"model.{k}": v for k, v in (summary.get("model") or {}).items()})
     return pd.concat([table, pd.DataFrame(facts)], axis=1)
+
+
+def stored_scenario(run_dir: Path) -> Scenario:
+    """The resolved scenario a run wrote (its ``scenario.yaml``), read through today's schema: a sweep
+    case's settings that ``sweep.csv`` names only by the case."""
+    return Scenario.model_validate(yaml.safe_load((run_dir / "scenario.yaml").read_text()))
 
 
 def metrics(sweep_dir: Path, table: pd.DataFrame) -> pd.DataFrame:

@@ -6,15 +6,17 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 SWEEP_COLUMNS = ["variant", "run_dir", "case", "seed", "status", "rounds", "final_accuracy", "best_accuracy",
                  "time_to_target_s", "bytes_up", "updates_applied", "updates_discarded", "wall_time_s"]
 
 
 def write_run(sweep_dir: Path, run_dir: str, accuracy_by_round: dict[int, float] | None,
-              model: dict | None = None) -> None:
+              model: dict | None = None, algorithm: dict | None = None) -> None:
     """One run folder: ``metrics.csv`` with an evaluation at each given round (none when ``accuracy_by_round``
-    is None, as for a run that never started), ``summary.json`` and ``scenario.yaml``."""
+    is None, as for a run that never started), ``summary.json`` and ``scenario.yaml`` (a whole scenario: a
+    small fleet on synthetic data, trained by ``algorithm``, FedAvg's defaults without one)."""
     folder = sweep_dir / run_dir
     folder.mkdir(parents=True)
     if accuracy_by_round is None:
@@ -24,7 +26,9 @@ def write_run(sweep_dir: Path, run_dir: str, accuracy_by_round: dict[int, float]
                   "accuracy": [accuracy_by_round[r] for r in rounds], "loss": 1.0, "updates": 10}
                  ).to_csv(folder / "metrics.csv", index=False)
     (folder / "summary.json").write_text(json.dumps({"status": "completed", "model": model or {}}))
-    (folder / "scenario.yaml").write_text(f"name: {run_dir}\n")
+    scenario = {"name": run_dir, "dataset": {"name": "synthetic"}, "algorithm": algorithm or {"name": "fedavg"},
+                "fleet": {"groups": [{"name": "pi", "profile": "raspberry_pi_4", "count": 4, "network": "wifi5"}]}}
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(scenario))
 
 
 def write_sweep(sweep_dir: Path, rows: list[dict]) -> None:

@@ -75,11 +75,10 @@ def test_optimizer_ablation_reads_each_runs_optimizer_and_lr_from_its_scenario(t
     """Adam at lr 0.001 climbs to 30% by round 40, SGD at lr 0.03 to 40%; a third run did not finish."""
     sweep_dir = tmp_path / "ablation_1_1"
     rounds = range(5, 41, 5)
-    write_run(sweep_dir, "run-000", {r: r / 100 for r in rounds})
-    write_run(sweep_dir, "run-001", {r: r / 100 - 0.1 for r in rounds})
+    write_run(sweep_dir, "run-000", {r: r / 100 for r in rounds}, algorithm={"name": "mpt_fl", "lr": 0.03})
+    write_run(sweep_dir, "run-001", {r: r / 100 - 0.1 for r in rounds},
+              algorithm={"name": "mpt_fl", "optimizer": "adam", "lr": 0.001})
     write_run(sweep_dir, "run-002", None)
-    (sweep_dir / "run-000" / "scenario.yaml").write_text("algorithm: {name: mpt_fl, optimizer: sgd, lr: 0.03}\n")
-    (sweep_dir / "run-001" / "scenario.yaml").write_text("algorithm: {name: mpt_fl, optimizer: adam, lr: 0.001}\n")
     common = {"status": "completed", "seed": 1, "rounds": 40}
     write_sweep(sweep_dir, [
         {**common, "variant": 0, "run_dir": "run-000", "case": "sgd_0.03", "final_accuracy": 0.4, "best_accuracy": 0.4},

@@ -1,9 +1,10 @@
-"""The shared sweep helpers (analysis/sweep_frames.py): mean ± std cells and markdown tables."""
+"""The shared sweep helpers (analysis/sweep_frames.py): mean ± std cells, markdown tables, stored scenarios."""
 
 from __future__ import annotations
 
 import pandas as pd
-from sweep_frames import markdown_table, mean_std
+from sweep_dirs import write_run
+from sweep_frames import markdown_table, mean_std, stored_scenario
 
 
 def test_mean_std_gives_percent_with_the_count_by_default_and_raw_values_on_request():
@@ -17,3 +18,10 @@ def test_mean_std_gives_percent_with_the_count_by_default_and_raw_values_on_requ
 def test_markdown_table_formats_floats_and_keeps_other_cells_as_text():
     table = markdown_table(pd.DataFrame({"case": ["fedavg"], "acc": [0.97431], "rounds": [300]}), ".2f")
     assert table.splitlines() == ["| case | acc | rounds |", "| --- | --- | --- |", "| fedavg | 0.97 | 300 |"]
+
+
+def test_a_runs_stored_scenario_is_read_through_the_schema_with_its_defaults(tmp_path):
+    write_run(tmp_path, "run-000", {5: 0.5}, algorithm={"name": "mpt_fl", "lr": 0.03})
+    scenario = stored_scenario(tmp_path / "run-000")
+    assert (scenario.name, scenario.algorithm.name, scenario.algorithm.lr) == ("run-000", "mpt_fl", 0.03)
+    assert scenario.algorithm.optimizer == "sgd"  # the schema's default, not written in the file
