@@ -108,7 +108,7 @@ def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | Non
     if executor is None:
         executor = LocalExecutor()
     console = console or Console(stderr=True, emoji=False)
-    with _sweep_directory(Path(sweep_dir), mode) as found:
+    with _sweep_directory(Path(sweep_dir), mode, partial=len(chosen) < len(variants)) as found:
         if mode == "resume" and not found:
             console.print(escape(f"nothing to resume in {sweep_dir}: starting the sweep"), highlight=False,
                           soft_wrap=True)
@@ -167,7 +167,7 @@ def _say_what_runs(console: Console, variants: int, chosen: set[int], jobs: list
             many = len(dirs) > 1
             listed = ", ".join(dirs[:8]) + (f" and {len(dirs) - 8} more" if len(dirs) > 8 else "")
             console.print(f"{len(dirs)} variant{'s' * many} changed since {'their' if many else 'its'} run "
-                          f"({listed}): {what.format('them' if many else 'it')}")
+                          f"({listed}): {what.format('them' if many else 'it')}", soft_wrap=True)
     resumed = sum(1 for job in jobs if job.mode == "resume")
     if resumed:
         console.print(f"resuming {resumed} interrupted variant{'s' * (resumed > 1)} from "
@@ -236,17 +236,18 @@ def _table_rows(table: Path) -> int:
 
 
 @contextmanager
-def _sweep_directory(path: Path, mode: str):
+def _sweep_directory(path: Path, mode: str, partial: bool = False):
     """Hold the sweep directory's lock; ``new`` must find it empty, ``resume`` a sweep or nothing, and
     ``overwrite`` clears edgesim's files from it, a sweep's or a run's (``owned_files``). Yields whether
-    the directory held anything (besides the lock)."""
+    the directory held anything (besides the lock). ``partial``: only some variants are to run
+    (``--only``), which ``overwrite`` cannot serve."""
     lock = DirectoryLock(path, "sweep directory")
     try:
         entries = other_entries(path)
         if entries and mode == "new":
             held = "holds a sweep" if (path / SWEEP_FILE).is_file() else f"is not empty ({_entries(len(entries))})"
-            raise OutputError(f"{path}: {held}; give --resume to continue it, --overwrite to replace it, "
-                              "or another --out")
+            replace = "" if partial else "--overwrite to replace it, "
+            raise OutputError(f"{path}: {held}; give --resume to continue it, {replace}or another --out")
         if entries and mode == "resume" and not (path / SWEEP_FILE).is_file():
             raise OutputError(f"{path}: holds no sweep (no {SWEEP_FILE}) to resume")
         if mode == "overwrite":

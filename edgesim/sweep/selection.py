@@ -2,9 +2,10 @@
 
 Each ``--only KEY=VALUE`` names a parameter column of ``sweep.csv`` (``case``, a grid key, or ``seed``) and
 one of its values: as the table writes it, as ``--set`` would read it (YAML: ``1`` is ``1.0``,
-``{kind: none}`` a mapping), or as the grid value's label in ``sweep.labels``. Values given for the same
-key are alternatives; different keys must all match. The variants keep their numbers (``run-<index>``),
-so a sweep run part by part, in one ``--out``, ends with the same directories and table as one run whole.
+``{kind: none}`` a mapping), or, when it names no value, as the grid value's label in ``sweep.labels``.
+Values given for the same key are alternatives; different keys must all match. The variants keep their
+numbers (``run-<index>``), so a sweep run part by part, in one ``--out``, ends with the same directories
+and table as one run whole.
 """
 
 from __future__ import annotations
@@ -50,23 +51,29 @@ def select_variants(variants: list[Variant], wanted: dict[str, list[str]]) -> li
             continue
         shown = dict.fromkeys(_shown(v, key) for v in variants)
         problems.extend(f"--only {key}={text}: no variant has it; the sweep's values of {key} are "
-                        f"{', '.join(shown)}" for text in texts if not any(_matches(v, key, text) for v in variants))
+                        f"{', '.join(shown)}" for text in texts if not _chosen_by(variants, key, text))
     if problems:
         raise InputError(problems)
-    return [v.index for v in variants
-            if all(any(_matches(v, key, text) for text in texts) for key, texts in wanted.items())]
+    matching = [set().union(*(_chosen_by(variants, key, text) for text in texts)) for key, texts in wanted.items()]
+    return sorted(set.intersection(*matching))
 
 
-def _matches(variant: Variant, key: str, text: str) -> bool:
-    """Whether ``text`` names the variant's value of ``key``: its ``sweep.csv`` cell, its label, or the
-    same value read as YAML."""
-    if text in (param_cell(variant.params[key]), variant.labels.get(key)):
+def _chosen_by(variants: list[Variant], key: str, text: str) -> set[int]:
+    """The indexes of the variants whose value of ``key`` ``text`` names: by value (its ``sweep.csv`` cell,
+    or the same value read as YAML), else, when it names no value, by label."""
+    by_value = {v.index for v in variants if _names_value(text, key, v.params[key])}
+    return by_value or {v.index for v in variants if v.labels.get(key) == text}
+
+
+def _names_value(text: str, key: str, value: Any) -> bool:
+    """Whether ``text`` is ``value`` as ``sweep.csv`` writes it, or read as YAML."""
+    if text == param_cell(value):
         return True
     try:
         given = parse_yaml(text, f"--only {key}")
-    except InputError:  # not YAML: only the cell's text or a label could match, and neither did
+    except InputError:  # not YAML: only the cell's text could match, and did not
         return False
-    return _same_value(given, variant.params[key])
+    return _same_value(given, value)
 
 
 def _same_value(given: Any, value: Any) -> bool:

@@ -55,6 +55,14 @@ def test_a_value_may_be_written_as_the_table_does_as_set_reads_it_or_as_its_labe
         select_variants(variants, {"fleet.memory_fraction": ["2"]})
 
 
+def test_a_value_is_never_taken_for_a_label_that_spells_another_value():
+    data = BASE | {"sweep": BASE["sweep"] | {"grid": {"fleet.memory_fraction": [0.5, 1.0]}, "seeds": [1],
+                                             "labels": {"fleet.memory_fraction": ["1", "0.5"]}}}
+    variants = expand_sweep(data)  # fedavg: 0.5 labelled "1", 1.0 labelled "0.5"; then fedbuff
+    assert select_variants(variants, {"fleet.memory_fraction": ["0.5"]}) == [0, 2]
+    assert select_variants(variants, {"fleet.memory_fraction": ["1"]}) == [1, 3]
+
+
 def test_a_value_no_variant_has_is_refused_with_the_values_it_could_be():
     variants = expand_sweep(BASE)
     with pytest.raises(InputError) as caught:

@@ -262,6 +262,8 @@ def test_only_runs_the_chosen_variants_and_a_later_resume_runs_the_rest(tmp_path
         ("completed", "")]
     assert sorted(p.name for p in out.glob("run-*")) == ["run-003"]
     chosen_mtime = (out / "run-003" / "summary.json").stat().st_mtime_ns
+    assert main(["sweep", str(scenario), "--out", str(out), "--only", "seed=3"]) == 2
+    assert "holds a sweep; give --resume to continue it, or another --out" in capsys.readouterr().err
 
     # values of one key are alternatives; a finished chosen variant is skipped, the unchosen stay pending
     assert main(["sweep", str(scenario), "--out", str(out), "--resume", "--only", "seed=3", "--only", "seed=4",
