@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from edgesim.plots.data import read_metrics
-from edgesim.scenario import Scenario
+from edgesim.contract import SCENARIO_FILE
+from edgesim.scenario import Scenario, load_scenario
 
 
 def runs(sweep_dir: Path) -> pd.DataFrame:
@@ -26,7 +26,7 @@ def runs(sweep_dir: Path) -> pd.DataFrame:
 def stored_scenario(run_dir: Path) -> Scenario:
     """The resolved scenario a run wrote (its ``scenario.yaml``), read through today's schema: a sweep
     case's settings that ``sweep.csv`` names only by the case."""
-    return Scenario.model_validate(yaml.safe_load((run_dir / "scenario.yaml").read_text()))
+    return load_scenario(run_dir / SCENARIO_FILE)
 
 
 def metrics(sweep_dir: Path, table: pd.DataFrame) -> pd.DataFrame:

@@ -122,7 +122,7 @@ def run_sweep(variants: list[Variant], sweep_dir: Path, executor: Executor | Non
                     if mode == "resume" and state == "fresh" and (sweep_dir / run_dirs[i] / SCENARIO_FILE).is_file()]
         for i in sorted(set(range(len(variants))) - chosen):
             if summaries[i] is None:
-                summaries[i] = _not_chosen(variants[i].scenario, sweep_dir / run_dirs[i], mode, i in outdated)
+                summaries[i] = _not_chosen(*states[i], i in outdated)
         jobs = [Job(i, variants[i].scenario.model_dump(mode="json", by_alias=True), sweep_dir / run_dirs[i],
                     executor.threads, compute, "resume" if state == "resumable" else "overwrite", checkpoints)
                 for i, (state, _) in enumerate(states) if state != "finished" and i in chosen]
@@ -177,7 +177,11 @@ def _say_what_runs(console: Console, variants: int, chosen: set[int], jobs: list
 def _left_behind(scenario: Scenario, run_dir: Path) -> dict:
     """The state of a variant that had not ended when the sweep stopped, from its directory: ``pending``
     unless the directory holds this scenario's run (a summary of another scenario's is never reported)."""
-    state, summary = variant_state(scenario, run_dir)
+    return _state_summary(*variant_state(scenario, run_dir))
+
+
+def _state_summary(state: str, summary: dict | None) -> dict:
+    """What ``sweep.csv`` records for a variant not run to its end, from ``variant_state``'s answer."""
     if state == "fresh" and summary is None:
         return {"status": PENDING}
     if summary is not None:
@@ -185,14 +189,14 @@ def _left_behind(scenario: Scenario, run_dir: Path) -> dict:
     return {"status": outcome.INTERRUPTED, "reason": "the sweep stopped; --resume continues it"}
 
 
-def _not_chosen(scenario: Scenario, run_dir: Path, mode: str, outdated: bool) -> dict:
-    """The state of a variant ``--only`` left out that has not finished: as the sweep left it
-    (``_left_behind``) when resuming, else ``pending``; a ``pending`` one says why, and whether its
-    directory holds a run of an earlier version of its scenario (``outdated``). (An ``invalid`` or
-    ``failed`` variant leaves no finished run: it is ``pending`` here, as a resume would run it again.)"""
-    state = _left_behind(scenario, run_dir) if mode == "resume" else {"status": PENDING}
-    if state["status"] != PENDING:
-        return state
+def _not_chosen(state: str, summary: dict | None, outdated: bool) -> dict:
+    """The state of a variant ``--only`` left out that has not finished, from ``variant_state``'s answer
+    (``fresh`` and no summary unless resuming); a ``pending`` one says why, and whether its directory
+    holds a run of an earlier version of its scenario (``outdated``). (An ``invalid`` or ``failed``
+    variant leaves no finished run: it is ``pending`` here, as a resume would run it again.)"""
+    left = _state_summary(state, summary)
+    if left["status"] != PENDING:
+        return left
     reason = "not chosen by --only" + ("; its run is of an earlier version of the scenario" if outdated else "")
     return {"status": PENDING, "reason": reason}
 

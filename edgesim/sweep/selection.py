@@ -43,18 +43,19 @@ def select_variants(variants: list[Variant], wanted: dict[str, list[str]]) -> li
     if not wanted:
         return [v.index for v in variants]
     columns = list(variants[0].params) if variants else []
-    problems = []
+    problems, matching = [], []
     for key, texts in wanted.items():
         if key not in columns:
             problems.append(f"--only {key}=...: not a parameter of this sweep; its parameters are "
                             f"{', '.join(columns)}")
             continue
+        chosen = {text: _chosen_by(variants, key, text) for text in texts}
         shown = dict.fromkeys(_shown(v, key) for v in variants)
         problems.extend(f"--only {key}={text}: no variant has it; the sweep's values of {key} are "
-                        f"{', '.join(shown)}" for text in texts if not _chosen_by(variants, key, text))
+                        f"{', '.join(shown)}" for text, indexes in chosen.items() if not indexes)
+        matching.append(set().union(*chosen.values()))
     if problems:
         raise InputError(problems)
-    matching = [set().union(*(_chosen_by(variants, key, text) for text in texts)) for key, texts in wanted.items()]
     return sorted(set.intersection(*matching))
 
 

@@ -27,7 +27,8 @@ def write_run(sweep_dir: Path, run_dir: str, accuracy_by_round: dict[int, float]
                  ).to_csv(folder / "metrics.csv", index=False)
     (folder / "summary.json").write_text(json.dumps({"status": "completed", "model": model or {}}))
     scenario = {"name": run_dir, "dataset": {"name": "synthetic"}, "algorithm": algorithm or {"name": "fedavg"},
-                "fleet": {"groups": [{"name": "pi", "profile": "raspberry_pi_4", "count": 4, "network": "wifi5"}]}}
+                "fleet": {"groups": [{"name": "pi", "profile": "raspberry_pi_4", "count": 4, "network": "wifi5"}]},
+                "server": {"clients_per_round": 2}}
     (folder / "scenario.yaml").write_text(yaml.safe_dump(scenario))
 
 
