@@ -10,7 +10,9 @@ when the sweep has them) and, for every run that has finished (any status but
 ``edgesim plot`` and ``sweep_frames`` read in its place; a run already holding only the gzipped file is
 copied as it is). Event logs and checkpoints stay behind: they are large and the reports
 only need them for the staleness histograms, which are committed as figures.
-Running it again refreshes DEST with the runs finished since.
+Running it again refreshes DEST with the runs finished since. It refuses (and copies nothing) where
+DEST holds a finished run that SWEEP_DIR's table does not (a sweep started afresh on another machine):
+copy DEST into SWEEP_DIR first and continue the sweep there with ``--resume``.
 """
 
 from __future__ import annotations
@@ -29,8 +31,16 @@ SWEEP_TABLES = ("sweep.csv", "summary.csv", "summary.md", "labels.json")
 
 
 def archive(sweep_dir: Path, dest: Path) -> list[str]:
-    """Copy what a finished run left into ``dest``; returns the run directories copied."""
+    """Copy what a finished run left into ``dest``; returns the run directories copied.
+
+    Raises ``ValueError`` (before copying anything) where ``dest`` holds finished runs that ``sweep_dir``'s
+    ``sweep.csv`` does not list as finished: archiving would replace their rows."""
     table = pd.read_csv(sweep_dir / "sweep.csv")
+    lost = sorted(_finished(dest / "sweep.csv") - _finished(sweep_dir / "sweep.csv"))
+    if lost:
+        raise ValueError(f"{dest} holds finished runs that {sweep_dir} has not finished ({', '.join(lost)}): "
+                         f"archiving would drop them from its tables; copy {dest} into {sweep_dir} and "
+                         f"continue the sweep there with --resume")
     dest.mkdir(parents=True, exist_ok=True)
     for name in SWEEP_TABLES:
         if (sweep_dir / name).is_file():
@@ -54,12 +64,23 @@ def archive(sweep_dir: Path, dest: Path) -> list[str]:
     return copied
 
 
+def _finished(table: Path) -> set[str]:
+    """The run directories a ``sweep.csv`` lists as finished (none if there is no such file)."""
+    if not table.is_file():
+        return set()
+    rows = pd.read_csv(table)
+    return set(rows.loc[~rows["status"].isin(UNFINISHED), "run_dir"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sweep_dir", type=Path)
     parser.add_argument("dest", type=Path)
     args = parser.parse_args()
-    copied = archive(args.sweep_dir, args.dest)
+    try:
+        copied = archive(args.sweep_dir, args.dest)
+    except ValueError as error:
+        parser.exit(1, f"archive_sweep.py: {error}\n")
     print(f"{len(copied)} finished runs archived in {args.dest}")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import shutil
 
+import pytest
+
 from archive_sweep import archive
 from sweep_dirs import write_run, write_sweep
 
@@ -42,3 +44,26 @@ def test_archiving_again_gives_the_same_bytes_and_takes_an_archived_run_as_it_is
     shutil.copytree(tmp_path / "first" / "run-000", sweep_dir / "run-000")
     assert archive(sweep_dir, tmp_path / "third") == ["run-000"]
     assert (tmp_path / "third" / "run-000" / "metrics.csv.gz").read_bytes() == packed
+
+
+def test_archive_refuses_to_drop_finished_runs_a_fresh_sweep_has_not_finished(tmp_path):
+    archived, fresh = tmp_path / "archived", tmp_path / "fresh"
+    write_run(tmp_path / "first", "run-000", {1: 0.5})
+    write_sweep(tmp_path / "first", [{"variant": 0, "run_dir": "run-000", "status": "completed"},
+                                     {"variant": 1, "run_dir": "run-001", "status": "pending"}])
+    archive(tmp_path / "first", archived)
+    before = {p.relative_to(archived): p.read_bytes() for p in archived.rglob("*") if p.is_file()}
+
+    # the same sweep begun afresh elsewhere: run-000 not run there, run-001 finished
+    write_run(fresh, "run-001", {1: 0.7})
+    write_sweep(fresh, [{"variant": 0, "run_dir": "run-000", "status": "pending"},
+                        {"variant": 1, "run_dir": "run-001", "status": "completed"}])
+    with pytest.raises(ValueError, match=r"run-000.*--resume"):
+        archive(fresh, archived)
+    assert {p.relative_to(archived): p.read_bytes() for p in archived.rglob("*") if p.is_file()} == before
+
+    # continued from the archive, as the message says, it archives
+    shutil.copytree(archived / "run-000", fresh / "run-000")
+    write_sweep(fresh, [{"variant": 0, "run_dir": "run-000", "status": "completed"},
+                        {"variant": 1, "run_dir": "run-001", "status": "completed"}])
+    assert archive(fresh, archived) == ["run-000", "run-001"]
