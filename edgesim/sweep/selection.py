@@ -1,7 +1,7 @@
 """``edgesim sweep --only``: which of a sweep's variants to run, chosen by their ``sweep.csv`` parameters.
 
 Each ``--only KEY=VALUE`` names a parameter column of ``sweep.csv`` (``case``, a grid key, or ``seed``) and
-one of its values: as the table writes it, as ``--set`` would read it (YAML: ``1`` is ``1.0``,
+one of its values, or ``variant`` and a variant's number (``sweep.csv``'s first column, ``run-<number>``): as the table writes it, as ``--set`` would read it (YAML: ``1`` is ``1.0``,
 ``{kind: none}`` a mapping), or, when it names no value, as the grid value's label in ``sweep.labels``.
 Values given for the same key are alternatives; different keys must all match. The variants keep their
 numbers (``run-<index>``), so a sweep run part by part, in one ``--out``, ends with the same directories
@@ -16,6 +16,8 @@ from edgesim.errors import InputError
 from edgesim.scenario import Variant
 from edgesim.sweep.table import param_cell
 from edgesim.yaml_file import parse_yaml
+
+VARIANT = "variant"  # sweep.csv's first column: a variant's number, the one in its run-<number> directory
 
 
 def parse_only(options: list[str]) -> dict[str, list[str]]:
@@ -39,15 +41,22 @@ def select_variants(variants: list[Variant], wanted: dict[str, list[str]]) -> li
     index when ``wanted`` is empty.
 
     Raises ``InputError`` naming the sweep's parameter columns for a key it lacks, and the key's values for
-    a value no variant has."""
+    a value no variant has (for ``variant``, the range of the sweep's numbers)."""
     if not wanted:
         return [v.index for v in variants]
     columns = list(variants[0].params) if variants else []
     problems, matching = [], []
     for key, texts in wanted.items():
+        if key == VARIANT and key not in columns:
+            numbers = {v.index for v in variants}
+            chosen = {text: {int(text)} if text.isdigit() and int(text) in numbers else set() for text in texts}
+            problems.extend(f"--only {key}={text}: no variant has that number; the sweep's are 0 to "
+                            f"{len(variants) - 1}" for text, indexes in chosen.items() if not indexes)
+            matching.append(set().union(*chosen.values()))
+            continue
         if key not in columns:
             problems.append(f"--only {key}=...: not a parameter of this sweep; its parameters are "
-                            f"{', '.join(columns)}")
+                            f"{', '.join(columns)}, and {VARIANT} its variants' numbers")
             continue
         chosen = {text: _chosen_by(variants, key, text) for text in texts}
         shown = dict.fromkeys(_shown(v, key) for v in variants)

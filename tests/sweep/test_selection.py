@@ -69,4 +69,15 @@ def test_a_value_no_variant_has_is_refused_with_the_values_it_could_be():
         select_variants(variants, {"case": ["fedprox"], "round": ["1"]})
     assert caught.value.problems == [
         "--only case=fedprox: no variant has it; the sweep's values of case are fedavg, fedbuff",
-        "--only round=...: not a parameter of this sweep; its parameters are case, fleet.stragglers, seed"]
+        "--only round=...: not a parameter of this sweep; its parameters are case, fleet.stragglers, seed, and "
+        "variant its variants' numbers"]
+
+
+def test_variants_may_be_named_by_their_numbers_alone_or_with_other_keys():
+    variants = expand_sweep(BASE)
+    assert select_variants(variants, {"variant": ["5", "1", "005"]}) == [1, 5]  # case-seed pairs no key gives
+    assert select_variants(variants, {"variant": ["1", "5"], "case": ["fedbuff"]}) == [5]
+    with pytest.raises(InputError) as caught:
+        select_variants(variants, {"variant": ["8", "-1", "run-001", "2"]})
+    assert caught.value.problems == [f"--only variant={text}: no variant has that number; the sweep's are 0 to 7"
+                                     for text in ("8", "-1", "run-001")]
