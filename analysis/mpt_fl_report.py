@@ -165,7 +165,7 @@ def optimizer_ablation(sweep_dir: Path, out: Path) -> list[str]:
     summary = _ablation_summary(table.rename(columns=names), curves, ["optimizer", "lr"])
     summary = summary.sort_values(["optimizer", "lr"])
     grid = sns.relplot(data=curves, x="round", y="accuracy", hue="lr", col="optimizer", kind="line",
-                       palette="viridis", hue_norm=LogNorm(), height=3.6, aspect=1.3)
+                       palette="viridis", hue_norm=LogNorm(), legend="full", height=3.6, aspect=1.3)
     grid.set_axis_labels("round", "test accuracy (10,000 images)")
     grid.figure.savefig(out / "optimizer_ablation_accuracy.png", dpi=110)
     return [title, "", markdown_table(summary, ".4f"), "", "![optimiser ablation](optimizer_ablation_accuracy.png)",
