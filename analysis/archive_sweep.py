@@ -11,8 +11,10 @@ when the sweep has them) and, for every run that has finished (any status but
 copied as it is). Event logs and checkpoints stay behind: they are large and the reports
 only need them for the staleness histograms, which are committed as figures.
 Running it again refreshes DEST with the runs finished since. It refuses (and copies nothing) where
-DEST holds a finished run that SWEEP_DIR's table does not (a sweep started afresh on another machine):
-copy DEST into SWEEP_DIR first and continue the sweep there with ``--resume``.
+DEST holds a finished run that SWEEP_DIR's table does not list as finished, or a completed one it lists
+otherwise (a sweep started afresh on another machine): copy DEST into SWEEP_DIR first
+(``cp -r DEST/. SWEEP_DIR/``) and continue the sweep there with ``--resume``. It also refuses where a run
+the table lists as finished has no folder.
 """
 
 from __future__ import annotations
@@ -34,13 +36,21 @@ def archive(sweep_dir: Path, dest: Path) -> list[str]:
     """Copy what a finished run left into ``dest``; returns the run directories copied.
 
     Raises ``ValueError`` (before copying anything) where ``dest`` holds finished runs that ``sweep_dir``'s
-    ``sweep.csv`` does not list as finished: archiving would replace their rows."""
+    ``sweep.csv`` does not list as finished, or completed ones it lists otherwise (archiving would replace
+    their rows), or where a run the table lists as finished has no folder; ``OSError`` where
+    ``sweep_dir`` has no readable ``sweep.csv``."""
     table = pd.read_csv(sweep_dir / "sweep.csv")
-    lost = sorted(_finished(dest / "sweep.csv") - _finished(sweep_dir / "sweep.csv"))
+    kept, given = _statuses(dest / "sweep.csv"), _statuses(sweep_dir / "sweep.csv")
+    lost = sorted(run for run, status in kept.items() if status not in UNFINISHED and (
+        given.get(run, "pending") in UNFINISHED or (status == "completed" and given.get(run) != "completed")))
     if lost:
-        raise ValueError(f"{dest} holds finished runs that {sweep_dir} has not finished ({', '.join(lost)}): "
-                         f"archiving would drop them from its tables; copy {dest} into {sweep_dir} and "
-                         f"continue the sweep there with --resume")
+        raise ValueError(f"{dest} holds runs that {sweep_dir} has not finished or completed ({', '.join(lost)}): "
+                         f"archiving would replace them in its tables; copy the archive into the sweep "
+                         f"(cp -r {dest}/. {sweep_dir}/) and continue the sweep there with --resume")
+    missing = sorted(run for run, status in given.items()
+                     if status not in UNFINISHED and not (sweep_dir / run).is_dir())
+    if missing:
+        raise ValueError(f"{sweep_dir}/sweep.csv lists finished runs without a folder ({', '.join(missing)})")
     dest.mkdir(parents=True, exist_ok=True)
     for name in SWEEP_TABLES:
         if (sweep_dir / name).is_file():
@@ -64,12 +74,12 @@ def archive(sweep_dir: Path, dest: Path) -> list[str]:
     return copied
 
 
-def _finished(table: Path) -> set[str]:
-    """The run directories a ``sweep.csv`` lists as finished (none if there is no such file)."""
+def _statuses(table: Path) -> dict[str, str]:
+    """Each run directory's status in a ``sweep.csv`` (none if there is no such file)."""
     if not table.is_file():
-        return set()
+        return {}
     rows = pd.read_csv(table)
-    return set(rows.loc[~rows["status"].isin(UNFINISHED), "run_dir"])
+    return dict(zip(rows["run_dir"], rows["status"]))
 
 
 def main() -> None:
@@ -79,7 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     try:
         copied = archive(args.sweep_dir, args.dest)
-    except ValueError as error:
+    except (ValueError, OSError, KeyError) as error:  # KeyError: a sweep.csv without its columns
         parser.exit(1, f"archive_sweep.py: {error}\n")
     print(f"{len(copied)} finished runs archived in {args.dest}")
 

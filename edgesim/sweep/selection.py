@@ -1,7 +1,8 @@
 """``edgesim sweep --only``: which of a sweep's variants to run, chosen by their ``sweep.csv`` parameters.
 
 Each ``--only KEY=VALUE`` names a parameter column of ``sweep.csv`` (``case``, a grid key, or ``seed``) and
-one of its values, or ``variant`` and a variant's number (``sweep.csv``'s first column, ``run-<number>``): as the table writes it, as ``--set`` would read it (YAML: ``1`` is ``1.0``,
+one of its values, or ``variant`` and a variant's number (``sweep.csv``'s first column, ``run-<number>``, a whole
+number written as YAML reads it): as the table writes it, as ``--set`` would read it (YAML: ``1`` is ``1.0``,
 ``{kind: none}`` a mapping), or, when it names no value, as the grid value's label in ``sweep.labels``.
 Values given for the same key are alternatives; different keys must all match. The variants keep their
 numbers (``run-<index>``), so a sweep run part by part, in one ``--out``, ends with the same directories
@@ -49,8 +50,8 @@ def select_variants(variants: list[Variant], wanted: dict[str, list[str]]) -> li
     for key, texts in wanted.items():
         if key == VARIANT and key not in columns:
             numbers = {v.index for v in variants}
-            chosen = {text: {int(text)} if text.isdigit() and int(text) in numbers else set() for text in texts}
-            problems.extend(f"--only {key}={text}: no variant has that number; the sweep's are 0 to "
+            chosen = {text: {number} if (number := _whole_number(text)) in numbers else set() for text in texts}
+            problems.extend(f"--only {key}={text}: no variant has that number; give a whole number, 0 to "
                             f"{len(variants) - 1}" for text, indexes in chosen.items() if not indexes)
             matching.append(set().union(*chosen.values()))
             continue
@@ -65,7 +66,23 @@ def select_variants(variants: list[Variant], wanted: dict[str, list[str]]) -> li
         matching.append(set().union(*chosen.values()))
     if problems:
         raise InputError(problems)
-    return sorted(set.intersection(*matching))
+    chosen = sorted(set.intersection(*matching))
+    if not chosen:
+        raise InputError("--only " + " --only ".join(f"{key}={text}" for key, texts in wanted.items()
+                                                     for text in texts)
+                         + ": no variant matches every key (different keys must all match)")
+    return chosen
+
+
+def _whole_number(text: str) -> int | None:
+    """``text`` read as YAML (``3``, ``+3``, ``3.0``) when that is a whole number, else ``None``."""
+    try:
+        value = parse_yaml(text, "--only variant")
+    except (InputError, ValueError):  # not YAML, or an integer too long to read
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        return None
+    return int(value)
 
 
 def _chosen_by(variants: list[Variant], key: str, text: str) -> set[int]:

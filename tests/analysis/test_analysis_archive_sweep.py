@@ -67,3 +67,20 @@ def test_archive_refuses_to_drop_finished_runs_a_fresh_sweep_has_not_finished(tm
     write_sweep(fresh, [{"variant": 0, "run_dir": "run-000", "status": "completed"},
                         {"variant": 1, "run_dir": "run-001", "status": "completed"}])
     assert archive(fresh, archived) == ["run-000", "run-001"]
+
+
+def test_archive_refuses_a_failed_run_over_a_completed_one_and_a_finished_run_without_its_folder(tmp_path):
+    sweep_dir, archived = tmp_path / "sweep", tmp_path / "archived"
+    write_run(sweep_dir, "run-000", {1: 0.5})
+    write_sweep(sweep_dir, [{"variant": 0, "run_dir": "run-000", "status": "completed"}])
+    archive(sweep_dir, archived)
+
+    write_sweep(sweep_dir, [{"variant": 0, "run_dir": "run-000", "status": "failed"}])
+    with pytest.raises(ValueError, match=r"not finished or completed \(run-000\)"):
+        archive(sweep_dir, archived)
+
+    write_sweep(sweep_dir, [{"variant": 0, "run_dir": "run-000", "status": "completed"},
+                            {"variant": 1, "run_dir": "run-001", "status": "completed"}])
+    with pytest.raises(ValueError, match=r"finished runs without a folder \(run-001\)"):
+        archive(sweep_dir, archived)
+    assert "run-001" not in (archived / "sweep.csv").read_text()

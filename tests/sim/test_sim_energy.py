@@ -1,7 +1,6 @@
 """Energy: each phase at its power for its duration, lost work counted, the idle baseline outside the phases,
 and a task's rows carrying what its phases cost."""
 
-import numpy as np
 import pytest
 import simpy
 

@@ -76,8 +76,15 @@ def test_a_value_no_variant_has_is_refused_with_the_values_it_could_be():
 def test_variants_may_be_named_by_their_numbers_alone_or_with_other_keys():
     variants = expand_sweep(BASE)
     assert select_variants(variants, {"variant": ["5", "1", "005"]}) == [1, 5]  # case-seed pairs no key gives
+    assert select_variants(variants, {"variant": ["+1", "5.0"]}) == [1, 5]  # as --set reads them
     assert select_variants(variants, {"variant": ["1", "5"], "case": ["fedbuff"]}) == [5]
+    refused = ("8", "-1", "run-001", "1.5", "true", "\u00b2", "\u0663", "9" * 5000)  # superscript 2, Arabic 3
     with pytest.raises(InputError) as caught:
-        select_variants(variants, {"variant": ["8", "-1", "run-001", "2"]})
-    assert caught.value.problems == [f"--only variant={text}: no variant has that number; the sweep's are 0 to 7"
-                                     for text in ("8", "-1", "run-001")]
+        select_variants(variants, {"variant": [*refused, "2"]})
+    assert caught.value.problems == [f"--only variant={text}: no variant has that number; give a whole number, "
+                                     "0 to 7" for text in refused]
+
+
+def test_keys_that_no_variant_matches_together_are_refused():
+    with pytest.raises(InputError, match=r"--only variant=1 --only case=fedbuff: no variant matches every key"):
+        select_variants(expand_sweep(BASE), {"variant": ["1"], "case": ["fedbuff"]})
