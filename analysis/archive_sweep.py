@@ -40,7 +40,7 @@ def archive(sweep_dir: Path, dest: Path) -> list[str]:
     their rows), or where a run the table lists as finished has no folder; ``OSError`` where
     ``sweep_dir`` has no readable ``sweep.csv``."""
     table = pd.read_csv(sweep_dir / "sweep.csv")
-    kept, given = _statuses(dest / "sweep.csv"), _statuses(sweep_dir / "sweep.csv")
+    kept, given = _statuses(dest / "sweep.csv"), dict(zip(table["run_dir"], table["status"]))
     lost = sorted(run for run, status in kept.items() if status not in UNFINISHED and (
         given.get(run, "pending") in UNFINISHED or (status == "completed" and given.get(run) != "completed")))
     if lost:
@@ -75,7 +75,7 @@ def archive(sweep_dir: Path, dest: Path) -> list[str]:
 
 
 def _statuses(table: Path) -> dict[str, str]:
-    """Each run directory's status in a ``sweep.csv`` (none if there is no such file)."""
+    """Each run directory's status in an archived ``sweep.csv`` (none if there is none yet)."""
     if not table.is_file():
         return {}
     rows = pd.read_csv(table)

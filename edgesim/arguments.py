@@ -63,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "checkpoints, run the rest")
     p.add_argument("--only", action="append", default=[], metavar="KEY=VALUE",
                    help="run only the variants whose sweep.csv column KEY (case, a grid key, seed, or variant: "
-                        "the number in run-<number>) holds VALUE (repeatable: values of one key are alternatives, different keys must all "
-                        "match); the others are left as they are")
+                        "the number in run-<number>) holds VALUE (repeatable: values of one key are "
+                        "alternatives, different keys must all match); the others are left as they are")
     _add_run_dir_options(p, "sweep")
     p.add_argument("--workers", type=int, help="parallel processes (default 1); with --executor ray, the most "
                                                "variants running at once (default: as many as the cluster fits)")

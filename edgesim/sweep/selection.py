@@ -48,7 +48,7 @@ def select_variants(variants: list[Variant], wanted: dict[str, list[str]]) -> li
     columns = list(variants[0].params) if variants else []
     problems, matching = [], []
     for key, texts in wanted.items():
-        if key == VARIANT and key not in columns:
+        if key == VARIANT:  # not a grid key: the schema has no top-level 'variant'
             numbers = {v.index for v in variants}
             chosen = {text: {number} if (number := _whole_number(text)) in numbers else set() for text in texts}
             problems.extend(f"--only {key}={text}: no variant has that number; give a whole number, 0 to "
@@ -80,8 +80,8 @@ def _whole_number(text: str) -> int | None:
         value = parse_yaml(text, "--only variant")
     except (InputError, ValueError):  # not YAML, or an integer too long to read
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
+        return None  # also .inf and .nan
     return int(value)
 
 

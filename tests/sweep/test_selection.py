@@ -78,7 +78,7 @@ def test_variants_may_be_named_by_their_numbers_alone_or_with_other_keys():
     assert select_variants(variants, {"variant": ["5", "1", "005"]}) == [1, 5]  # case-seed pairs no key gives
     assert select_variants(variants, {"variant": ["+1", "5.0"]}) == [1, 5]  # as --set reads them
     assert select_variants(variants, {"variant": ["1", "5"], "case": ["fedbuff"]}) == [5]
-    refused = ("8", "-1", "run-001", "1.5", "true", "\u00b2", "\u0663", "9" * 5000)  # superscript 2, Arabic 3
+    refused = ("8", "-1", "run-001", "1.5", "true", ".inf", ".nan", "\u00b2", "\u0663", "9" * 5000)  # ², Arabic 3
     with pytest.raises(InputError) as caught:
         select_variants(variants, {"variant": [*refused, "2"]})
     assert caught.value.problems == [f"--only variant={text}: no variant has that number; give a whole number, "
