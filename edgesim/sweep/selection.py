@@ -51,18 +51,16 @@ def select_variants(variants: list[Variant], wanted: dict[str, list[str]]) -> li
         if key == VARIANT:  # not a grid key: the schema has no top-level 'variant'
             numbers = {v.index for v in variants}
             chosen = {text: {number} if (number := _whole_number(text)) in numbers else set() for text in texts}
-            problems.extend(f"--only {key}={text}: no variant has that number; give a whole number, 0 to "
-                            f"{len(variants) - 1}" for text, indexes in chosen.items() if not indexes)
-            matching.append(set().union(*chosen.values()))
-            continue
-        if key not in columns:
+            missing = f"no variant has that number; give a whole number, 0 to {len(variants) - 1}"
+        elif key in columns:
+            chosen = {text: _chosen_by(variants, key, text) for text in texts}
+            shown = dict.fromkeys(_shown(v, key) for v in variants)
+            missing = f"no variant has it; the sweep's values of {key} are {', '.join(shown)}"
+        else:
             problems.append(f"--only {key}=...: not a parameter of this sweep; its parameters are "
                             f"{', '.join(columns)}, and {VARIANT} its variants' numbers")
             continue
-        chosen = {text: _chosen_by(variants, key, text) for text in texts}
-        shown = dict.fromkeys(_shown(v, key) for v in variants)
-        problems.extend(f"--only {key}={text}: no variant has it; the sweep's values of {key} are "
-                        f"{', '.join(shown)}" for text, indexes in chosen.items() if not indexes)
+        problems.extend(f"--only {key}={text}: {missing}" for text, indexes in chosen.items() if not indexes)
         matching.append(set().union(*chosen.values()))
     if problems:
         raise InputError(problems)
