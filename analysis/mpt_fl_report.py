@@ -186,6 +186,10 @@ def table2_section(sweep_dirs: list[Path], sparsity_dir: Path | None, out: Path)
     lines = ["## Table 2" + (" and Fig. 1" if sparsity_dir else ""), "",
              markdown_table(table2(table, last_rounds_accuracy(curves))), ""]
     accuracy_figure(curves, out / "table2_accuracy.png")
+    lines += ["\"Last 50 rounds\" is the mean test accuracy over the evaluations in a run's last 50 rounds"
+              + ("; a centralised row's round is one epoch over the training set, so for those rows it is the "
+                 "mean over every epoch's evaluation" if table["case"].str.endswith("central").any() else "")
+              + ".", ""]
     if pending:
         lines += [f"Not finished (no row): {', '.join(pending)}.", ""]
     lines += ["![accuracy](table2_accuracy.png)", ""]

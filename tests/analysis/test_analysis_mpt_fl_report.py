@@ -97,3 +97,20 @@ def test_optimizer_ablation_reads_each_runs_optimizer_and_lr_from_its_scenario(t
     # the last 10 rounds of a 40-round run evaluated every 5: rounds 35 and 40
     assert [r["last_10_rounds"] for r in rows] == ["0.2750", "0.3750"]
     assert (out / "optimizer_ablation_accuracy.png").stat().st_size > 0
+
+
+def test_the_last_50_rounds_column_is_explained_and_says_a_centralised_round_is_an_epoch(sweep, tmp_path):
+    out = tmp_path / "report"
+    out.mkdir()
+    federated_only = "\n".join(table2_section([sweep], None, out))
+    assert "mean test accuracy over the evaluations in a run's last 50 rounds." in federated_only
+    assert "epoch" not in federated_only
+    central = tmp_path / "central"
+    write_run(central, "run-000", {e: 0.9 + e / 100 for e in range(1, 9)}, {"model_bytes": 4000})
+    write_sweep(central, [{"variant": 0, "run_dir": "run-000", "case": "dnn_central", "seed": 1,
+                           "status": "completed", "rounds": 8, "final_accuracy": 0.98, "best_accuracy": 0.98,
+                           "bytes_up": 8000, "updates_applied": 8, "updates_discarded": 0, "wall_time_s": 80.0}])
+    report = "\n".join(table2_section([sweep, central], None, out))
+    assert "a centralised row's round is one epoch over the training set" in report
+    dnn = next(line for line in report.splitlines() if line.startswith("| DNN (centralised) |")).split(" | ")
+    assert dnn[4] == "94.50 (n=1)"  # the mean of all 8 epochs (91% ... 98%)
