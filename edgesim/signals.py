@@ -5,6 +5,8 @@ stop when the process that started them dies.
   (flush the tables, write an ``interrupted`` summary) treats SIGTERM the same
   way; ``signum`` gives the exit status (``edgesim.outcome.interrupted_exit``).
   Only the first SIGTERM raises; later ones find the process already stopping.
+  A sweep worker, stopped by its driver's SIGTERM, reports the signal that
+  stopped the driver instead (Ctrl-C: SIGINT).
 - ``signals_deferred()`` holds SIGINT and SIGTERM back while a summary or a
   checkpoint is written; they arrive when it is done. ``interruptions_ignored()``
   drops them while an interruption is being reported.
@@ -23,6 +25,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 
 _HELD = {signal.SIGINT, signal.SIGTERM}
@@ -47,16 +50,20 @@ def signal_number(exc: KeyboardInterrupt) -> int:
 _terminating = threading.Event()
 
 
-def _raise_terminated(signum, frame):
-    if not _terminating.is_set():
-        _terminating.set()
-        raise Terminated(signum)
+def _terminated_handler(reported_as: Callable[[], int] | None):
+    def raise_terminated(signum, frame):
+        if not _terminating.is_set():
+            _terminating.set()
+            raise Terminated(signum if reported_as is None else reported_as())
+    return raise_terminated
 
 
 @contextmanager
-def sigterm_as_interrupt():
-    """Within the block (main thread only), SIGTERM raises ``Terminated``."""
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+def sigterm_as_interrupt(reported_as: Callable[[], int] | None = None):
+    """Within the block (main thread only), SIGTERM raises ``Terminated``, carrying SIGTERM or, given
+    ``reported_as``, the signal number it returns when SIGTERM arrives (a sweep worker: the signal that
+    stopped its driver)."""
+    previous = signal.signal(signal.SIGTERM, _terminated_handler(reported_as))
     _terminating.clear()
     try:
         yield

@@ -217,6 +217,8 @@ def test_stopping_a_sweep_stops_its_workers_and_records_each_variants_state(tmp_
     assert "summary.md its finished runs so far" in err and " not finished)" in (out / "summary.md").read_text()
     for run_dir, state in zip(("run-000", "run-001"), states):
         assert summary(out / run_dir)["status"] == state
+        if state == "interrupted":  # named by the signal the driver got, not the SIGTERM it sent its workers
+            assert summary(out / run_dir)["reason"] == f"stopped by {stop.name}"
         assert (out / run_dir / "checkpoint").exists() == (state == "interrupted")
     code, err = finish(edgesim(*sweep_args(out), "--threads", "1", "--resume"))
     assert code == 0, err

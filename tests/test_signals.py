@@ -20,6 +20,14 @@ def test_sigterm_raises_terminated_which_is_an_interruption():
     assert signal_number(KeyboardInterrupt()) == signal.SIGINT
 
 
+def test_sigterm_can_report_the_signal_that_stopped_the_sender():
+    """A sweep worker, sent SIGTERM by a driver stopped with Ctrl-C, reports SIGINT."""
+    with sigterm_as_interrupt(reported_as=lambda: signal.SIGINT):
+        with pytest.raises(Terminated) as caught:
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert signal_number(caught.value) == signal.SIGINT
+
+
 def test_terminated_keeps_its_signal_when_simpy_recreates_it():
     """SimPy re-raises an exception that escapes a process as ``type(e)(*e.args)``."""
     env = simpy.Environment()

@@ -11,7 +11,9 @@ driver keeps every worker's handle, so it can stop them:
 - Ctrl-C reaches only the driver (workers ignore SIGINT); the driver, or a
   SIGTERM to it, stops the workers by sending each SIGTERM, which a run
   handles as an interruption (tables flushed, an ``interrupted`` summary,
-  the checkpoint kept); a worker still alive after ``STOP_GRACE_S`` is killed;
+  the checkpoint kept) whose reason names the signal that stopped the driver
+  (shared with the workers before it sends theirs); a worker still alive
+  after ``STOP_GRACE_S`` is killed;
 - a worker whose driver dies, even by ``kill -9``, receives SIGTERM too
   (``edgesim.signals.stop_with_parent``) and stops the same way;
 - a worker that dies without a summary (killed, out of memory) has its
@@ -25,28 +27,31 @@ import os
 import signal
 from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
+from multiprocessing.sharedctypes import Synchronized
 
 from edgesim import outcome
-from edgesim.signals import interruptions_ignored, sigterm_as_interrupt, stop_with_parent
+from edgesim.signals import interruptions_ignored, signal_number, sigterm_as_interrupt, stop_with_parent
 from edgesim.sweep.job import Job, run_variant
 
 STOP_GRACE_S = 20.0
 
 
-def _worker(connection: Connection, parent_pid: int) -> None:
-    """A worker process: run the one job it is sent (``None``: none) and send back its summary."""
+def _worker(connection: Connection, parent_pid: int, driver_stopped_by: Synchronized) -> None:
+    """A worker process: run the one job it is sent (``None``: none) and send back its summary. A SIGTERM
+    stops it as an interruption by ``driver_stopped_by``'s signal (SIGTERM unless the driver sets another)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides, and forwards SIGTERM
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     stop_with_parent(parent_pid)
     try:
-        with sigterm_as_interrupt():
+        with sigterm_as_interrupt(reported_as=lambda: driver_stopped_by.value):
             job = connection.recv()
             if job is not None:
                 connection.send(run_variant(job))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         try:
-            connection.send({"status": outcome.INTERRUPTED, "reason": "stopped by SIGTERM"})
+            reason = f"stopped by {signal.Signals(signal_number(exc)).name}"
+            connection.send({"status": outcome.INTERRUPTED, "reason": reason})
         except OSError:  # the driver is gone
             pass
     except (EOFError, OSError):  # the driver is gone
@@ -54,9 +59,10 @@ def _worker(connection: Connection, parent_pid: int) -> None:
 
 
 class _Worker:
-    def __init__(self, context):
+    def __init__(self, context, driver_stopped_by: Synchronized):
         self.connection, remote = context.Pipe()
-        self.process = context.Process(target=_worker, args=(remote, os.getpid()), name="edgesim-sweep-worker")
+        self.process = context.Process(target=_worker, args=(remote, os.getpid(), driver_stopped_by),
+                                       name="edgesim-sweep-worker")
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker starts with Ctrl-C ignored, so
         try:  # a Ctrl-C while it is still importing cannot reach it either
             self.process.start()
@@ -78,17 +84,18 @@ class LocalExecutor:
         self.threads = threads or max(1, (multiprocessing.cpu_count() or 1) // self.workers)
         self._context = multiprocessing.get_context("spawn")
         self._pool: list[_Worker] = []
+        self._stopped_by = self._context.Value("i", signal.SIGTERM)  # what the workers report stopped them
 
     def __enter__(self) -> LocalExecutor:
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        self.stop(signal_number(exc) if isinstance(exc, KeyboardInterrupt) else signal.SIGTERM)
 
     def run(self, jobs: list[Job]) -> Iterator[tuple[Job, dict]]:
         queue = list(reversed(jobs))
         while queue and len(self._pool) < self.workers:
-            worker = _Worker(self._context)
+            worker = _Worker(self._context, self._stopped_by)
             self._pool.append(worker)
             worker.give(queue.pop())
         while any(worker.job is not None for worker in self._pool):
@@ -101,7 +108,7 @@ class LocalExecutor:
                     worker.connection.close()
                     self._pool.remove(worker)
                     if queue:
-                        fresh = _Worker(self._context)
+                        fresh = _Worker(self._context, self._stopped_by)
                         self._pool.append(fresh)
                         fresh.give(queue.pop())
                     yield job, summary
@@ -114,13 +121,15 @@ class LocalExecutor:
             return {"status": outcome.FAILED, "reason": f"the worker process died (exit code "
                                                         f"{worker.process.exitcode})"}
 
-    def stop(self) -> None:
+    def stop(self, stopped_by: int = signal.SIGTERM) -> None:
         """Stop every worker still running: SIGTERM, then SIGKILL after ``STOP_GRACE_S`` (a second Ctrl-C
-        meanwhile does not leave any behind)."""
+        meanwhile does not leave any behind). Their runs record ``stopped_by``, the signal that stopped the
+        sweep, as the reason."""
         with interruptions_ignored():
-            self._stop()
+            self._stop(stopped_by)
 
-    def _stop(self) -> None:
+    def _stop(self, stopped_by: int) -> None:
+        self._stopped_by.value = int(stopped_by)
         for worker in self._pool:
             if worker.process.is_alive():
                 os.kill(worker.process.pid, signal.SIGTERM)
