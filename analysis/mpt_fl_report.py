@@ -52,6 +52,13 @@ def _hours(values: pd.Series) -> str:
     return f"{values.mean() / 3600:.2f} h" + (f" (n={len(values)})" if len(values) > 1 else "")
 
 
+def _span(rounds: pd.Series) -> str:
+    """The runs' round counts: one number, or the range where they differ (a centralised run stopped by
+    ``stop.patience``)."""
+    low, high = int(rounds.min()), int(rounds.max())
+    return str(low) if low == high else f"{low}–{high}"
+
+
 def last_rounds_accuracy(curves: pd.DataFrame, rounds: int = 50) -> pd.Series:
     """Per run (keyed by case and seed): mean test accuracy over the evaluations of its last
     ``rounds`` rounds."""
@@ -75,7 +82,7 @@ def table2(table: pd.DataFrame, last50: pd.Series) -> pd.DataFrame:
             "measured best acc (%)": mean_std(group["best_accuracy"]),
             "measured final acc (%)": mean_std(group["final_accuracy"]),
             "measured last 50 rounds (%)": mean_std(last50.get(case, pd.Series(dtype=float))),
-            "rounds": int(first["rounds"]),
+            "rounds": _span(group["rounds"]),
             "paper size (B)": _bytes(paper_size),
             "size (B)": _bytes(one_bit if pd.notna(one_bit) else first.get("model.model_bytes")),
             "size with mask (B)": _bytes(first.get("model.model_bytes_with_mask")),
