@@ -59,6 +59,11 @@ def _span(rounds: pd.Series) -> str:
     return str(low) if low == high else f"{low}–{high}"
 
 
+def _centralised(cases: pd.Series) -> pd.Series:
+    """Which of ``cases`` train on one device (``dnn_central``, ``mpt_central``), one epoch a round."""
+    return cases.str.endswith("central")
+
+
 def last_rounds_accuracy(curves: pd.DataFrame, rounds: int = 50) -> pd.Series:
     """Per run (keyed by case and seed): mean test accuracy over the evaluations of its last
     ``rounds`` rounds."""
@@ -99,7 +104,7 @@ def accuracy_figure(curves: pd.DataFrame, path: Path) -> None:
     figure = Figure(figsize=(11, 4.2))
     left, right = figure.subplots(1, 2)
     curves = curves.assign(method=curves["case"].map(lambda c: PAPER.get(c, (c,))[0]), hours=curves["sim_time_s"] / 3600)
-    federated = curves[~curves["case"].str.endswith("central")]
+    federated = curves[~_centralised(curves["case"])]
     sns.lineplot(data=federated, x="round", y="accuracy", hue="method", marker="o", ax=left, errorbar=None)
     sns.lineplot(data=federated, x="hours", y="accuracy", hue="method", marker="o", ax=right, errorbar=None,
                  legend=False)
@@ -195,7 +200,7 @@ def table2_section(sweep_dirs: list[Path], sparsity_dir: Path | None, out: Path)
     accuracy_figure(curves, out / "table2_accuracy.png")
     lines += ["\"Last 50 rounds\" is the mean test accuracy over the evaluations in a run's last 50 rounds"
               + ("; a centralised row's round is one epoch over the training set, so for those rows it is the "
-                 "mean over every epoch's evaluation" if table["case"].str.endswith("central").any() else "")
+                 "mean over every epoch's evaluation" if _centralised(table["case"]).any() else "")
               + ".", ""]
     if pending:
         lines += [f"Not finished (no row): {', '.join(pending)}.", ""]

@@ -13,7 +13,6 @@ checkpoint for ``--resume``.
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from edgesim.results.run_dir import RunDirectory, read_summary, sha256_text
 from edgesim.results.tables import CsvTable
 from edgesim.scenario import Scenario, scenario_text
 from edgesim.seeding import Streams
-from edgesim.signals import signal_number, signals_deferred
+from edgesim.signals import interruption_reason, signals_deferred
 from edgesim.run_summary import ending_status, summary_fields
 from edgesim.sim.energy import EnergyMeter
 from edgesim.sim.engine import Engine, StopRules
@@ -134,7 +133,7 @@ def _run(prepared: Prepared, directory: RunDirectory, console: Console, show_pro
             summary.update(final_accuracy=final["accuracy"], final_loss=final["loss"], final_metrics=final)
     except KeyboardInterrupt as exc:
         summary["status"] = outcome.INTERRUPTED
-        summary["reason"] = f"stopped by {signal.Signals(signal_number(exc)).name}"
+        summary["reason"] = interruption_reason(exc)
         raise
     except Exception as exc:
         summary["status"], summary["reason"] = outcome.FAILED, outcome.failure_reason(exc)

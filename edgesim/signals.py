@@ -47,6 +47,11 @@ def signal_number(exc: KeyboardInterrupt) -> int:
     return getattr(exc, "signum", signal.SIGINT)
 
 
+def interruption_reason(exc: KeyboardInterrupt) -> str:
+    """The ``reason`` an interrupted run records: ``"stopped by SIGINT"`` or ``"stopped by SIGTERM"``."""
+    return f"stopped by {signal.Signals(signal_number(exc)).name}"
+
+
 _terminating = threading.Event()
 
 

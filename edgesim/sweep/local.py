@@ -30,7 +30,8 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.sharedctypes import Synchronized
 
 from edgesim import outcome
-from edgesim.signals import interruptions_ignored, signal_number, sigterm_as_interrupt, stop_with_parent
+from edgesim.signals import (interruption_reason, interruptions_ignored, signal_number, sigterm_as_interrupt,
+                             stop_with_parent)
 from edgesim.sweep.job import Job, run_variant
 
 STOP_GRACE_S = 20.0
@@ -50,8 +51,7 @@ def _worker(connection: Connection, parent_pid: int, driver_stopped_by: Synchron
                 connection.send(run_variant(job))
     except KeyboardInterrupt as exc:
         try:
-            reason = f"stopped by {signal.Signals(signal_number(exc)).name}"
-            connection.send({"status": outcome.INTERRUPTED, "reason": reason})
+            connection.send({"status": outcome.INTERRUPTED, "reason": interruption_reason(exc)})
         except OSError:  # the driver is gone
             pass
     except (EOFError, OSError):  # the driver is gone
