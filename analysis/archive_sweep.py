@@ -14,7 +14,8 @@ Running it again refreshes DEST with the runs finished since. It refuses (and co
 DEST holds a finished run that SWEEP_DIR's table does not list as finished, or a completed one it lists
 otherwise (a sweep started afresh on another machine): copy DEST into SWEEP_DIR first
 (``cp -r DEST/. SWEEP_DIR/``) and continue the sweep there with ``--resume``. It also refuses where a run
-the table lists as finished has no folder.
+the table lists as finished has no folder, and where a run finished in both ran another scenario in
+each (another sweep's runs would take its folders' names).
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def archive(sweep_dir: Path, dest: Path) -> list[str]:
 
     Raises ``ValueError`` (before copying anything) where ``dest`` holds finished runs that ``sweep_dir``'s
     ``sweep.csv`` does not list as finished, or completed ones it lists otherwise (archiving would replace
-    their rows), or where a run the table lists as finished has no folder; ``OSError`` where
-    ``sweep_dir`` has no readable ``sweep.csv``."""
+    their rows), where a run the table lists as finished has no folder, or where a run finished in both has
+    another ``scenario.yaml`` in each; ``OSError`` where ``sweep_dir`` has no readable ``sweep.csv``."""
     table = pd.read_csv(sweep_dir / "sweep.csv")
     kept, given = _statuses(dest / "sweep.csv"), dict(zip(table["run_dir"], table["status"]))
     lost = sorted(run for run, status in kept.items() if status not in UNFINISHED and (
@@ -51,6 +52,12 @@ def archive(sweep_dir: Path, dest: Path) -> list[str]:
                      if status not in UNFINISHED and not (sweep_dir / run).is_dir())
     if missing:
         raise ValueError(f"{sweep_dir}/sweep.csv lists finished runs without a folder ({', '.join(missing)})")
+    other = sorted(run for run, status in given.items() if status not in UNFINISHED
+                   and kept.get(run, "pending") not in UNFINISHED
+                   and (dest / run / "scenario.yaml").read_bytes() != (sweep_dir / run / "scenario.yaml").read_bytes())
+    if other:
+        raise ValueError(f"{dest} holds runs of another scenario under the same names ({', '.join(other)}): "
+                         f"archive this sweep into its own folder")
     dest.mkdir(parents=True, exist_ok=True)
     for name in SWEEP_TABLES:
         if (sweep_dir / name).is_file():

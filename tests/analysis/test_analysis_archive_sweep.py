@@ -84,3 +84,17 @@ def test_archive_refuses_a_failed_run_over_a_completed_one_and_a_finished_run_wi
     with pytest.raises(ValueError, match=r"finished runs without a folder \(run-001\)"):
         archive(sweep_dir, archived)
     assert "run-001" not in (archived / "sweep.csv").read_text()
+
+
+def test_archive_refuses_another_sweeps_runs_under_the_same_names(tmp_path):
+    archived = tmp_path / "archived"
+    write_run(tmp_path / "table", "run-000", {1: 0.5})
+    write_sweep(tmp_path / "table", [{"variant": 0, "run_dir": "run-000", "status": "completed"}])
+    archive(tmp_path / "table", archived)
+    before = {p.relative_to(archived): p.read_bytes() for p in archived.rglob("*") if p.is_file()}
+
+    write_run(tmp_path / "other", "run-000", {1: 0.9}, algorithm={"name": "fedprox"})
+    write_sweep(tmp_path / "other", [{"variant": 0, "run_dir": "run-000", "status": "completed"}])
+    with pytest.raises(ValueError, match=r"another scenario under the same names \(run-000\)"):
+        archive(tmp_path / "other", archived)
+    assert {p.relative_to(archived): p.read_bytes() for p in archived.rglob("*") if p.is_file()} == before
