@@ -115,10 +115,40 @@ def accuracy_figure(curves: pd.DataFrame, path: Path) -> None:
     figure.savefig(path, dpi=120)
 
 
+def fig1_runs(sparsity_dir: Path, table2_runs: pd.DataFrame) -> pd.DataFrame:
+    """The Fig. 1 sweep's finished runs (``run_dir`` made absolute), and Table 2's finished runs of the same
+    setting at a pruning ratio the sweep lacks: the MPT-FL 1/32 row, keep 0.2 over all its seeds, which
+    ``mpt_fl_sparsity.yaml`` leaves out rather than train again. ``source`` names each run's sweep; a Table 2
+    run counts only where its scenario, but for name, seed and ``algorithm.keep``, is the sweep's."""
+    sweep = runs(sparsity_dir)
+    sweep = sweep[sweep["status"] == "completed"].assign(
+        run_dir=lambda f: [str(sparsity_dir.resolve() / r) for r in f["run_dir"]], source="Fig. 1 sweep")
+    if sweep.empty:
+        return sweep
+    setting = fig1_setting(stored_scenario(Path(sweep["run_dir"].iloc[0])))
+    ratios = set(sweep["algorithm.keep"])
+    borrowed = []
+    for _, row in table2_runs[table2_runs["status"] == "completed"].iterrows():
+        scenario = stored_scenario(Path(row["run_dir"]))
+        keep = getattr(scenario.algorithm, "keep", None)
+        if keep is not None and keep not in ratios and fig1_setting(scenario) == setting:
+            borrowed.append(row.to_frame().T.assign(**{"algorithm.keep": keep, "source": "Table 2"}))
+    return pd.concat([sweep, *borrowed], ignore_index=True)
+
+
+def fig1_setting(scenario) -> dict:
+    """A run's resolved scenario without what Fig. 1's points may differ in: name, seed, pruning ratio."""
+    setting = scenario.model_dump(mode="json", exclude={"sweep", "name", "seed"})
+    setting["algorithm"].pop("keep")
+    return setting
+
+
 def sparsity_figure(table: pd.DataFrame, fedavg_best: pd.Series, path: Path) -> pd.DataFrame:
-    table = table[table["status"] == "completed"]
-    summary = (table.groupby("algorithm.keep")["best_accuracy"].agg(["mean", "std", "count"]).reset_index()
-               .assign(pruned=lambda f: 100 * (1 - f["algorithm.keep"])))
+    """Best accuracy (mean, std, runs and their sweep) per pruning ratio of ``fig1_runs``'s table; draws it."""
+    table = table.astype({"algorithm.keep": float, "best_accuracy": float})
+    summary = (table.groupby("algorithm.keep").agg(mean=("best_accuracy", "mean"), std=("best_accuracy", "std"),
+                                                   count=("best_accuracy", "count"), source=("source", "first"))
+               .reset_index().assign(pruned=lambda f: 100 * (1 - f["algorithm.keep"])))
     figure = Figure(figsize=(6, 4))
     ax = figure.subplots()
     ax.errorbar(summary["pruned"], 100 * summary["mean"], yerr=100 * summary["std"].fillna(0), marker="o",
@@ -207,7 +237,7 @@ def table2_section(sweep_dirs: list[Path], sparsity_dir: Path | None, out: Path)
     lines += ["![accuracy](table2_accuracy.png)", ""]
     if sparsity_dir:
         fedavg_best = table.loc[table["case"] == "fedavg", "best_accuracy"]
-        sparsity = sparsity_figure(runs(sparsity_dir), fedavg_best, out / "fig1_sparsity.png")
+        sparsity = sparsity_figure(fig1_runs(sparsity_dir, table), fedavg_best, out / "fig1_sparsity.png")
         lines += ["## Fig. 1: accuracy vs pruning ratio", "",
                   markdown_table(sparsity.rename(columns={"algorithm.keep": "keep", "mean": "best acc",
                                                           "count": "seeds"})), "", "![sparsity](fig1_sparsity.png)", ""]

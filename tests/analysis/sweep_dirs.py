@@ -33,6 +33,9 @@ def write_run(sweep_dir: Path, run_dir: str, accuracy_by_round: dict[int, float]
 
 
 def write_sweep(sweep_dir: Path, rows: list[dict]) -> None:
-    """``sweep.csv`` from ``rows`` (missing columns left empty)."""
+    """``sweep.csv`` from ``rows``: the standard columns (missing ones left empty), then any others given,
+    such as a grid key's."""
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).reindex(columns=SWEEP_COLUMNS).to_csv(sweep_dir / "sweep.csv", index=False)
+    frame = pd.DataFrame(rows)
+    extra = [column for column in frame.columns if column not in SWEEP_COLUMNS]
+    frame.reindex(columns=SWEEP_COLUMNS + extra).to_csv(sweep_dir / "sweep.csv", index=False)
