@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from edgesim.contract import ARCHIVED_METRICS_FILE, METRICS_FILE
+from edgesim.contract import ARCHIVED_METRICS_FILE, METRICS_FILE, SCENARIO_FILE, SUMMARY_FILE
 
 UNFINISHED = {"pending", "running", "interrupted"}
 SWEEP_TABLES = ("sweep.csv", "summary.csv", "summary.md", "labels.json")
@@ -54,7 +54,7 @@ def archive(sweep_dir: Path, dest: Path) -> list[str]:
         raise ValueError(f"{sweep_dir}/sweep.csv lists finished runs without a folder ({', '.join(missing)})")
     other = sorted(run for run, status in given.items() if status not in UNFINISHED
                    and kept.get(run, "pending") not in UNFINISHED
-                   and (dest / run / "scenario.yaml").read_bytes() != (sweep_dir / run / "scenario.yaml").read_bytes())
+                   and (dest / run / SCENARIO_FILE).read_bytes() != (sweep_dir / run / SCENARIO_FILE).read_bytes())
     if other:
         raise ValueError(f"{dest} holds runs of another scenario under the same names ({', '.join(other)}): "
                          f"archive this sweep into its own folder")
@@ -68,7 +68,7 @@ def archive(sweep_dir: Path, dest: Path) -> list[str]:
             continue
         source, target = sweep_dir / row["run_dir"], dest / row["run_dir"]
         target.mkdir(exist_ok=True)
-        for name in ("summary.json", "scenario.yaml"):
+        for name in (SUMMARY_FILE, SCENARIO_FILE):
             shutil.copyfile(source / name, target / name)
         if not (source / METRICS_FILE).is_file():
             shutil.copyfile(source / ARCHIVED_METRICS_FILE, target / ARCHIVED_METRICS_FILE)

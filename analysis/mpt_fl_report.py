@@ -127,13 +127,14 @@ def fig1_runs(sparsity_dir: Path, table2_runs: pd.DataFrame) -> pd.DataFrame:
         return sweep
     setting = fig1_setting(stored_scenario(Path(sweep["run_dir"].iloc[0])))
     ratios = set(sweep["algorithm.keep"])
-    borrowed = []
-    for _, row in table2_runs[table2_runs["status"] == "completed"].iterrows():
-        scenario = stored_scenario(Path(row["run_dir"]))
+    borrowed = {}  # index in table2_runs -> its pruning ratio
+    for index, run_dir in table2_runs.loc[table2_runs["status"] == "completed", "run_dir"].items():
+        scenario = stored_scenario(Path(run_dir))
         keep = getattr(scenario.algorithm, "keep", None)
         if keep is not None and keep not in ratios and fig1_setting(scenario) == setting:
-            borrowed.append(row.to_frame().T.assign(**{"algorithm.keep": keep, "source": "Table 2"}))
-    return pd.concat([sweep, *borrowed], ignore_index=True)
+            borrowed[index] = keep
+    table2 = table2_runs.loc[list(borrowed)].assign(**{"algorithm.keep": list(borrowed.values()), "source": "Table 2"})
+    return pd.concat([sweep, table2], ignore_index=True)
 
 
 def fig1_setting(scenario) -> dict:
@@ -145,7 +146,6 @@ def fig1_setting(scenario) -> dict:
 
 def sparsity_figure(table: pd.DataFrame, fedavg_best: pd.Series, path: Path) -> pd.DataFrame:
     """Best accuracy (mean, std, runs and their sweep) per pruning ratio of ``fig1_runs``'s table; draws it."""
-    table = table.astype({"algorithm.keep": float, "best_accuracy": float})
     summary = (table.groupby("algorithm.keep").agg(mean=("best_accuracy", "mean"), std=("best_accuracy", "std"),
                                                    count=("best_accuracy", "count"), source=("source", "first"))
                .reset_index().assign(pruned=lambda f: 100 * (1 - f["algorithm.keep"])))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import yaml
 from mpt_fl_report import fig1_setting, last_rounds_accuracy, optimizer_ablation, table2_section
 from run_inputs import SCENARIOS
 from sweep_dirs import write_run, write_sweep
 
-from edgesim.scenario.loading import expand_sweep
+from edgesim.scenario.loading import expand_sweep, read_raw
 
 ROUNDS = range(5, 101, 5)  # evaluated every 5 rounds, 100 rounds
 
@@ -158,7 +157,7 @@ def test_fig1_takes_keep_0_2_from_table2s_runs_of_the_same_setting_and_no_other(
 
 def test_fig1_leaves_keep_0_2_to_table2_whose_mpt_fl_1_32_case_is_its_setting():
     def variants(name):
-        return expand_sweep(yaml.safe_load((SCENARIOS / "paper" / name).read_text()), SCENARIOS / "paper")
+        return expand_sweep(read_raw(SCENARIOS / "paper" / name), SCENARIOS / "paper")
 
     fig1 = variants("mpt_fl_sparsity.yaml")
     table2 = [v.scenario for v in variants("mpt_fl_mnist.yaml") if v.params.get("case") == "mpt_fl_1_32"]
