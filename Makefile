@@ -21,8 +21,11 @@ install: $(BIN)/edgesim
 run: install
 	$(BIN)/edgesim run $(SCENARIO) $(ARGS)
 
+# One pytest-xdist worker per CPU (TEST_WORKERS=0 for one process); a file's tests stay on one worker,
+# so its module fixtures (the fault-injection reference runs) are made once.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Benchmarks (ratios against bare PyTorch and Flower, measured side by side); writes benchmarks/REPORT.md.
 # BENCH_ARGS=--quick for a fast pass. The first run installs Flower into benchmarks/.flower-venv.

@@ -83,8 +83,9 @@ def reference(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("reference")
     runs = {"sync": (root / "sync", SYNC), "async": (root / "async", ASYNC),
             "power_of_choice": (root / "power_of_choice", POWER_OF_CHOICE), "buffered": (root / "buffered", BUFFERED)}
-    for run_dir, args in runs.values():
-        code, err = finish(edgesim("run", *args, "--out", str(run_dir)))
+    started = [edgesim("run", *args, "--out", str(run_dir)) for run_dir, args in runs.values()]  # side by side
+    for process in started:
+        code, err = finish(process)
         assert code == 0, err
     return {name: run_dir for name, (run_dir, _) in runs.items()}
 
