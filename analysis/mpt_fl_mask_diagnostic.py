@@ -13,8 +13,8 @@ Usage (EDGESIM_DATA set; about a minute a round on one busy core):
 
 from __future__ import annotations
 
+import argparse
 import math
-import sys
 
 import numpy as np
 import torch
@@ -82,7 +82,9 @@ def compare(self, base, updates, averaged) -> dict:
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("rounds", nargs="?", type=int, default=3, help="rounds of MPT-FL 1/32 to replay (default 3)")
+    rounds = parser.parse_args().rounds
     torch.set_num_threads(1)
     score_fold = mpt_fl.MptFl.fold
     folded = []
