@@ -134,7 +134,7 @@ def test_images_are_evaluated_channels_last_with_the_same_values():
     model = nn.Sequential(conv, nn.Flatten(), nn.Linear(4 * 5 * 5, 2))
     conv.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
     generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():  # weights from the test's own generator, not torch's global one (set by earlier tests)
+    with torch.no_grad():  # weights from the test's own generator rather than torch's default initialisation
         for parameter in model.parameters():
             parameter.copy_(torch.randn(parameter.shape, generator=generator))
     x, y = torch.randn(6, 3, 5, 5, generator=generator), torch.tensor([0, 1, 0, 1, 1, 0])
