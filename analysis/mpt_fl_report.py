@@ -145,10 +145,11 @@ def fig1_setting(scenario) -> dict:
 
 
 def sparsity_figure(table: pd.DataFrame, fedavg_best: pd.Series, path: Path) -> pd.DataFrame:
-    """Best accuracy (mean, std, runs and their sweep) per pruning ratio of ``fig1_runs``'s table; draws it."""
-    summary = (table.groupby("algorithm.keep").agg(mean=("best_accuracy", "mean"), std=("best_accuracy", "std"),
-                                                   count=("best_accuracy", "count"), source=("source", "first"))
-               .reset_index().assign(pruned=lambda f: 100 * (1 - f["algorithm.keep"])))
+    """Fig. 1's rows from ``fig1_runs``'s table, one per pruning ratio: keep, pruned (%), best accuracy (%, mean ±
+    std over its runs, with their count) and the sweep its runs come from; draws the figure at ``path``."""
+    groups = table.groupby("algorithm.keep")
+    summary = (groups["best_accuracy"].agg(["mean", "std"]).reset_index()
+               .assign(pruned=lambda f: 100 * (1 - f["algorithm.keep"])))
     figure = Figure(figsize=(6, 4))
     ax = figure.subplots()
     ax.errorbar(summary["pruned"], 100 * summary["mean"], yerr=100 * summary["std"].fillna(0), marker="o",
@@ -159,7 +160,10 @@ def sparsity_figure(table: pd.DataFrame, fedavg_best: pd.Series, path: Path) -> 
     ax.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
-    return summary
+    return pd.DataFrame({"keep": [f"{keep:g}" for keep in summary["algorithm.keep"]],
+                         "pruned (%)": [f"{pruned:.0f}" for pruned in summary["pruned"]],
+                         "best acc (%)": [mean_std(group["best_accuracy"]) for _, group in groups],
+                         "source": [group["source"].iloc[0] for _, group in groups]})
 
 
 def _ablation_summary(table: pd.DataFrame, curves: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -238,9 +242,13 @@ def table2_section(sweep_dirs: list[Path], sparsity_dir: Path | None, out: Path)
     if sparsity_dir:
         fedavg_best = table.loc[table["case"] == "fedavg", "best_accuracy"]
         sparsity = sparsity_figure(fig1_runs(sparsity_dir, table), fedavg_best, out / "fig1_sparsity.png")
-        lines += ["## Fig. 1: accuracy vs pruning ratio", "",
-                  markdown_table(sparsity.rename(columns={"algorithm.keep": "keep", "mean": "best acc",
-                                                          "count": "seeds"})), "", "![sparsity](fig1_sparsity.png)", ""]
+        sweep = runs(sparsity_dir)
+        unfinished = [f"{keep:g}" for keep in sweep.loc[sweep["status"] != "completed", "algorithm.keep"]]
+        lines += ["## Fig. 1: accuracy vs pruning ratio", "", markdown_table(sparsity), "",
+                  f"FedAvg's best accuracy (the figure's dashed line): {mean_std(fedavg_best)}.", ""]
+        if unfinished:
+            lines += [f"Not finished (no point): keep {', '.join(unfinished)}.", ""]
+        lines += ["![sparsity](fig1_sparsity.png)", ""]
     return lines
 
 

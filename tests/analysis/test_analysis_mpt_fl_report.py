@@ -127,14 +127,15 @@ def test_the_last_50_rounds_column_is_explained_and_a_centralised_row_counts_epo
 
 
 def test_fig1_takes_keep_0_2_from_table2s_runs_of_the_same_setting_and_no_other(sweep, tmp_path):
-    """The Fig. 1 sweep ran keep 0.1 and 0.5; Table 2 holds MPT-FL 1/32 (keep 0.2) on seeds 1-2, a run at
+    """The Fig. 1 sweep ran keep 0.1 and 0.5 (0.3 not yet); Table 2 holds MPT-FL 1/32 (keep 0.2) on seeds 1-2, a run at
     keep 0.3 with another learning rate, and FedAvg."""
     mpt = {"name": "mpt_fl", "variant": "1/32", "lr": 0.03}
     fig1 = tmp_path / "sparsity"
     for run, keep in (("run-000", 0.1), ("run-001", 0.5)):
         write_run(fig1, run, {r: keep for r in ROUNDS}, algorithm={**mpt, "keep": keep})
     write_sweep(fig1, [{"variant": i, "run_dir": f"run-00{i}", "algorithm.keep": keep, "seed": 1,
-                        "status": "completed", "best_accuracy": 0.9 + keep / 10} for i, keep in enumerate((0.1, 0.5))])
+                        "status": "completed", "best_accuracy": 0.9 + keep / 10} for i, keep in enumerate((0.1, 0.5))]
+                + [{"variant": 2, "run_dir": "run-002", "algorithm.keep": 0.3, "seed": 1, "status": "pending"}])
     table2 = tmp_path / "table2_mpt"
     write_run(table2, "run-000", {100: 0.97}, algorithm={**mpt, "keep": 0.2})
     write_run(table2, "run-001", {100: 0.96}, algorithm={**mpt, "keep": 0.2})
@@ -149,9 +150,10 @@ def test_fig1_takes_keep_0_2_from_table2s_runs_of_the_same_setting_and_no_other(
     report = "\n".join(table2_section([sweep, table2], fig1, out)).splitlines()
     header = next(line for line in report if line.startswith("| keep |")).strip("| ").split(" | ")
     rows = [dict(zip(header, line.strip("| ").split(" | "))) for line in report if line.startswith("| 0.")]
-    assert [(r["keep"], r["best acc"], r["seeds"], r["source"]) for r in rows] == [
-        ("0.1000", "0.9100", "1", "Fig. 1 sweep"), ("0.2000", "0.9650", "2", "Table 2"),
-        ("0.5000", "0.9500", "1", "Fig. 1 sweep")]
+    assert [(r["keep"], r["pruned (%)"], r["best acc (%)"], r["source"]) for r in rows] == [
+        ("0.1", "90", "91.00 (n=1)", "Fig. 1 sweep"), ("0.2", "80", "96.50 ± 0.71 (n=2)", "Table 2"),
+        ("0.5", "50", "95.00 (n=1)", "Fig. 1 sweep")]
+    assert "Not finished (no point): keep 0.3." in report
     assert (out / "fig1_sparsity.png").stat().st_size > 0
 
 
