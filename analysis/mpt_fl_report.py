@@ -147,9 +147,10 @@ def fig1_setting(scenario) -> dict:
 def sparsity_figure(table: pd.DataFrame, fedavg_best: pd.Series, path: Path) -> pd.DataFrame:
     """Fig. 1's rows from ``fig1_runs``'s table, one per pruning ratio: keep, pruned (%), best accuracy (%, mean ±
     std over its runs, with their count) and the sweep its runs come from; draws the figure at ``path``."""
-    groups = table.groupby("algorithm.keep")
-    summary = (groups["best_accuracy"].agg(["mean", "std"]).reset_index()
-               .assign(pruned=lambda f: 100 * (1 - f["algorithm.keep"])))
+    summary = (table.groupby("algorithm.keep").agg(mean=("best_accuracy", "mean"), std=("best_accuracy", "std"),
+                                                   source=("source", "first"),
+                                                   best=("best_accuracy", lambda best: mean_std(best)))
+               .reset_index().assign(pruned=lambda f: 100 * (1 - f["algorithm.keep"])))
     figure = Figure(figsize=(6, 4))
     ax = figure.subplots()
     ax.errorbar(summary["pruned"], 100 * summary["mean"], yerr=100 * summary["std"].fillna(0), marker="o",
@@ -162,8 +163,7 @@ def sparsity_figure(table: pd.DataFrame, fedavg_best: pd.Series, path: Path) -> 
     figure.savefig(path, dpi=120)
     return pd.DataFrame({"keep": [f"{keep:g}" for keep in summary["algorithm.keep"]],
                          "pruned (%)": [f"{pruned:.0f}" for pruned in summary["pruned"]],
-                         "best acc (%)": [mean_std(group["best_accuracy"]) for _, group in groups],
-                         "source": [group["source"].iloc[0] for _, group in groups]})
+                         "best acc (%)": summary["best"], "source": summary["source"]})
 
 
 def _ablation_summary(table: pd.DataFrame, curves: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
