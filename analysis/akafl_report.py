@@ -32,7 +32,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from sweep_frames import markdown_table, mean_std, metrics, runs
+from sweep_frames import markdown_table, mean_std, metrics, require_sweeps, runs
 
 PAPER = {  # case -> (accuracy last 1000 / 500, DevAccuracy last 1000 / 500), Table 2 of the paper
     "akafl": ("96.24 / 96.60", "0.0020 / 0.0013"),
@@ -293,6 +293,8 @@ def main() -> None:
                         help="folder for TABLE.md and the figures (the committed report is analysis/akafl; "
                              "TABLE.md holds only the sections asked for)")
     args = parser.parse_args()
+    require_sweeps(parser, [(args.paper, ("akafl_rj_mnist",)), (args.adapted_k, ("akafl_rj_adapted_k",)),
+                            (args.physical, ("akafl_rj_physical",))])
     args.out.mkdir(parents=True, exist_ok=True)
     written, parts = [], ["# AKAFL-RJ: paper vs measured\n"]
     if args.paper:

@@ -23,7 +23,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from hmoe_costs import cost_table
-from sweep_frames import markdown_table, metrics, runs, stored_scenario
+from sweep_frames import markdown_table, metrics, require_sweeps, runs, stored_scenario
 
 
 # dataset -> method -> (Info-F1, ms / round, MB / round)
@@ -159,6 +159,8 @@ def main() -> None:
     parser.add_argument("sweeps", type=Path, nargs="+")
     parser.add_argument("--out", type=Path, default=Path("analysis/hmoe"))
     args = parser.parse_args()
+    require_sweeps(parser, [(sweep, ("hmoe_tinyimagenet", "hmoe_tinyimagenet_full", "hmoe_cifar100"))
+                            for sweep in args.sweeps])
     table = sweep_runs(args.sweeps)
     run_of = table.drop_duplicates("case").set_index("case")["run_path"]  # each case's first run
     flat_scenario, hmoe_scenario = stored_scenario(run_of["flat_softmax"]), stored_scenario(run_of["hmoe"])

@@ -25,7 +25,7 @@ import seaborn as sns
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from sweep_frames import markdown_table, mean_std, metrics, runs, stored_scenario
+from sweep_frames import markdown_table, mean_std, metrics, require_sweeps, runs, stored_scenario
 
 # case in the scenario -> (row name, paper accuracy %, paper size B, paper sparsity)
 PAPER = {
@@ -265,6 +265,9 @@ def main() -> None:
         parser.error("give a Table 2 sweep, --ablation, --optimizer-ablation, or several")
     if args.sparsity and not args.table2:
         parser.error("--sparsity draws FedAvg's line from the Table 2 sweep: give it too")
+    require_sweeps(parser, [*((sweep, ("mpt_fl_mnist",)) for sweep in args.table2),
+                            (args.sparsity, ("mpt_fl_sparsity",)), (args.ablation, ("mpt_fl_ablation",)),
+                            (args.optimizer_ablation, ("mpt_fl_1_1_ablation",))])
     args.out.mkdir(parents=True, exist_ok=True)
     lines = ["# MPT-FL reproduction", ""]
     if args.table2:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -9,7 +10,38 @@ import pandas as pd
 
 from edgesim.plots.data import read_metrics
 from edgesim.contract import SCENARIO_FILE
+from edgesim.errors import InputError
 from edgesim.scenario import Scenario, load_scenario
+from edgesim.yaml_file import read_yaml_mapping
+
+
+def check_sweep(sweep_dir: Path, *scenarios: str) -> None:
+    """Raise ``ValueError`` unless ``sweep_dir`` is an ``edgesim sweep`` folder (it holds ``sweep.csv``) whose
+    runs ran a scenario named one of ``scenarios`` (its ``name:``); runs not started yet (no ``scenario.yaml``)
+    are not checked, so a sweep just begun passes."""
+    if not (sweep_dir / "sweep.csv").is_file():
+        raise ValueError(f"{sweep_dir} is not a sweep folder (it has no sweep.csv): give the --out folder of "
+                         f"`edgesim sweep`")
+    try:
+        ran = {read_yaml_mapping(path, "run's scenario").get("name")
+               for path in sorted(sweep_dir.glob(f"*/{SCENARIO_FILE}"))}
+    except InputError as error:
+        raise ValueError(str(error)) from None
+    other = sorted(str(name) for name in ran - set(scenarios))
+    if other:
+        raise ValueError(f"{sweep_dir} holds runs of scenario {', '.join(other)}, not of {' or '.join(scenarios)}: "
+                         f"give the sweep of scenarios/paper/{scenarios[0]}.yaml")
+
+
+def require_sweeps(parser: argparse.ArgumentParser, given: list[tuple[Path | None, tuple[str, ...]]]) -> None:
+    """``check_sweep(folder, *scenarios)`` for each given ``(folder, scenarios)`` (a folder of None, an option
+    left out, is skipped); the first failure ends the script with its message, through ``parser.error``."""
+    for sweep_dir, scenarios in given:
+        if sweep_dir is not None:
+            try:
+                check_sweep(sweep_dir, *scenarios)
+            except ValueError as error:
+                parser.error(str(error))
 
 
 def runs(sweep_dir: Path) -> pd.DataFrame:

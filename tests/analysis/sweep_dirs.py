@@ -13,10 +13,11 @@ SWEEP_COLUMNS = ["variant", "run_dir", "case", "seed", "status", "rounds", "fina
 
 
 def write_run(sweep_dir: Path, run_dir: str, accuracy_by_round: dict[int, float] | None,
-              model: dict | None = None, algorithm: dict | None = None) -> None:
+              model: dict | None = None, algorithm: dict | None = None, name: str | None = None) -> None:
     """One run folder: ``metrics.csv`` with an evaluation at each given round (none when ``accuracy_by_round``
-    is None, as for a run that never started), ``summary.json`` and ``scenario.yaml`` (a whole scenario: a
-    small fleet on synthetic data, trained by ``algorithm``, FedAvg's defaults without one)."""
+    is None, as for a run that never started), ``summary.json`` and ``scenario.yaml`` (a whole scenario named
+    ``name``, else ``run_dir``: a small fleet on synthetic data, trained by ``algorithm``, FedAvg's defaults
+    without one)."""
     folder = sweep_dir / run_dir
     folder.mkdir(parents=True)
     if accuracy_by_round is None:
@@ -26,7 +27,7 @@ def write_run(sweep_dir: Path, run_dir: str, accuracy_by_round: dict[int, float]
                   "accuracy": [accuracy_by_round[r] for r in rounds], "loss": 1.0, "updates": 10}
                  ).to_csv(folder / "metrics.csv", index=False)
     (folder / "summary.json").write_text(json.dumps({"status": "completed", "model": model or {}}))
-    scenario = {"name": run_dir, "dataset": {"name": "synthetic"}, "algorithm": algorithm or {"name": "fedavg"},
+    scenario = {"name": name or run_dir, "dataset": {"name": "synthetic"}, "algorithm": algorithm or {"name": "fedavg"},
                 "fleet": {"groups": [{"name": "pi", "profile": "raspberry_pi_4", "count": 4, "network": "wifi5"}]},
                 "server": {"clients_per_round": 2}}
     (folder / "scenario.yaml").write_text(yaml.safe_dump(scenario))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from mpt_fl_report import fig1_setting, last_rounds_accuracy, optimizer_ablation, table2_section
+from mpt_fl_report import fig1_setting, last_rounds_accuracy, main, optimizer_ablation, table2_section
 from run_inputs import SCENARIOS
 from sweep_dirs import write_run, write_sweep
 
@@ -166,3 +166,15 @@ def test_fig1_leaves_keep_0_2_to_table2_whose_mpt_fl_1_32_case_is_its_setting():
     assert 0.2 not in {v.scenario.algorithm.keep for v in fig1}
     assert {s.algorithm.keep for s in table2} == {0.2}
     assert all(fig1_setting(s) == fig1_setting(fig1[0].scenario) for s in table2)
+
+
+def test_the_report_refuses_a_sweep_of_another_scenario_before_writing_anything(sweep, tmp_path, monkeypatch,
+                                                                                capsys):
+    # the fixture's runs are named after their folders, so no folder is mpt_fl_1_1_ablation's sweep
+    out = tmp_path / "report"
+    monkeypatch.setattr("sys.argv", ["mpt_fl_report.py", "--optimizer-ablation", str(sweep), "--out", str(out)])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2
+    assert "holds runs of scenario run-000, run-001, not of mpt_fl_1_1_ablation" in capsys.readouterr().err
+    assert not out.exists()
