@@ -13,9 +13,10 @@ only need them for the staleness histograms, which are committed as figures.
 Running it again refreshes DEST with the runs finished since. It refuses (and copies nothing) where
 DEST holds a finished run that SWEEP_DIR's table does not list as finished, or a completed one it lists
 otherwise (a sweep started afresh on another machine): copy DEST into SWEEP_DIR first
-(``cp -r DEST/. SWEEP_DIR/``) and continue the sweep there with ``--resume``. It also refuses where a run
-the table lists as finished has no folder, and where a run finished in both ran another scenario in
-each (another sweep's runs would take its folders' names).
+(``cp -r DEST/. SWEEP_DIR/``) and continue the sweep there with ``--resume``. It also refuses where DEST
+holds runs of another scenario (by its ``name:``), where a run the table lists as finished has no folder,
+and where a run finished in both ran another scenario in each (another sweep's runs would take its
+folders' names).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from edgesim.contract import ARCHIVED_METRICS_FILE, METRICS_FILE, SCENARIO_FILE, SUMMARY_FILE
+from sweep_frames import scenario_names
 
 UNFINISHED = {"pending", "running", "interrupted"}
 SWEEP_TABLES = ("sweep.csv", "summary.csv", "summary.md", "labels.json")
@@ -36,11 +38,16 @@ SWEEP_TABLES = ("sweep.csv", "summary.csv", "summary.md", "labels.json")
 def archive(sweep_dir: Path, dest: Path) -> list[str]:
     """Copy what a finished run left into ``dest``; returns the run directories copied.
 
-    Raises ``ValueError`` (before copying anything) where ``dest`` holds finished runs that ``sweep_dir``'s
+    Raises ``ValueError`` (before copying anything) where ``dest`` holds runs of another scenario (by name),
+    where it holds finished runs that ``sweep_dir``'s
     ``sweep.csv`` does not list as finished, or completed ones it lists otherwise (archiving would replace
     their rows), where a run the table lists as finished has no folder, or where a run finished in both has
     another ``scenario.yaml`` in each; ``OSError`` where ``sweep_dir`` has no readable ``sweep.csv``."""
     table = pd.read_csv(sweep_dir / "sweep.csv")
+    ours, theirs = scenario_names(sweep_dir), scenario_names(dest)
+    if ours and theirs and ours != theirs:
+        raise ValueError(f"{dest} holds runs of scenario {', '.join(sorted(theirs))}, {sweep_dir} of "
+                         f"{', '.join(sorted(ours))}: archive this sweep into its own folder")
     kept, given = _statuses(dest / "sweep.csv"), dict(zip(table["run_dir"], table["status"]))
     lost = sorted(run for run, status in kept.items() if status not in UNFINISHED and (
         given.get(run, "pending") in UNFINISHED or (status == "completed" and given.get(run) != "completed")))

@@ -22,15 +22,20 @@ def check_sweep(sweep_dir: Path, *scenarios: str) -> None:
     if not (sweep_dir / "sweep.csv").is_file():
         raise ValueError(f"{sweep_dir} is not a sweep folder (it has no sweep.csv): give the --out folder of "
                          f"`edgesim sweep`")
-    try:
-        ran = {read_yaml_mapping(path, "run's scenario").get("name")
-               for path in sorted(sweep_dir.glob(f"*/{SCENARIO_FILE}"))}
-    except InputError as error:
-        raise ValueError(str(error)) from None
-    other = sorted(str(name) for name in ran - set(scenarios))
+    other = sorted(scenario_names(sweep_dir) - set(scenarios))
     if other:
         raise ValueError(f"{sweep_dir} holds runs of scenario {', '.join(other)}, not of {' or '.join(scenarios)}: "
                          f"give the sweep of scenarios/paper/{scenarios[0]}.yaml")
+
+
+def scenario_names(sweep_dir: Path) -> set[str]:
+    """The ``name:`` of every scenario the runs in ``sweep_dir`` ran (their ``scenario.yaml``; none for a run not
+    started); ``ValueError`` where one cannot be read."""
+    try:
+        return {str(read_yaml_mapping(path, "run's scenario").get("name"))
+                for path in sorted(sweep_dir.glob(f"*/{SCENARIO_FILE}"))}
+    except InputError as error:
+        raise ValueError(str(error)) from None
 
 
 def require_sweeps(parser: argparse.ArgumentParser, given: list[tuple[Path | None, tuple[str, ...]]]) -> None:

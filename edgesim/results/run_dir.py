@@ -194,7 +194,8 @@ class RunDirectory:
             raise ValueError(f"mode must be one of {MODES}")
         path = Path(path)
         if mode == "resume" and not (path / SCENARIO_FILE).is_file():
-            raise OutputError(f"--resume {path}: not a run directory (it has no {SCENARIO_FILE})")
+            raise OutputError(f"--resume {path}: not a run directory (it has no {SCENARIO_FILE})"
+                              + sweep_hint(path))
         run_dir = cls(path, DirectoryLock(path))
         try:
             if mode == "new":
@@ -266,6 +267,10 @@ class RunDirectory:
         if not entries:
             return
         summary = read_summary(self.path)
+        if (self.path / SWEEP_FILE).is_file():
+            raise OutputError(f"{self.path}: holds a sweep ({SWEEP_FILE}), which `edgesim sweep SCENARIO --out "
+                              f"{self.path} --resume` continues; give --overwrite to replace it with this run, or "
+                              "another --out")
         if summary is not None:
             held = f"holds a {summary.get('status', 'finished')} run of {summary.get('scenario')!r}"
         elif (self.path / SCENARIO_FILE).is_file():
@@ -274,6 +279,13 @@ class RunDirectory:
             held = f"is not empty ({len(entries)} {'entry' if len(entries) == 1 else 'entries'})"
         raise OutputError(f"{self.path}: {held}; give --resume to continue it, --overwrite to replace it, "
                           "or another --out")
+
+
+def sweep_hint(path: Path) -> str:
+    """``"; it holds a sweep, ..."`` where ``path`` is a sweep directory (the user gave it to a run), else ``""``."""
+    if not (path / SWEEP_FILE).is_file():
+        return ""
+    return f"; it holds a sweep ({SWEEP_FILE}): `edgesim sweep SCENARIO --out {path} --resume` continues it"
 
 
 def lock(path: Path, what: str = "run directory") -> int:

@@ -48,14 +48,14 @@ def test_archiving_again_gives_the_same_bytes_and_takes_an_archived_run_as_it_is
 
 def test_archive_refuses_to_drop_finished_runs_a_fresh_sweep_has_not_finished(tmp_path):
     archived, fresh = tmp_path / "archived", tmp_path / "fresh"
-    write_run(tmp_path / "first", "run-000", {1: 0.5})
+    write_run(tmp_path / "first", "run-000", {1: 0.5}, name="table2")
     write_sweep(tmp_path / "first", [{"variant": 0, "run_dir": "run-000", "status": "completed"},
                                      {"variant": 1, "run_dir": "run-001", "status": "pending"}])
     archive(tmp_path / "first", archived)
     before = {p.relative_to(archived): p.read_bytes() for p in archived.rglob("*") if p.is_file()}
 
     # the same sweep begun afresh elsewhere: run-000 not run there, run-001 finished
-    write_run(fresh, "run-001", {1: 0.7})
+    write_run(fresh, "run-001", {1: 0.7}, name="table2")
     write_sweep(fresh, [{"variant": 0, "run_dir": "run-000", "status": "pending"},
                         {"variant": 1, "run_dir": "run-001", "status": "completed"}])
     with pytest.raises(ValueError, match=r"run-000.*--resume"):
@@ -98,3 +98,16 @@ def test_archive_refuses_another_sweeps_runs_under_the_same_names(tmp_path):
     with pytest.raises(ValueError, match=r"another scenario under the same names \(run-000\)"):
         archive(tmp_path / "other", archived)
     assert {p.relative_to(archived): p.read_bytes() for p in archived.rglob("*") if p.is_file()} == before
+
+
+def test_archive_refuses_a_sweep_of_another_scenario_before_advising_to_merge_them(tmp_path):
+    archived = tmp_path / "archived"
+    write_run(tmp_path / "table2", "run-000", {1: 0.5}, name="mpt_fl_mnist")
+    write_sweep(tmp_path / "table2", [{"variant": 0, "run_dir": "run-000", "status": "completed"}])
+    archive(tmp_path / "table2", archived)
+    # a Fig. 1 sweep whose first run has begun: its folders' names are Table 2's, its scenario is not
+    write_run(tmp_path / "sparsity", "run-000", {1: 0.4}, name="mpt_fl_sparsity")
+    write_sweep(tmp_path / "sparsity", [{"variant": 0, "run_dir": "run-000", "status": "interrupted"}])
+    with pytest.raises(ValueError, match=r"archived holds runs of scenario mpt_fl_mnist, .*sparsity of "
+                                         r"mpt_fl_sparsity: archive this sweep into its own folder"):
+        archive(tmp_path / "sparsity", archived)
