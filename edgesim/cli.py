@@ -76,10 +76,16 @@ def _source(args) -> tuple[dict, Path]:
 
 
 def _sweep_source(args) -> tuple[dict, Path, list[str]]:
-    """``_source`` for a sweep, and warnings about ``--set`` edits that some variants replace. The seeds are
-    ``sweep.seeds`` only: a root seed given on the command line (``--seed`` or ``--set seed=...``) beside them
-    is refused rather than ignored, and so is a ``--set`` that every variant's case or grid edit replaces."""
+    """``_source`` for a sweep, and ``_sweep_edits``'s warnings."""
     data, base_dir = _source(args)
+    return data, base_dir, _sweep_edits(args, data)
+
+
+def _sweep_edits(args, data: dict) -> list[str]:
+    """Warnings about ``--set`` edits that some variants of the sweep in ``data`` replace. The seeds are
+    ``sweep.seeds`` only: a root seed given on the command line (``--seed`` or ``--set seed=...``) beside them
+    is refused (``InputError``) rather than ignored, and so is a ``--set`` that every variant's case or grid
+    edit replaces."""
     keys = [a.split("=", 1)[0].strip() for a in args.assignments or ()]
     sweep = data.get("sweep")
     if isinstance(sweep, dict) and sweep.get("seeds"):
@@ -91,7 +97,7 @@ def _sweep_source(args) -> tuple[dict, Path, list[str]]:
         if given:
             raise InputError(f"{given}: the sweep lists its own seeds (sweep.seeds); give "
                              f"--set 'sweep.seeds=[{data.get('seed')}]' instead")
-    return data, base_dir, _shadowed_edits(data, keys)
+    return _shadowed_edits(data, keys)
 
 
 def _shadowed_edits(data: dict, keys: list[str]) -> list[str]:
@@ -117,17 +123,27 @@ def _shadowed_edits(data: dict, keys: list[str]) -> list[str]:
 
 
 def cmd_validate(args, console: Console) -> int:
+    """The checks of ``edgesim run`` and, for a scenario with a ``sweep:`` block, of ``edgesim sweep`` too: the
+    scenario alone (what ``run`` plays, ignoring the block) and every variant. A problem only one of the two
+    commands has is labelled with it."""
     from edgesim.preflight import check
 
-    data, base_dir, warnings = _sweep_source(args)
+    data, base_dir = _source(args)
     scenario = validate(data, base_dir=base_dir)
-    variants = [v.scenario for v in expand_sweep(data, base_dir)] if scenario.sweep else [scenario]
-    problems, datasets = [], {}
-    # the pre-flight of every variant, those sharing a dataset and seed one after another (loaded once)
-    for i in sorted(range(len(variants)), key=lambda i: (variants[i].dataset.model_dump_json(), variants[i].seed)):
-        prefix = f"sweep variant {i}: " if scenario.sweep else ""
+    problems, warnings, datasets = [], [], {}
+    checked = [("", scenario)]
+    if scenario.sweep:
         try:
-            warnings.extend(prefix + warning for warning in check(variants[i], datasets))
+            warnings = _sweep_edits(args, data)
+        except InputError as exc:
+            problems.extend(f"edgesim sweep: {problem} (edgesim run, which ignores the sweep: block, takes it)"
+                            for problem in exc.problems)
+        checked = [("edgesim run (the scenario without its sweep: block): ", scenario)]
+        checked += [(f"sweep variant {v.index}: ", v.scenario) for v in expand_sweep(data, base_dir)]
+    # the pre-flight of each, those sharing a dataset and seed one after another (loaded once)
+    for prefix, each in sorted(checked, key=lambda c: (c[1].dataset.model_dump_json(), c[1].seed)):
+        try:
+            warnings.extend(prefix + warning for warning in check(each, datasets))
         except InputError as exc:
             problems.extend(prefix + problem for problem in exc.problems)
     if problems:
@@ -136,7 +152,7 @@ def cmd_validate(args, console: Console) -> int:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
     line = f"ok: {_one_line(scenario)}"
     if scenario.sweep:
-        line += f"; sweep of {_count(len(variants), 'variant')}"
+        line += f"; sweep of {_count(len(checked) - 1, 'variant')}"
     console.print(escape(line), highlight=False, soft_wrap=True)
     return 0
 
@@ -235,12 +251,14 @@ def _written_since(path: Path, when: float) -> bool:
 
 
 def _resumed_scenario(run_dir: Path) -> Scenario:
+    from edgesim.results.run_dir import sweep_hint
     from edgesim.scenario import load_scenario
 
     if not run_dir.exists():
         raise InputError(f"--resume {run_dir}: no such directory")
     if not (run_dir / SCENARIO_FILE).is_file():
-        raise InputError(f"--resume {run_dir}: not a run directory (it has no scenario.yaml)")
+        raise InputError(f"--resume {run_dir}: not a run directory (it has no {SCENARIO_FILE})"
+                         + sweep_hint(run_dir))
     return load_scenario(run_dir / SCENARIO_FILE)
 
 

@@ -145,7 +145,8 @@ def test_a_set_that_the_sweeps_cases_replace_is_refused_or_warned_about(capsys):
     # every case of the AKAFL-RJ sweep sets its whole algorithm mapping: the edit would reach no variant
     assert main(["validate", str(paper / "akafl_rj_mnist.yaml"), "--set", "algorithm.judgement_data=test"]) == 2
     err = capsys.readouterr().err
-    assert "--set algorithm.judgement_data: no variant keeps it" in err
+    assert "edgesim sweep: --set algorithm.judgement_data: no variant keeps it" in err
+    assert "(edgesim run, which ignores the sweep: block, takes it)" in err
     assert "--set sweep.cases.<case>.algorithm.judgement_data=" in err and "Traceback" not in err
     assert main(["validate", str(paper / "akafl_rj_adapted_k.yaml"), "--set", "algorithm.k_min=3"]) == 2
     assert "the sweep's grid varies it" in capsys.readouterr().err
@@ -155,6 +156,51 @@ def test_a_set_that_the_sweeps_cases_replace_is_refused_or_warned_about(capsys):
                  *enough]) == 0
     out = capsys.readouterr().out
     assert "warning: --set stop.max_rounds does not reach case dnn_central, case mpt_central" in out
+
+
+def test_a_run_given_a_sweeps_folder_and_a_sweep_given_a_runs_folder_name_the_command_that_continues_it(
+        tmp_path, capsys):
+    sweep_dir, run_dir = tmp_path / "sweep", tmp_path / "run"
+    sweep_dir.mkdir()
+    (sweep_dir / "sweep.csv").write_text("variant,run_dir,status\n0,run-000,pending\n")
+    run_dir.mkdir()
+    (run_dir / "scenario.yaml").write_text((SCENARIOS / "smoke.yaml").read_text())
+    smoke = str(SCENARIOS / "smoke.yaml")
+    assert main(["run", smoke, "--out", str(sweep_dir)]) == 2
+    err = capsys.readouterr().err
+    assert f"holds a sweep (sweep.csv), which `edgesim sweep SCENARIO --out {sweep_dir} --resume` continues" in err
+    assert "give --resume" not in err
+    assert main(["run", "--resume", str(sweep_dir)]) == 2
+    assert "not a run directory (it has no scenario.yaml); it holds a sweep (sweep.csv): `edgesim sweep SCENARIO " \
+           f"--out {sweep_dir} --resume` continues it" in capsys.readouterr().err
+    sweep_file = str(SCENARIOS / "paper" / "mpt_fl_sparsity.yaml")
+    for resume in ([], ["--resume"]):
+        assert main(["sweep", sweep_file, "--out", str(run_dir), *resume]) == 2
+        err = capsys.readouterr().err
+        assert "holds no sweep" in err and f"but a run, which `edgesim run --resume {run_dir}` continues" in err
+        assert "give --resume" not in err
+
+
+def test_validate_checks_a_sweep_files_scenario_as_run_plays_it_and_labels_what_only_one_command_has(
+        tmp_path, capsys):
+    # 8 clients x 2 classes x 30 samples: the scenario alone has too little data; its one case has enough
+    scenario = (SCENARIOS / "smoke.yaml").read_text().replace("name: mnist", "name: synthetic\n  synthetic: "
+                                                                "{train_size: 100}").replace("test_subset: 1000",
+                                                                                             "test_subset: 100")
+    path = tmp_path / "sweep.yaml"
+    path.write_text(scenario + "sweep:\n  cases:\n    big: {dataset.synthetic.train_size: 6000}\n")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: edgesim run (the scenario without its sweep: block): dataset.partition."
+                          "samples_per_class: 1 clients x 30 samples of class 0 need 30, but it has 10")
+    assert "sweep variant" not in err
+    assert main(["validate", str(path), "--set", "dataset.synthetic.train_size=6000"]) == 2  # every case sets it
+    err = capsys.readouterr().err
+    assert err.startswith("error: edgesim sweep: --set dataset.synthetic.train_size: no variant keeps it")
+    assert "edgesim run (the scenario" not in err
+    assert main(["validate", str(path), "--set", "dataset.synthetic.train_size=6000",
+                 "--set", "sweep.cases.big[dataset.synthetic.train_size]=7000"]) == 0  # the case was told
+    assert capsys.readouterr().out.startswith("ok: ")
 
 
 def test_a_sweeps_printed_summary_names_the_comparisons_its_intervals_separate(tmp_path):

@@ -162,6 +162,18 @@ def _annotation_at(model: type[BaseModel], path: Sequence[Any], data: Any):
     return annotation
 
 
+def _description(model: type[BaseModel], path: Sequence[Any], data: Any) -> str | None:
+    """The schema's description of the field at ``path`` (a key of a model the data's tags choose), if any."""
+    node = data
+    for part in path[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    parent = _unwrap(_annotation_at(model, path[:-1], data), node)
+    if not (isinstance(parent, type) and issubclass(parent, BaseModel)):
+        return None
+    field = next((f for n, f in parent.model_fields.items() if path[-1] in (n, f.alias)), None)
+    return field.description if field is not None else None
+
+
 MAPPING_ERRORS = {"model_type", "model_attributes_type", "dict_type"}
 """pydantic's error types for a value that should have been a mapping of keys."""
 
@@ -195,7 +207,8 @@ def _problem(error: dict, path: list, model: type[BaseModel], data: Any, prefix:
         keys = allowed_keys(model, path[:-1], data)
         return f"{where}: unknown key" + (f"; allowed keys: {', '.join(keys)}" if keys else "")
     if error["type"] == "missing":
-        return f"{where}: required key is missing"
+        about = _description(model, path, data) if path else None
+        return f"{where}: required key is missing" + (f" ({about})" if about else "")
     if error["type"] in ("union_tag_not_found", "union_tag_invalid"):
         ctx = error.get("ctx", {})
         key = str(ctx.get("discriminator", "kind")).strip("'")

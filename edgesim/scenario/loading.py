@@ -91,7 +91,8 @@ def load_scenario(path: str | Path, assignments: Sequence[str] = (), seed: int |
 def shadowed_assignments(data: dict, keys: Sequence[str]) -> dict[str, list[str]]:
     """For each ``--set`` key outside ``sweep``, the sweep cases and grid keys whose edits replace it (an edit
     of the same key or of a mapping or list above it, applied after the command line's). A key replaced by a
-    grid key, or by every case, reaches no variant."""
+    grid key, or by every case, reaches no variant. A case the command line also edits at that key (``--set
+    'sweep.cases.NAME[stop.max_rounds]=5'`` beside ``--set stop.max_rounds=20``) is not named: it was told."""
     sweep = data.get("sweep") if isinstance(data.get("sweep"), dict) else {}
     cases = sweep.get("cases") if isinstance(sweep.get("cases"), dict) else {}
     grid = sweep.get("grid") if isinstance(sweep.get("grid"), dict) else {}
@@ -99,12 +100,15 @@ def shadowed_assignments(data: dict, keys: Sequence[str]) -> dict[str, list[str]
     def replaces(edit: str, key: str) -> bool:
         return key == edit or key.startswith(edit + ".")
 
+    told = [(parts[2], ".".join(parts[3:])) for parts in map(split_key, keys)
+            if len(parts) > 3 and parts[:2] == ["sweep", "cases"]]  # (case, the key inside it) edited here
     shadowed = {}
     for key in keys:
         if key == "sweep" or key.startswith("sweep.") or key == "seed":
             continue
         by = [f"case {name}" for name, edits in cases.items()
-              if isinstance(edits, dict) and any(replaces(edit, key) for edit in edits)]
+              if isinstance(edits, dict) and any(replaces(edit, key) for edit in edits)
+              and not any(case == str(name) and replaces(edit, key) for case, edit in told)]
         by += [f"grid {edit}" for edit in grid if replaces(edit, key)]
         if by:
             shadowed[key] = by

@@ -241,14 +241,16 @@ class Scenario(ConfigModel):
     @model_validator(mode="before")
     @classmethod
     def _cosine_over_the_run(cls, data):
-        """A cosine schedule without ``rounds`` decays over the run: ``stop.max_rounds``."""
+        """A cosine schedule without ``rounds`` decays over the run: ``stop.max_rounds``, where that is a valid
+        number of rounds (an invalid one is reported once, at its own key)."""
         if not isinstance(data, dict):
             return data
         algorithm = data.get("algorithm")
         schedule = algorithm.get("lr_schedule") if isinstance(algorithm, dict) else None
         stop = data.get("stop")
         max_rounds = stop.get("max_rounds") if isinstance(stop, dict) else None
-        if isinstance(schedule, dict) and schedule.get("kind") == "cosine" and "rounds" not in schedule and max_rounds:
+        valid = isinstance(max_rounds, int) and not isinstance(max_rounds, bool) and max_rounds >= 1
+        if isinstance(schedule, dict) and schedule.get("kind") == "cosine" and "rounds" not in schedule and valid:
             data = data | {"algorithm": algorithm | {"lr_schedule": schedule | {"rounds": max_rounds}}}
         return data
 

@@ -240,6 +240,10 @@ def test_shadowed_assignments_name_the_cases_and_grid_keys_that_replace_a_set():
         "server.clients_per_round": ["grid server.clients_per_round"],
     }
     assert shadowed_assignments({"algorithm": {}}, ["algorithm.lr"]) == {}  # no sweep: nothing replaces it
+    # a case the command line edits at the same key (or above it) was told: it is not named
+    told = keys + ["sweep.cases.b[stop.max_rounds]", "sweep.cases.a.algorithm"]
+    assert shadowed_assignments(data, told) == {"algorithm.lr": ["case b"],
+                                                "server.clients_per_round": ["grid server.clients_per_round"]}
 
 
 def _shipped_scenarios():
@@ -307,8 +311,14 @@ def test_a_cosine_schedule_without_rounds_decays_over_the_runs_max_rounds(tmp_pa
     assert load_scenario(write(tmp_path, text), ["stop.max_rounds=300"]).algorithm.lr_schedule.rounds == 300
     explicit = text.replace("{kind: cosine}", "{kind: cosine, rounds: 7}")
     assert load_scenario(write(tmp_path, explicit)).algorithm.lr_schedule.rounds == 7
-    unbounded = GOOD + "algorithm: {name: fedavg, lr_schedule: {kind: cosine}}\nstop: {max_time: 1h}\n"
-    assert any("algorithm.lr_schedule" in p and "rounds" in p for p in problems(tmp_path, unbounded))
+    assert problems(tmp_path, text, ["stop.max_rounds=null"]) == [
+        "algorithm.lr_schedule.rounds: required key is missing (rounds over which the factor falls from 1 to "
+        "min_factor; in a scenario it defaults to stop.max_rounds)"]
+    # an invalid stop.max_rounds is reported at its own key, not as a bad schedule length too
+    for bad in ("abc", "0"):
+        found = problems(tmp_path, text, [f"stop.max_rounds={bad}"])
+        assert [p.split(":")[0] for p in found] == ["algorithm.lr_schedule.rounds", "stop.max_rounds"]
+        assert "required key is missing" in found[0]
 
 
 @pytest.mark.parametrize("algorithm, message", [
@@ -344,7 +354,8 @@ def test_an_unknown_protocol_or_a_missing_period_is_named_by_its_path(tmp_path):
     found = problems(tmp_path, GOOD, ["server.protocol={kind: gossip}"])
     assert found == ["server.protocol.kind: 'gossip' is not one of 'buffered', 'kasync', 'periodic', 'sync'"]
     found = problems(tmp_path, GOOD + "algorithm: {name: fedbuff}\n", ["server.protocol={kind: periodic}"])
-    assert found == ["server.protocol.period_s: required key is missing"]
+    assert found == ["server.protocol.period_s: required key is missing (simulated time between aggregations, "
+                     "e.g. 30s or 5m (at least 1 ms))"]  # a missing key's message carries the schema's description
     found = problems(tmp_path, GOOD + "algorithm: {name: fedbuff}\n", ["server.protocol={kind: buffered, bogus: 1}"])
     assert found == ["server.protocol.bogus: unknown key; allowed keys: kind, concurrency"]
 
