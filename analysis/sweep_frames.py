@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from edgesim.plots.data import read_metrics
-from edgesim.contract import SCENARIO_FILE
+from edgesim.contract import SCENARIO_FILE, SWEEP_FILE
 from edgesim.errors import InputError
 from edgesim.scenario import Scenario, load_scenario
 from edgesim.yaml_file import read_yaml_mapping
@@ -19,8 +19,8 @@ def check_sweep(sweep_dir: Path, *scenarios: str) -> None:
     """Raise ``ValueError`` unless ``sweep_dir`` is an ``edgesim sweep`` folder (it holds ``sweep.csv``) whose
     runs ran a scenario named one of ``scenarios`` (its ``name:``); runs not started yet (no ``scenario.yaml``)
     are not checked, so a sweep just begun passes."""
-    if not (sweep_dir / "sweep.csv").is_file():
-        raise ValueError(f"{sweep_dir} is not a sweep folder (it has no sweep.csv): give the --out folder of "
+    if not (sweep_dir / SWEEP_FILE).is_file():
+        raise ValueError(f"{sweep_dir} is not a sweep folder (it has no {SWEEP_FILE}): give the --out folder of "
                          f"`edgesim sweep`")
     other = sorted(scenario_names(sweep_dir) - set(scenarios))
     if other:
@@ -51,7 +51,7 @@ def require_sweeps(parser: argparse.ArgumentParser, given: list[tuple[Path | Non
 
 def runs(sweep_dir: Path) -> pd.DataFrame:
     """``sweep.csv`` with each run's ``summary.json`` model facts merged in (prefixed ``model.``)."""
-    table = pd.read_csv(sweep_dir / "sweep.csv")
+    table = pd.read_csv(sweep_dir / SWEEP_FILE)
     facts = []
     for run_dir in table["run_dir"]:
         path = sweep_dir / run_dir / "summary.json"

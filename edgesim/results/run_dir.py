@@ -266,11 +266,11 @@ class RunDirectory:
         entries = other_entries(self.path)
         if not entries:
             return
-        summary = read_summary(self.path)
         if (self.path / SWEEP_FILE).is_file():
             raise OutputError(f"{self.path}: holds a sweep ({SWEEP_FILE}), which `edgesim sweep SCENARIO --out "
                               f"{self.path} --resume` continues; give --overwrite to replace it with this run, or "
                               "another --out")
+        summary = read_summary(self.path)
         if summary is not None:
             held = f"holds a {summary.get('status', 'finished')} run of {summary.get('scenario')!r}"
         elif (self.path / SCENARIO_FILE).is_file():
