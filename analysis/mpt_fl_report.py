@@ -144,26 +144,61 @@ def fig1_setting(scenario) -> dict:
     return setting
 
 
-def sparsity_figure(table: pd.DataFrame, fedavg_best: pd.Series, path: Path) -> pd.DataFrame:
+def shared_seeds(table: pd.DataFrame) -> list[int]:
+    """The seeds every pruning ratio of ``fig1_runs``'s table has a run on, sorted: the points of Fig. 1 that
+    compare like with like when keep 0.2 comes from Table 2's seeds and the other ratios from one seed."""
+    seeds = table.groupby("algorithm.keep")["seed"].agg(set)
+    return sorted(set.intersection(*seeds)) if len(seeds) else []
+
+
+def _seeds_label(seeds: list[int]) -> str:
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(str(seed) for seed in seeds)
+
+
+def fedavg_on_seeds(fedavg: pd.DataFrame, seeds: list[int]) -> pd.Series | None:
+    """FedAvg's best accuracies on ``seeds`` when they are some but not all of its runs (Fig. 1's dotted line)."""
+    shared = fedavg.loc[fedavg["seed"].isin(seeds), "best_accuracy"]
+    return shared if 0 < len(shared) < len(fedavg) else None
+
+
+def sparsity_figure(table: pd.DataFrame, fedavg: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Fig. 1's rows from ``fig1_runs``'s table, one per pruning ratio: keep, pruned (%), best accuracy (%, mean ±
-    std over its runs, with their count) and the sweep its runs come from; draws the figure at ``path``."""
+    std over its runs, with their count), best accuracy on the seeds every ratio shares (``shared_seeds``) and
+    the sweep its runs come from; draws the figure at ``path``: a line through the shared-seed points, the
+    ratios with more seeds as mean ± std markers, FedAvg's best accuracy (``fedavg``: its runs' ``seed`` and
+    ``best_accuracy``) as dashed lines over all its seeds and over the shared ones."""
+    seeds = shared_seeds(table)
+    on_seeds = table[table["seed"].isin(seeds)].groupby("algorithm.keep")["best_accuracy"]
     summary = (table.groupby("algorithm.keep").agg(mean=("best_accuracy", "mean"), std=("best_accuracy", "std"),
-                                                   source=("source", "first"),
+                                                   runs=("best_accuracy", "size"), source=("source", "first"),
                                                    best=("best_accuracy", lambda best: mean_std(best)))
-               .reset_index().assign(pruned=lambda f: 100 * (1 - f["algorithm.keep"])))
+               .reset_index().assign(pruned=lambda f: 100 * (1 - f["algorithm.keep"]),
+                                     shared=lambda f: f["algorithm.keep"].map(on_seeds.mean())))
     figure = Figure(figsize=(6, 4))
     ax = figure.subplots()
-    ax.errorbar(summary["pruned"], 100 * summary["mean"], yerr=100 * summary["std"].fillna(0), marker="o",
-                label="MPT-FL 1/32 (measured)")
-    if not fedavg_best.dropna().empty:
-        ax.axhline(100 * fedavg_best.mean(), color="grey", ls="--", label="FedAvg (measured)")
+    if seeds:
+        ax.plot(summary["pruned"], 100 * summary["shared"], marker="o", label=f"MPT-FL 1/32, {_seeds_label(seeds)}")
+    more = summary[summary["runs"] > len(seeds)]
+    if not more.empty:
+        ax.errorbar(more["pruned"], 100 * more["mean"], yerr=100 * more["std"].fillna(0), marker="s", ls="none",
+                    capsize=4, label="MPT-FL 1/32, mean ± std over its seeds")
+    if not fedavg.empty:
+        ax.axhline(100 * fedavg["best_accuracy"].mean(), color="grey", ls="--", label="FedAvg, mean over its seeds")
+        fedavg_shared = fedavg_on_seeds(fedavg, seeds)
+        if fedavg_shared is not None:
+            ax.axhline(100 * fedavg_shared.mean(), color="grey", ls=":", label=f"FedAvg, {_seeds_label(seeds)}")
     ax.set(xlabel="pruned weights (%)", ylabel="best test accuracy (%)", title="Fig. 1: accuracy vs pruning ratio")
-    ax.legend()
+    ax.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     return pd.DataFrame({"keep": [f"{keep:g}" for keep in summary["algorithm.keep"]],
                          "pruned (%)": [f"{pruned:.0f}" for pruned in summary["pruned"]],
-                         "best acc (%)": summary["best"], "source": summary["source"]})
+                         "best acc (%)": summary["best"],
+                         f"best acc, {_seeds_label(seeds) if seeds else 'shared seeds'} (%)":
+                             [mean_std(table.loc[table["seed"].isin(seeds) & (table["algorithm.keep"] == keep),
+                                                 "best_accuracy"], count=False)
+                              for keep in summary["algorithm.keep"]],
+                         "source": summary["source"]})
 
 
 def _ablation_summary(table: pd.DataFrame, curves: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -240,12 +275,20 @@ def table2_section(sweep_dirs: list[Path], sparsity_dir: Path | None, out: Path)
         lines += [f"Not finished (no row): {', '.join(pending)}.", ""]
     lines += ["![accuracy](table2_accuracy.png)", ""]
     if sparsity_dir:
-        fedavg_best = table.loc[table["case"] == "fedavg", "best_accuracy"]
-        sparsity = sparsity_figure(fig1_runs(sparsity_dir, table), fedavg_best, out / "fig1_sparsity.png")
+        fedavg = table.loc[table["case"] == "fedavg", ["seed", "best_accuracy"]]
+        points = fig1_runs(sparsity_dir, table)
+        sparsity = sparsity_figure(points, fedavg, out / "fig1_sparsity.png")
         sweep = runs(sparsity_dir)
         unfinished = [f"{keep:g}" for keep in sweep.loc[sweep["status"] != "completed", "algorithm.keep"]]
+        seeds = shared_seeds(points)
+        fedavg_shared = fedavg_on_seeds(fedavg, seeds)
         lines += ["## Fig. 1: accuracy vs pruning ratio", "", markdown_table(sparsity), "",
-                  f"FedAvg's best accuracy (the figure's dashed line): {mean_std(fedavg_best)}.", ""]
+                  f"FedAvg's best accuracy (the figure's dashed line): {mean_std(fedavg['best_accuracy'])}"
+                  + ("" if fedavg_shared is None
+                     else f"; {_seeds_label(seeds)}: {mean_std(fedavg_shared, count=False)} (dotted)") + ".",
+                  "Ratios compare like with like on the seeds every ratio shares"
+                  + (f" ({_seeds_label(seeds)}: the figure's line)" if seeds else " (none here)")
+                  + "; a ratio with more seeds also shows their mean ± std.", ""]
         if unfinished:
             lines += [f"Not finished (no point): keep {', '.join(unfinished)}.", ""]
         lines += ["![sparsity](fig1_sparsity.png)", ""]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from mpt_fl_report import fig1_setting, last_rounds_accuracy, main, optimizer_ablation, table2_section
+from mpt_fl_report import (fig1_setting, last_rounds_accuracy, main, optimizer_ablation, shared_seeds,
+                           table2_section)
 from run_inputs import SCENARIOS
 from sweep_dirs import write_run, write_sweep
 
@@ -155,6 +156,17 @@ def test_fig1_takes_keep_0_2_from_table2s_runs_of_the_same_setting_and_no_other(
         ("0.5", "50", "95.00 (n=1)", "Fig. 1 sweep")]
     assert "Not finished (no point): keep 0.3." in report
     assert (out / "fig1_sparsity.png").stat().st_size > 0
+    # keep 0.2 has seeds 1-2, the sweep seed 1 only: seed 1 is where the ratios compare like with like
+    assert [(r["keep"], r["best acc, seed 1 (%)"]) for r in rows] == [("0.1", "91.00"), ("0.2", "97.00"),
+                                                                      ("0.5", "95.00")]
+    assert "FedAvg's best accuracy (the figure's dashed line): 11.00 ± 1.41 (n=2); seed 1: 10.00 (dotted)." in report
+
+
+def test_shared_seeds_are_those_every_pruning_ratio_ran():
+    points = pd.DataFrame({"algorithm.keep": [0.1, 0.2, 0.2, 0.2, 0.5, 0.5], "seed": [1, 1, 2, 3, 2, 1]})
+    assert shared_seeds(points) == [1]
+    assert shared_seeds(points.drop(index=5)) == []  # keep 0.1 ran seed 1 only, keep 0.5 then seed 2 only
+    assert shared_seeds(points.iloc[:0]) == []
 
 
 def test_fig1_leaves_keep_0_2_to_table2_whose_mpt_fl_1_32_case_is_its_setting():
