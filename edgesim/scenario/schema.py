@@ -241,18 +241,20 @@ class Scenario(ConfigModel):
     @model_validator(mode="before")
     @classmethod
     def _cosine_over_the_run(cls, data):
-        """A cosine schedule without ``rounds`` decays over the run: ``stop.max_rounds``, where that is a valid
-        number of rounds (an invalid one is reported once, at its own key)."""
+        """A cosine schedule without ``rounds`` decays over the run: ``stop.max_rounds``. An invalid
+        ``stop.max_rounds`` is reported once, at its own key: the schedule then takes a stand-in of 1 round
+        rather than report its own ``rounds`` missing as a second problem (the scenario is refused anyway)."""
         if not isinstance(data, dict):
             return data
         algorithm = data.get("algorithm")
         schedule = algorithm.get("lr_schedule") if isinstance(algorithm, dict) else None
         stop = data.get("stop")
-        max_rounds = stop.get("max_rounds") if isinstance(stop, dict) else None
+        if not (isinstance(schedule, dict) and schedule.get("kind") == "cosine" and "rounds" not in schedule
+                and isinstance(stop, dict) and stop.get("max_rounds") is not None):
+            return data
+        max_rounds = stop["max_rounds"]
         valid = isinstance(max_rounds, int) and not isinstance(max_rounds, bool) and max_rounds >= 1
-        if isinstance(schedule, dict) and schedule.get("kind") == "cosine" and "rounds" not in schedule and valid:
-            data = data | {"algorithm": algorithm | {"lr_schedule": schedule | {"rounds": max_rounds}}}
-        return data
+        return data | {"algorithm": algorithm | {"lr_schedule": schedule | {"rounds": max_rounds if valid else 1}}}
 
     @property
     def device_count(self) -> int:
