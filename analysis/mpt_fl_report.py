@@ -25,6 +25,7 @@ import seaborn as sns
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
+from mpt_fl_fig1 import fig1_section
 from sweep_frames import markdown_table, mean_std, metrics, require_sweeps, runs, stored_scenario
 
 # case in the scenario -> (row name, paper accuracy %, paper size B, paper sparsity)
@@ -115,92 +116,6 @@ def accuracy_figure(curves: pd.DataFrame, path: Path) -> None:
     figure.savefig(path, dpi=120)
 
 
-def fig1_runs(sparsity_dir: Path, table2_runs: pd.DataFrame) -> pd.DataFrame:
-    """The Fig. 1 sweep's finished runs (``run_dir`` made absolute), and Table 2's finished runs of the same
-    setting at a pruning ratio the sweep lacks: the MPT-FL 1/32 row, keep 0.2 over all its seeds, which
-    ``mpt_fl_sparsity.yaml`` leaves out rather than train again. ``source`` names each run's sweep; a Table 2
-    run counts only where its scenario, but for name, seed and ``algorithm.keep``, is the sweep's."""
-    sweep = runs(sparsity_dir)
-    sweep = sweep[sweep["status"] == "completed"].assign(
-        run_dir=lambda f: [str(sparsity_dir.resolve() / r) for r in f["run_dir"]], source="Fig. 1 sweep")
-    if sweep.empty:
-        return sweep
-    setting = fig1_setting(stored_scenario(Path(sweep["run_dir"].iloc[0])))
-    ratios = set(sweep["algorithm.keep"])
-    borrowed = {}  # index in table2_runs -> its pruning ratio
-    for index, run_dir in table2_runs.loc[table2_runs["status"] == "completed", "run_dir"].items():
-        scenario = stored_scenario(Path(run_dir))
-        keep = getattr(scenario.algorithm, "keep", None)
-        if keep is not None and keep not in ratios and fig1_setting(scenario) == setting:
-            borrowed[index] = keep
-    table2 = table2_runs.loc[list(borrowed)].assign(**{"algorithm.keep": list(borrowed.values()), "source": "Table 2"})
-    return pd.concat([sweep, table2], ignore_index=True)
-
-
-def fig1_setting(scenario) -> dict:
-    """A run's resolved scenario without what Fig. 1's points may differ in: name, seed, pruning ratio."""
-    setting = scenario.model_dump(mode="json", exclude={"sweep", "name", "seed"})
-    setting["algorithm"].pop("keep")
-    return setting
-
-
-def shared_seeds(table: pd.DataFrame) -> list[int]:
-    """The seeds every pruning ratio of ``fig1_runs``'s table has a run on, sorted: the points of Fig. 1 that
-    compare like with like when keep 0.2 comes from Table 2's seeds and the other ratios from one seed."""
-    seeds = table.groupby("algorithm.keep")["seed"].agg(set)
-    return sorted(set.intersection(*seeds)) if len(seeds) else []
-
-
-def _seeds_label(seeds: list[int]) -> str:
-    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(str(seed) for seed in seeds)
-
-
-def fedavg_on_seeds(fedavg: pd.DataFrame, seeds: list[int]) -> pd.Series | None:
-    """FedAvg's best accuracies on ``seeds`` when they are some but not all of its runs (Fig. 1's dotted line)."""
-    shared = fedavg.loc[fedavg["seed"].isin(seeds), "best_accuracy"]
-    return shared if 0 < len(shared) < len(fedavg) else None
-
-
-def sparsity_figure(table: pd.DataFrame, fedavg: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Fig. 1's rows from ``fig1_runs``'s table, one per pruning ratio: keep, pruned (%), best accuracy (%, mean ±
-    std over its runs, with their count), best accuracy on the seeds every ratio shares (``shared_seeds``) and
-    the sweep its runs come from; draws the figure at ``path``: a line through the shared-seed points, the
-    ratios with more seeds as mean ± std markers, FedAvg's best accuracy (``fedavg``: its runs' ``seed`` and
-    ``best_accuracy``) as dashed lines over all its seeds and over the shared ones."""
-    seeds = shared_seeds(table)
-    on_seeds = table[table["seed"].isin(seeds)].groupby("algorithm.keep")["best_accuracy"]
-    summary = (table.groupby("algorithm.keep").agg(mean=("best_accuracy", "mean"), std=("best_accuracy", "std"),
-                                                   runs=("best_accuracy", "size"), source=("source", "first"),
-                                                   best=("best_accuracy", lambda best: mean_std(best)))
-               .reset_index().assign(pruned=lambda f: 100 * (1 - f["algorithm.keep"]),
-                                     shared=lambda f: f["algorithm.keep"].map(on_seeds.mean())))
-    figure = Figure(figsize=(6, 4))
-    ax = figure.subplots()
-    if seeds:
-        ax.plot(summary["pruned"], 100 * summary["shared"], marker="o", label=f"MPT-FL 1/32, {_seeds_label(seeds)}")
-    more = summary[summary["runs"] > len(seeds)]
-    if not more.empty:
-        ax.errorbar(more["pruned"], 100 * more["mean"], yerr=100 * more["std"].fillna(0), marker="s", ls="none",
-                    capsize=4, label="MPT-FL 1/32, mean ± std over its seeds")
-    if not fedavg.empty:
-        ax.axhline(100 * fedavg["best_accuracy"].mean(), color="grey", ls="--", label="FedAvg, mean over its seeds")
-        fedavg_shared = fedavg_on_seeds(fedavg, seeds)
-        if fedavg_shared is not None:
-            ax.axhline(100 * fedavg_shared.mean(), color="grey", ls=":", label=f"FedAvg, {_seeds_label(seeds)}")
-    ax.set(xlabel="pruned weights (%)", ylabel="best test accuracy (%)", title="Fig. 1: accuracy vs pruning ratio")
-    ax.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    return pd.DataFrame({"keep": [f"{keep:g}" for keep in summary["algorithm.keep"]],
-                         "pruned (%)": [f"{pruned:.0f}" for pruned in summary["pruned"]],
-                         "best acc (%)": summary["best"],
-                         f"best acc, {_seeds_label(seeds) if seeds else 'shared seeds'} (%)":
-                             [mean_std(table.loc[table["seed"].isin(seeds) & (table["algorithm.keep"] == keep),
-                                                 "best_accuracy"], count=False)
-                              for keep in summary["algorithm.keep"]],
-                         "source": summary["source"]})
-
-
 def _ablation_summary(table: pd.DataFrame, curves: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Best, final and last-10-round mean accuracy of each finished ablation run, keyed by ``keys``."""
     last10 = curves[curves["round"] > curves.groupby(keys)["round"].transform("max") - 10]
@@ -275,23 +190,7 @@ def table2_section(sweep_dirs: list[Path], sparsity_dir: Path | None, out: Path)
         lines += [f"Not finished (no row): {', '.join(pending)}.", ""]
     lines += ["![accuracy](table2_accuracy.png)", ""]
     if sparsity_dir:
-        fedavg = table.loc[table["case"] == "fedavg", ["seed", "best_accuracy"]]
-        points = fig1_runs(sparsity_dir, table)
-        sparsity = sparsity_figure(points, fedavg, out / "fig1_sparsity.png")
-        sweep = runs(sparsity_dir)
-        unfinished = [f"{keep:g}" for keep in sweep.loc[sweep["status"] != "completed", "algorithm.keep"]]
-        seeds = shared_seeds(points)
-        fedavg_shared = fedavg_on_seeds(fedavg, seeds)
-        lines += ["## Fig. 1: accuracy vs pruning ratio", "", markdown_table(sparsity), "",
-                  f"FedAvg's best accuracy (the figure's dashed line): {mean_std(fedavg['best_accuracy'])}"
-                  + ("" if fedavg_shared is None
-                     else f"; {_seeds_label(seeds)}: {mean_std(fedavg_shared, count=False)} (dotted)") + ".",
-                  "Ratios compare like with like on the seeds every ratio shares"
-                  + (f" ({_seeds_label(seeds)}: the figure's line)" if seeds else " (none here)")
-                  + "; a ratio with more seeds also shows their mean ± std.", ""]
-        if unfinished:
-            lines += [f"Not finished (no point): keep {', '.join(unfinished)}.", ""]
-        lines += ["![sparsity](fig1_sparsity.png)", ""]
+        lines += fig1_section(sparsity_dir, table, out)
     return lines
 
 

@@ -13,11 +13,12 @@ SWEEP_COLUMNS = ["variant", "run_dir", "case", "seed", "status", "rounds", "fina
 
 
 def write_run(sweep_dir: Path, run_dir: str, accuracy_by_round: dict[int, float] | None,
-              model: dict | None = None, algorithm: dict | None = None, name: str | None = None) -> None:
+              model: dict | None = None, algorithm: dict | None = None, name: str | None = None,
+              scenario: dict | None = None) -> None:
     """One run folder: ``metrics.csv`` with an evaluation at each given round (none when ``accuracy_by_round``
     is None, as for a run that never started), ``summary.json`` and ``scenario.yaml`` (a whole scenario named
     ``name``, else ``run_dir``: a small fleet on synthetic data, trained by ``algorithm``, FedAvg's defaults
-    without one)."""
+    without one, with ``scenario``'s top-level sections added)."""
     folder = sweep_dir / run_dir
     folder.mkdir(parents=True)
     if accuracy_by_round is None:
@@ -27,10 +28,10 @@ def write_run(sweep_dir: Path, run_dir: str, accuracy_by_round: dict[int, float]
                   "accuracy": [accuracy_by_round[r] for r in rounds], "loss": 1.0, "updates": 10}
                  ).to_csv(folder / "metrics.csv", index=False)
     (folder / "summary.json").write_text(json.dumps({"status": "completed", "model": model or {}}))
-    scenario = {"name": name or run_dir, "dataset": {"name": "synthetic"}, "algorithm": algorithm or {"name": "fedavg"},
-                "fleet": {"groups": [{"name": "pi", "profile": "raspberry_pi_4", "count": 4, "network": "wifi5"}]},
-                "server": {"clients_per_round": 2}}
-    (folder / "scenario.yaml").write_text(yaml.safe_dump(scenario))
+    whole = {"name": name or run_dir, "dataset": {"name": "synthetic"}, "algorithm": algorithm or {"name": "fedavg"},
+             "fleet": {"groups": [{"name": "pi", "profile": "raspberry_pi_4", "count": 4, "network": "wifi5"}]},
+             "server": {"clients_per_round": 2}} | (scenario or {})
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(whole))
 
 
 def write_sweep(sweep_dir: Path, rows: list[dict]) -> None:

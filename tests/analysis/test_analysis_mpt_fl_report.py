@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from mpt_fl_report import (fig1_setting, last_rounds_accuracy, main, optimizer_ablation, shared_seeds,
-                           table2_section)
-from run_inputs import SCENARIOS
+from mpt_fl_report import last_rounds_accuracy, main, optimizer_ablation, table2_section
 from sweep_dirs import write_run, write_sweep
-
-from edgesim.scenario.loading import expand_sweep, read_raw
 
 ROUNDS = range(5, 101, 5)  # evaluated every 5 rounds, 100 rounds
 
@@ -125,59 +121,6 @@ def test_the_last_50_rounds_column_is_explained_and_a_centralised_row_counts_epo
     # the mean of every epoch: 94.5% over 8 epochs (91% ... 98%), 93.5% over 6 (91% ... 96%)
     assert dnn[4] == "94.00 ± 0.71 (n=2)"
     assert dnn[5] == "6–8"  # stopped by patience after different numbers of epochs
-
-
-def test_fig1_takes_keep_0_2_from_table2s_runs_of_the_same_setting_and_no_other(sweep, tmp_path):
-    """The Fig. 1 sweep ran keep 0.1 and 0.5 (0.3 not yet); Table 2 holds MPT-FL 1/32 (keep 0.2) on seeds 1-2, a run at
-    keep 0.3 with another learning rate, and FedAvg."""
-    mpt = {"name": "mpt_fl", "variant": "1/32", "lr": 0.03}
-    fig1 = tmp_path / "sparsity"
-    for run, keep in (("run-000", 0.1), ("run-001", 0.5)):
-        write_run(fig1, run, {r: keep for r in ROUNDS}, algorithm={**mpt, "keep": keep})
-    write_sweep(fig1, [{"variant": i, "run_dir": f"run-00{i}", "algorithm.keep": keep, "seed": 1,
-                        "status": "completed", "best_accuracy": 0.9 + keep / 10} for i, keep in enumerate((0.1, 0.5))]
-                + [{"variant": 2, "run_dir": "run-002", "algorithm.keep": 0.3, "seed": 1, "status": "pending"}])
-    table2 = tmp_path / "table2_mpt"
-    write_run(table2, "run-000", {100: 0.97}, algorithm={**mpt, "keep": 0.2})
-    write_run(table2, "run-001", {100: 0.96}, algorithm={**mpt, "keep": 0.2})
-    write_run(table2, "run-002", {100: 0.95}, algorithm={**mpt, "lr": 0.1, "keep": 0.3})
-    write_sweep(table2, [{"variant": i, "run_dir": f"run-00{i}", "case": case, "seed": seed, "status": "completed",
-                          "best_accuracy": best, "final_accuracy": best, "rounds": 100, "bytes_up": 8000,
-                          "updates_applied": 4, "updates_discarded": 0, "wall_time_s": 50.0}
-                         for i, (case, seed, best) in enumerate((("mpt_fl_1_32", 1, 0.97), ("mpt_fl_1_32", 2, 0.96),
-                                                                 ("other_lr", 1, 0.95)))])
-    out = tmp_path / "report"
-    out.mkdir()
-    report = "\n".join(table2_section([sweep, table2], fig1, out)).splitlines()
-    header = next(line for line in report if line.startswith("| keep |")).strip("| ").split(" | ")
-    rows = [dict(zip(header, line.strip("| ").split(" | "))) for line in report if line.startswith("| 0.")]
-    assert [(r["keep"], r["pruned (%)"], r["best acc (%)"], r["source"]) for r in rows] == [
-        ("0.1", "90", "91.00 (n=1)", "Fig. 1 sweep"), ("0.2", "80", "96.50 ± 0.71 (n=2)", "Table 2"),
-        ("0.5", "50", "95.00 (n=1)", "Fig. 1 sweep")]
-    assert "Not finished (no point): keep 0.3." in report
-    assert (out / "fig1_sparsity.png").stat().st_size > 0
-    # keep 0.2 has seeds 1-2, the sweep seed 1 only: seed 1 is where the ratios compare like with like
-    assert [(r["keep"], r["best acc, seed 1 (%)"]) for r in rows] == [("0.1", "91.00"), ("0.2", "97.00"),
-                                                                      ("0.5", "95.00")]
-    assert "FedAvg's best accuracy (the figure's dashed line): 11.00 ± 1.41 (n=2); seed 1: 10.00 (dotted)." in report
-
-
-def test_shared_seeds_are_those_every_pruning_ratio_ran():
-    points = pd.DataFrame({"algorithm.keep": [0.1, 0.2, 0.2, 0.2, 0.5, 0.5], "seed": [1, 1, 2, 3, 2, 1]})
-    assert shared_seeds(points) == [1]
-    assert shared_seeds(points.drop(index=5)) == []  # keep 0.1 ran seed 1 only, keep 0.5 then seed 2 only
-    assert shared_seeds(points.iloc[:0]) == []
-
-
-def test_fig1_leaves_keep_0_2_to_table2_whose_mpt_fl_1_32_case_is_its_setting():
-    def variants(name):
-        return expand_sweep(read_raw(SCENARIOS / "paper" / name), SCENARIOS / "paper")
-
-    fig1 = variants("mpt_fl_sparsity.yaml")
-    table2 = [v.scenario for v in variants("mpt_fl_mnist.yaml") if v.params.get("case") == "mpt_fl_1_32"]
-    assert 0.2 not in {v.scenario.algorithm.keep for v in fig1}
-    assert {s.algorithm.keep for s in table2} == {0.2}
-    assert all(fig1_setting(s) == fig1_setting(fig1[0].scenario) for s in table2)
 
 
 def test_the_report_refuses_a_sweep_of_another_scenario_before_writing_anything(sweep, tmp_path, monkeypatch,
