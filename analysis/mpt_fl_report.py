@@ -203,10 +203,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True,
                         help="folder for TABLE.md and the figures (the committed report is analysis/mpt_fl)")
     args = parser.parse_args()
+    if args.sparsity and not args.table2:
+        parser.error("--sparsity takes keep 0.2 and FedAvg's line from the Table 2 sweeps: give them too")
     if not (args.table2 or args.ablation or args.optimizer_ablation):
         parser.error("give a Table 2 sweep, --ablation, --optimizer-ablation, or several")
-    if args.sparsity and not args.table2:
-        parser.error("--sparsity draws FedAvg's line from the Table 2 sweep: give it too")
     require_sweeps(parser, [*((sweep, ("mpt_fl_mnist",)) for sweep in args.table2),
                             (args.sparsity, ("mpt_fl_sparsity",)), (args.ablation, ("mpt_fl_ablation",)),
                             (args.optimizer_ablation, ("mpt_fl_1_1_ablation",))])

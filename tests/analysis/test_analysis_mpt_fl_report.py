@@ -133,3 +133,12 @@ def test_the_report_refuses_a_sweep_of_another_scenario_before_writing_anything(
     assert stopped.value.code == 2
     assert "holds runs of scenario run-000, run-001, not of mpt_fl_1_1_ablation" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_sparsity_without_table2_sweeps_names_what_it_needs_them_for(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", ["mpt_fl_report.py", "--sparsity", str(tmp_path), "--out", str(tmp_path / "r")])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert "--sparsity takes keep 0.2 and FedAvg's line from the Table 2 sweeps: give them too" in error
