@@ -15,17 +15,9 @@ from matplotlib.figure import Figure
 from sweep_frames import markdown_table, mean_std, runs, stored_scenario
 
 
-def _flat(tree: dict, prefix: str = "") -> dict:
-    """A nested mapping as ``{"dotted.key": leaf}``."""
-    flat = {}
-    for key, value in tree.items():
-        flat |= _flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value}
-    return flat
-
-
 def differences(setting: dict, other: dict) -> list[str]:
     """The dotted keys at which two settings (``fig1_setting`` or ``baseline_setting``) differ, sorted."""
-    setting, other = _flat(setting), _flat(other)
+    setting, other = (pd.json_normalize(tree).iloc[0].to_dict() for tree in (setting, other))
     return sorted(key for key in setting.keys() | other.keys() if setting.get(key, "–") != other.get(key, "–"))
 
 
@@ -42,49 +34,43 @@ def baseline_setting(scenario) -> dict:
     return scenario.model_dump(mode="json", exclude={"sweep", "name", "seed", "algorithm"})
 
 
-def fig1_inputs(sparsity_dir: Path, table2_runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def fig1_inputs(finished: pd.DataFrame, ratios: set[float], reference, table2_runs: pd.DataFrame
+                ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Fig. 1's points, FedAvg's runs and notes on what was left out.
 
-    Points: the sweep's finished runs (``run_dir`` made absolute) and Table 2's finished runs of the same
-    setting (``fig1_setting``) at a pruning ratio the sweep lacks, i.e. the MPT-FL 1/32 row at keep 0.2 over
-    all its seeds, which ``mpt_fl_sparsity.yaml`` leaves out rather than train again; ``source`` names each
-    point's sweep. FedAvg: Table 2's finished FedAvg runs (``seed``, ``best_accuracy``) whose
-    ``baseline_setting`` is the sweep's. A notes line names each left-out group and the keys it differs in."""
-    sweep = runs(sparsity_dir)
-    ratios = set(sweep["algorithm.keep"])  # the sweep's own, finished or not
-    sweep = sweep[sweep["status"] == "completed"].assign(
-        run_dir=lambda f: [str(sparsity_dir.resolve() / r) for r in f["run_dir"]], source="Fig. 1 sweep")
-    fedavg = table2_runs.loc[(table2_runs["status"] == "completed") & (table2_runs["case"] == "fedavg")]
-    if sweep.empty:
-        return sweep, fedavg[["seed", "best_accuracy"]], []
-    reference = stored_scenario(Path(sweep["run_dir"].iloc[0]))
+    ``finished`` is the sweep's finished runs (``run_dir`` absolute), ``ratios`` every pruning ratio the sweep
+    runs, finished or not, and ``reference`` the resolved scenario of one of its runs. Points: ``finished``
+    and Table 2's finished runs of the same setting (``fig1_setting``) at a ratio the sweep does not run,
+    i.e. the MPT-FL 1/32 row at keep 0.2 over all its seeds, which ``mpt_fl_sparsity.yaml`` leaves out rather
+    than train again; ``source`` names each point's sweep. FedAvg: Table 2's finished FedAvg runs (``seed``,
+    ``best_accuracy``) whose ``baseline_setting`` is the sweep's. A notes line names each left-out group and
+    the keys it differs in."""
     setting, baseline = fig1_setting(reference), baseline_setting(reference)
-    borrowed, left_out, notes = {}, {}, []  # borrowed: index in table2_runs -> its pruning ratio
-    for index, run_dir in table2_runs.loc[table2_runs["status"] == "completed", "run_dir"].items():
-        scenario = stored_scenario(Path(run_dir))
+    borrowed, left_out, fedavg_differ, notes = {}, {}, {}, []  # index in table2_runs -> ratio / differing keys
+    for index, row in table2_runs[table2_runs["status"] == "completed"].iterrows():
+        scenario = stored_scenario(Path(row["run_dir"]))
         keep = getattr(scenario.algorithm, "keep", None)
-        if keep is None or keep in ratios:
-            continue
-        differ = differences(setting, fig1_setting(scenario))
-        if differ:
-            left_out.setdefault(keep, set()).update(differ)
-        else:
-            borrowed[index] = keep
+        if row["case"] == "fedavg":
+            fedavg_differ[index] = differences(baseline, baseline_setting(scenario))
+        elif keep is not None and keep not in ratios:
+            differ = differences(setting, fig1_setting(scenario))
+            if differ:
+                left_out.setdefault(keep, set()).update(differ)
+            else:
+                borrowed[index] = keep
     for keep, differ in sorted(left_out.items()):
         if keep not in borrowed.values():
             notes.append(f"keep {keep:g}: Table 2's runs differ from the Fig. 1 sweep's setting in "
                          f"{', '.join(sorted(differ))}; not borrowed, so no point.")
-    same = [index for index, run_dir in fedavg["run_dir"].items()
-            if not differences(baseline, baseline_setting(stored_scenario(Path(run_dir))))]
-    if fedavg.empty:
+    same = [index for index, differ in fedavg_differ.items() if not differ]
+    if not fedavg_differ:
         notes.append("No finished FedAvg run in the Table 2 folders given: no FedAvg line.")
     elif not same:
-        differ = sorted(set().union(*(differences(baseline, baseline_setting(stored_scenario(Path(run_dir))))
-                                     for run_dir in fedavg["run_dir"])))
-        notes.append(f"FedAvg's Table 2 runs differ from the Fig. 1 sweep's setting in {', '.join(differ)}: "
-                     "no FedAvg line.")
+        notes.append(f"FedAvg's Table 2 runs differ from the Fig. 1 sweep's setting in "
+                     f"{', '.join(sorted(set().union(*fedavg_differ.values())))}: no FedAvg line.")
     table2 = table2_runs.loc[list(borrowed)].assign(**{"algorithm.keep": list(borrowed.values()), "source": "Table 2"})
-    return pd.concat([sweep, table2], ignore_index=True), fedavg.loc[same, ["seed", "best_accuracy"]], notes
+    return (pd.concat([finished.assign(source="Fig. 1 sweep"), table2], ignore_index=True),
+            table2_runs.loc[same, ["seed", "best_accuracy"]], notes)
 
 
 def shared_seeds(points: pd.DataFrame) -> list[int]:
@@ -108,12 +94,12 @@ def fedavg_on_seeds(fedavg: pd.DataFrame, seeds: list[int]) -> pd.Series | None:
     return shared if 0 < len(shared) < len(fedavg) else None
 
 
-def sparsity_figure(points: pd.DataFrame, fedavg: pd.DataFrame, rounds: int | None, path: Path) -> pd.DataFrame:
+def sparsity_figure(points: pd.DataFrame, seeds: list[int], fedavg: pd.DataFrame, rounds: int | None,
+                    path: Path) -> pd.DataFrame:
     """Fig. 1's rows, one per pruning ratio: keep, pruned (%), best accuracy (%, mean ± std over its runs, with
-    their count), best accuracy on ``line_seeds`` and the sweep its runs come from. Draws the figure at
-    ``path``: a line through the points on ``line_seeds``, each ratio with other runs as a mean ± std marker,
+    their count), best accuracy on ``seeds`` (``line_seeds``) and the sweep its runs come from. Draws the figure
+    at ``path``: a line through the points on ``seeds``, each ratio with other runs as a mean ± std marker,
     FedAvg's best accuracy as a dashed line over all its seeds and a dotted one over the line's seeds."""
-    seeds = line_seeds(points)
     on_seeds = points[points["seed"].isin(seeds)].groupby("algorithm.keep")["best_accuracy"]
     summary = (points.groupby("algorithm.keep").agg(mean=("best_accuracy", "mean"), std=("best_accuracy", "std"),
                                                     seeds=("seed", lambda s: sorted(set(s))),
@@ -143,25 +129,24 @@ def sparsity_figure(points: pd.DataFrame, fedavg: pd.DataFrame, rounds: int | No
     return pd.DataFrame({"keep": [f"{keep:g}" for keep in summary["algorithm.keep"]],
                          "pruned (%)": [f"{pruned:.0f}" for pruned in summary["pruned"]],
                          "best acc (%)": summary["best"],
-                         f"best acc, {_seeds_label(seeds)} (%)":
-                             [mean_std(points.loc[points["seed"].isin(seeds) & (points["algorithm.keep"] == keep),
-                                                  "best_accuracy"], count=False)
-                              for keep in summary["algorithm.keep"]],
+                         f"best acc, {_seeds_label(seeds)} (%)": summary["algorithm.keep"].map(
+                             on_seeds.agg(lambda best: mean_std(best, count=False))).fillna("–"),
                          "source": summary["source"]})
 
 
 def fig1_section(sparsity_dir: Path, table2_runs: pd.DataFrame, out: Path) -> list[str]:
     """Fig. 1 as markdown lines from the sweep in ``sparsity_dir`` and Table 2's runs (``run_dir`` absolute);
     writes ``fig1_sparsity.png`` into ``out``."""
-    points, fedavg, notes = fig1_inputs(sparsity_dir, table2_runs)
-    sweep = runs(sparsity_dir)
+    sweep = runs(sparsity_dir).assign(run_dir=lambda f: [str(sparsity_dir.resolve() / r) for r in f["run_dir"]])
     finished = sweep[sweep["status"] == "completed"]
-    rounds = stored_scenario(sparsity_dir / finished["run_dir"].iloc[0]).stop.max_rounds if len(finished) else None
+    if finished.empty:
+        return ["## Fig. 1: accuracy vs pruning ratio", "", "No finished run in the Fig. 1 sweep yet.", ""]
+    reference = stored_scenario(Path(finished["run_dir"].iloc[0]))
+    points, fedavg, notes = fig1_inputs(finished, set(sweep["algorithm.keep"]), reference, table2_runs)
+    rounds = reference.stop.max_rounds
     lines = ["## Fig. 1: accuracy vs pruning ratio" + (f" ({rounds} rounds)" if rounds else ""), ""]
-    if points.empty:
-        return lines + ["No finished run in the Fig. 1 sweep yet.", ""]
     seeds = line_seeds(points)
-    table = sparsity_figure(points, fedavg, rounds, out / "fig1_sparsity.png")
+    table = sparsity_figure(points, seeds, fedavg, rounds, out / "fig1_sparsity.png")
     fedavg_shared = fedavg_on_seeds(fedavg, seeds)
     lines += [markdown_table(table), "",
               f"FedAvg's best accuracy (the figure's dashed line): {mean_std(fedavg['best_accuracy'])}"

@@ -251,14 +251,13 @@ def _written_since(path: Path, when: float) -> bool:
 
 
 def _resumed_scenario(run_dir: Path) -> Scenario:
-    from edgesim.results.run_dir import sweep_hint
+    from edgesim.results.run_dir import not_a_run_directory
     from edgesim.scenario import load_scenario
 
     if not run_dir.exists():
         raise InputError(f"--resume {run_dir}: no such directory")
     if not (run_dir / SCENARIO_FILE).is_file():
-        raise InputError(f"--resume {run_dir}: not a run directory (it has no {SCENARIO_FILE})"
-                         + sweep_hint(run_dir))
+        raise InputError(not_a_run_directory(run_dir))
     return load_scenario(run_dir / SCENARIO_FILE)
 
 

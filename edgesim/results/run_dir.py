@@ -194,8 +194,7 @@ class RunDirectory:
             raise ValueError(f"mode must be one of {MODES}")
         path = Path(path)
         if mode == "resume" and not (path / SCENARIO_FILE).is_file():
-            raise OutputError(f"--resume {path}: not a run directory (it has no {SCENARIO_FILE})"
-                              + sweep_hint(path))
+            raise OutputError(not_a_run_directory(path))
         run_dir = cls(path, DirectoryLock(path))
         try:
             if mode == "new":
@@ -281,11 +280,11 @@ class RunDirectory:
                           "or another --out")
 
 
-def sweep_hint(path: Path) -> str:
-    """``"; it holds a sweep, ..."`` where ``path`` is a sweep directory (the user gave it to a run), else ``""``."""
-    if not (path / SWEEP_FILE).is_file():
-        return ""
-    return f"; it holds a sweep ({SWEEP_FILE}): `edgesim sweep SCENARIO --out {path} --resume` continues it"
+def not_a_run_directory(path: Path) -> str:
+    """The message for ``--resume path`` where ``path`` holds no run, naming the sweep it holds if it is one."""
+    hint = (f"; it holds a sweep ({SWEEP_FILE}): `edgesim sweep SCENARIO --out {path} --resume` continues it"
+            if (path / SWEEP_FILE).is_file() else "")
+    return f"--resume {path}: not a run directory (it has no {SCENARIO_FILE}){hint}"
 
 
 def lock(path: Path, what: str = "run directory") -> int:

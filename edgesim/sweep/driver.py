@@ -248,16 +248,17 @@ def _sweep_directory(path: Path, mode: str, partial: bool = False):
     lock = DirectoryLock(path, "sweep directory")
     try:
         entries = other_entries(path)
-        a_run = not (path / SWEEP_FILE).is_file() and (path / SCENARIO_FILE).is_file()
+        a_sweep = (path / SWEEP_FILE).is_file()
+        a_run = not a_sweep and (path / SCENARIO_FILE).is_file()
         run_hint = f", but a run, which `edgesim run --resume {path}` continues" if a_run else ""
         if entries and mode == "new":
             replace = "" if partial else "--overwrite to replace it, "
             if a_run:
                 advice = "the sweep another --out" if partial else "--overwrite to replace it, or another --out"
                 raise OutputError(f"{path}: holds no sweep{run_hint}; give {advice}")
-            held = "holds a sweep" if (path / SWEEP_FILE).is_file() else f"is not empty ({_entries(len(entries))})"
+            held = "holds a sweep" if a_sweep else f"is not empty ({_entries(len(entries))})"
             raise OutputError(f"{path}: {held}; give --resume to continue it, {replace}or another --out")
-        if entries and mode == "resume" and not (path / SWEEP_FILE).is_file():
+        if entries and mode == "resume" and not a_sweep:
             raise OutputError(f"{path}: holds no sweep (no {SWEEP_FILE}) to resume{run_hint}")
         if mode == "overwrite":
             clear_owned_files(path, "sweep directory")
